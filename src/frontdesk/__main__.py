@@ -1,0 +1,3 @@
+from frontdesk.cli.main import main
+
+raise SystemExit(main())

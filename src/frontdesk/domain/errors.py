@@ -1,0 +1,49 @@
+"""Errors with the codes of booking.md. Every refusal is one of these; nothing else reaches a user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+VALIDATION_ERROR = "VALIDATION_ERROR"
+NOT_FOUND = "NOT_FOUND"
+DATE_RANGE_TOO_LARGE = "DATE_RANGE_TOO_LARGE"
+SLOT_UNAVAILABLE = "SLOT_UNAVAILABLE"
+HOLD_EXPIRED = "HOLD_EXPIRED"
+HOLD_NOT_ACTIVE = "HOLD_NOT_ACTIVE"
+INVALID_STATE_TRANSITION = "INVALID_STATE_TRANSITION"
+IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+
+CODES = frozenset(
+    {
+        VALIDATION_ERROR,
+        NOT_FOUND,
+        DATE_RANGE_TOO_LARGE,
+        SLOT_UNAVAILABLE,
+        HOLD_EXPIRED,
+        HOLD_NOT_ACTIVE,
+        INVALID_STATE_TRANSITION,
+        IDEMPOTENCY_CONFLICT,
+    }
+)
+
+
+class FrontdeskError(Exception):
+    """A refusal a user can read: a code, a plain message and details."""
+
+    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None):
+        assert code in CODES, code
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "details": self.details}
+
+
+def validation(message: str, **details: Any) -> FrontdeskError:
+    return FrontdeskError(VALIDATION_ERROR, message, details)
+
+
+def not_found(kind: str, id_: str) -> FrontdeskError:
+    return FrontdeskError(NOT_FOUND, f"No {kind} with id {id_!r}", {"kind": kind, "id": id_})

@@ -1,0 +1,106 @@
+"""Wall-clock and instant helpers shared by every rule that reads or writes time."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from frontdesk.domain.errors import validation
+
+
+@lru_cache(maxsize=None)
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA zone called `name`, or VALIDATION_ERROR."""
+    if name not in _known_zones() and name != "UTC":
+        raise validation(f"{name!r} is not an IANA timezone", timezone=name)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise validation(f"{name!r} is not an IANA timezone", timezone=name) from None
+
+
+def is_zone(name: str) -> bool:
+    return name in _known_zones() or name == "UTC"
+
+
+def local_to_utc(day: date, minute_of_day: int, tz: ZoneInfo) -> datetime:
+    """The UTC instant of a wall-clock time on a local date.
+
+    minute_of_day may be 1440 (24:00, the end of the day). A time in a spring-forward gap
+    moves forward by the gap, and a repeated time means its first occurrence: that is
+    exactly what fold=0 gives with zoneinfo.
+    """
+    extra_days, minute = divmod(minute_of_day, 1440)
+    local = datetime.combine(day + timedelta(days=extra_days), time(minute // 60, minute % 60))
+    return local.replace(tzinfo=tz, fold=0).astimezone(UTC)
+
+
+def naive_local_to_utc(local: datetime, tz: ZoneInfo) -> datetime:
+    return local.replace(tzinfo=tz, fold=0).astimezone(UTC)
+
+
+def parse_hhmm(text: str) -> int:
+    """'HH:MM' (00:00 to 24:00) as minutes since midnight, or VALIDATION_ERROR."""
+    parts = text.split(":") if isinstance(text, str) else []
+    if len(parts) != 2 or not all(p.isdigit() and len(p) == 2 for p in parts):
+        raise validation(f"{text!r} is not a time (HH:MM)")
+    hours, minutes = int(parts[0]), int(parts[1])
+    if minutes > 59 or hours > 24 or (hours == 24 and minutes):
+        raise validation(f"{text!r} is not a time (HH:MM)")
+    return hours * 60 + minutes
+
+
+def format_hhmm(minute_of_day: int) -> str:
+    return f"{minute_of_day // 60:02d}:{minute_of_day % 60:02d}"
+
+
+def parse_date(text: str) -> date:
+    try:
+        if not isinstance(text, str) or len(text) != 10:
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        raise validation(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 instant with an offset (or Z), as UTC. A naive time is refused: it is ambiguous."""
+    try:
+        value = datetime.fromisoformat(text.replace("z", "Z"))
+    except (ValueError, AttributeError, TypeError):
+        raise validation(f"{text!r} is not an ISO 8601 instant") from None
+    if value.tzinfo is None:
+        raise validation(f"{text!r} has no UTC offset (add Z or +HH:MM)")
+    return value.astimezone(UTC)
+
+
+def parse_local_datetime(text: str) -> datetime:
+    """A naive 'YYYY-MM-DDTHH:MM' wall-clock time (blocks in the clinic file)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except (ValueError, TypeError):
+        raise validation(f"{text!r} is not a local date and time (YYYY-MM-DDTHH:MM)") from None
+    if value.tzinfo is not None:
+        raise validation(f"{text!r} must be a wall-clock time without an offset")
+    return value
+
+
+def iso(instant: datetime | None, tz: ZoneInfo | None = None) -> str | None:
+    """ISO 8601 with an offset; 'Z' for UTC."""
+    if instant is None:
+        return None
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    if tz is not None:
+        return instant.astimezone(tz).isoformat()
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def as_utc(value: datetime) -> datetime:
+    """Databases hand back naive UTC datetimes (SQLite); make them aware."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

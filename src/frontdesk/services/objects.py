@@ -1,0 +1,288 @@
+"""Plain objects that services take and return. Field names are the API documents' names, so
+the command line turns them into JSON as they are.
+
+All datetimes are timezone-aware (UTC unless said otherwise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    limit: int
+    offset: int
+    next_offset: int | None
+    has_more: bool
+
+
+# --- clinic reference data ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LocationView:
+    id: str
+    name: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class ClinicianView:
+    id: str
+    name: str
+    timezone: str | None  # as set, else that of the first location with hours
+
+
+@dataclass(frozen=True)
+class RoomView:
+    id: str
+    name: str
+    location_id: str
+
+
+@dataclass(frozen=True)
+class AppointmentTypeView:
+    id: str
+    name: str
+    duration_minutes: int
+    interval_minutes: int | None
+    padding_before_minutes: int
+    padding_after_minutes: int
+    duration_options: list[int]
+    min_notice_minutes: int
+    capacity: int
+    modes: list[str]
+    clinician_ids: list[str]
+    location_ids: list[str]
+    room_ids: list[str]
+
+
+@dataclass(frozen=True)
+class ClinicOverview:
+    name: str
+    hold_minutes: int
+    locations: list[LocationView]
+    clinicians: list[ClinicianView]
+    rooms: list[RoomView]
+    appointment_types: list[AppointmentTypeView]
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    path: str
+    counts: dict[str, int]  # rows in the file, by section ("locations": 2, ...)
+
+
+# --- availability ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AvailabilityQuery:
+    appointment_type_id: str
+    start_date: str  # YYYY-MM-DD or ISO 8601 instant
+    end_date: str
+    clinician_id: str | None = None
+    location_id: str | None = None
+    is_remote: bool | None = None
+    timezone: str | None = None  # IANA; output and date-only edges in it (UTC when None)
+    round_robin: str | None = None  # None, RANDOM, BALANCED, NONE, COMBINED
+    resource_ids: tuple[str, ...] = ()
+    duration: int | None = None
+    interval: int | None = None
+    first_available: bool = False
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Slot:
+    start_time: datetime  # in the requested timezone
+    end_time: datetime
+    clinician_id: str | None
+    clinician_name: str | None
+    location_id: str | None
+    location_name: str | None
+    is_remote: bool
+    resource_ids: list[str]
+
+
+@dataclass(frozen=True)
+class AvailabilityResult:
+    slots: list[Slot]
+    days: dict[str, list[Slot]]  # every date of the range, "YYYY-MM-DD", in order
+    timezone: str
+
+
+# --- patients ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PatientView:
+    id: str
+    first_name: str
+    last_name: str
+    date_of_birth: date | None
+    email: str | None
+    phone: str | None
+
+
+@dataclass(frozen=True)
+class NewPatient:
+    first_name: str
+    last_name: str
+    email: str | None = None
+    phone: str | None = None
+    date_of_birth: str | None = None  # YYYY-MM-DD
+
+
+# --- holds -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HoldRequest:
+    appointment_type_id: str
+    clinician_id: str
+    start: datetime | None = None  # an instant, or date + start_time in the location's zone
+    date: str | None = None
+    start_time: str | None = None
+    duration_minutes: int | None = None
+    location_id: str | None = None
+    room_id: str | None = None
+    is_remote: bool = False
+
+
+@dataclass(frozen=True)
+class HoldView:
+    id: str
+    status: str  # active, confirmed, released, expired
+    appointment_type_id: str
+    clinician_id: str
+    location_id: str | None
+    resource_ids: list[str]
+    is_remote: bool
+    start_time: datetime
+    end_time: datetime
+    expires_at: datetime
+    created_at: datetime
+    created_by: str
+    appointment_id: str | None
+
+
+@dataclass(frozen=True)
+class ConfirmRequest:
+    patient_id: str | None = None
+    new_patient: NewPatient | None = None
+    attendee_name: str | None = None
+    attendee_email: str | None = None
+
+
+# --- appointments ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusHistoryEntry:
+    status: str
+    changed_by: str
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
+class ChangeLogEntry:
+    field: str
+    old: Any
+    new: Any
+    changed_by: str
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
+class AppointmentView:
+    id: str
+    patient_id: str | None
+    clinician_profile_id: str | None
+    title: str
+    description: str | None
+    start_time: datetime
+    end_time: datetime
+    status: str
+    appointment_type_id: str | None
+    location_id: str | None
+    is_remote: bool
+    remote_channel: str | None
+    video_link: str | None
+    video_provider: str | None
+    duration_minutes: int
+    attendee_email: str | None
+    attendee_name: str | None
+    meeting_url: str | None
+    attendance_status: str | None
+    cancellation_reason: str | None
+    booking_source: str | None
+    episode_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    resource_ids: list[str]
+    hold_id: str | None
+    status_history: list[StatusHistoryEntry]
+    change_log: list[ChangeLogEntry]
+
+
+@dataclass(frozen=True)
+class AppointmentFilter:
+    limit: int = 20
+    offset: int = 0
+    patient_id: str | None = None
+    clinician_id: str | None = None
+    status: str | None = None
+    status_in: tuple[str, ...] = ()
+    date_gte: datetime | None = None
+    date_lte: datetime | None = None
+    appointment_type_id: str | None = None
+    location_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AppointmentCreate:
+    title: str
+    start_time: datetime
+    end_time: datetime
+    patient_id: str | None = None
+    clinician_profile_id: str | None = None
+    appointment_type_id: str | None = None
+    location_id: str | None = None
+    status: str | None = None  # default pending
+    is_remote: bool = False
+    description: str | None = None
+    attendee_name: str | None = None
+    attendee_email: str | None = None
+    episode_id: str | None = None
+    room_id: str | None = None
+    idempotency_key: str | None = None
+    allow_overlap_reason: str | None = None  # set: overlap allowed and this reason recorded
+    booking_source: str = "frontdesk"
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """An action's answer: the appointment after it, and the `meta` of the API."""
+
+    appointment: AppointmentView
+    action: str  # e.g. "cancelled"
+    performed_at: datetime
+    performed_by: str
+
+
+@dataclass(frozen=True)
+class AgendaRow:
+    """One line of the day list: an appointment with the names a person reads."""
+
+    appointment: AppointmentView
+    patient_name: str | None
+    clinician_name: str | None
+    type_name: str | None
+    room_names: list[str] = field(default_factory=list)

@@ -1,0 +1,318 @@
+"""SQLAlchemy models: one table for each thing in booking.md. Every instant is stored as naive UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out; stored as naive UTC on every backend."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Clinic(Base):
+    """Clinic-wide settings: a single row with id 1."""
+
+    __tablename__ = "clinic"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    hold_minutes: Mapped[int] = mapped_column(Integer, default=15)
+
+
+class Location(Base):
+    __tablename__ = "locations"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    hours: Mapped[list[LocationHours]] = relationship(
+        cascade="all, delete-orphan", order_by="LocationHours.weekday, LocationHours.start_minute"
+    )
+
+
+class LocationHours(Base):
+    """Opening hours of a location on one weekday (0 = Monday), minutes since midnight."""
+
+    __tablename__ = "location_hours"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), index=True)
+    weekday: Mapped[int] = mapped_column(Integer)
+    start_minute: Mapped[int] = mapped_column(Integer)
+    end_minute: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (UniqueConstraint("location_id", "weekday", "start_minute", "end_minute"),)
+
+
+class Resource(Base):
+    """A bookable thing: a clinician (kind 'clinician') or a room (kind 'room', at one location).
+
+    Both share one table so blocks, bookings and row locks treat them alike.
+    """
+
+    __tablename__ = "resources"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    location_id: Mapped[str | None] = mapped_column(ForeignKey("locations.id"))
+
+
+type_clinicians = Table(
+    "type_clinicians",
+    Base.metadata,
+    Column("appointment_type_id", ForeignKey("appointment_types.id", ondelete="CASCADE"), primary_key=True),
+    Column("clinician_id", ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True),
+)
+type_locations = Table(
+    "type_locations",
+    Base.metadata,
+    Column("appointment_type_id", ForeignKey("appointment_types.id", ondelete="CASCADE"), primary_key=True),
+    Column("location_id", ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True),
+)
+type_rooms = Table(
+    "type_rooms",
+    Base.metadata,
+    Column("appointment_type_id", ForeignKey("appointment_types.id", ondelete="CASCADE"), primary_key=True),
+    Column("room_id", ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class AppointmentType(Base):
+    __tablename__ = "appointment_types"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    interval_minutes: Mapped[int | None] = mapped_column(Integer)
+    padding_before_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    padding_after_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    duration_options: Mapped[list[int]] = mapped_column(JSON, default=list)
+    min_notice_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    capacity: Mapped[int] = mapped_column(Integer, default=1)
+    modes: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["in_person"])
+    clinicians: Mapped[list[Resource]] = relationship(secondary=type_clinicians, order_by=Resource.id)
+    locations: Mapped[list[Location]] = relationship(secondary=type_locations, order_by=Location.id)
+    rooms: Mapped[list[Resource]] = relationship(secondary=type_rooms, order_by=Resource.id)
+
+
+class ScheduleRule(Base):
+    """Weekly working hours of a clinician in one channel: in person at a location, or remote.
+
+    Rows from a clinic file have no id of their own; `key` (a digest of the row) makes loading
+    the same file twice change nothing.
+    """
+
+    __tablename__ = "schedule_rules"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    clinician_id: Mapped[str] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"), index=True)
+    location_id: Mapped[str | None] = mapped_column(ForeignKey("locations.id"))
+    remote: Mapped[bool] = mapped_column(Boolean, default=False)
+    weekdays: Mapped[list[int]] = mapped_column(JSON)  # 0 = Monday
+    start_minute: Mapped[int] = mapped_column(Integer)
+    end_minute: Mapped[int] = mapped_column(Integer)  # up to 1440 (24:00)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)  # inclusive
+
+
+class ScheduleOverride(Base):
+    """One date's hours for a channel, replacing its weekly hours; no start/end closes it."""
+
+    __tablename__ = "schedule_overrides"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    clinician_id: Mapped[str] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"), index=True)
+    location_id: Mapped[str | None] = mapped_column(ForeignKey("locations.id"))
+    remote: Mapped[bool] = mapped_column(Boolean, default=False)
+    date: Mapped[date] = mapped_column(Date)
+    start_minute: Mapped[int | None] = mapped_column(Integer)
+    end_minute: Mapped[int | None] = mapped_column(Integer)
+
+
+class Block(Base):
+    """Time off for a resource, in its wall-clock time; one-off or recurring (RFC 5545 RRULE).
+
+    span_start/span_end (UTC) bound every occurrence so a query reads only blocks that can
+    touch its window; span_end is null for a rule that recurs forever.
+    """
+
+    __tablename__ = "blocks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    resource_id: Mapped[str] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"))
+    start_local: Mapped[datetime] = mapped_column(DateTime)
+    end_local: Mapped[datetime] = mapped_column(DateTime)
+    rrule: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    span_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    span_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    __table_args__ = (Index("ix_blocks_resource_span", "resource_id", "span_start"),)
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100), index=True)
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(50))
+
+
+hold_resources = Table(
+    "hold_resources",
+    Base.metadata,
+    Column("hold_id", ForeignKey("holds.id", ondelete="CASCADE"), primary_key=True),
+    Column("resource_id", ForeignKey("resources.id"), primary_key=True),
+    # The padded busy interval, copied here so a conflict check is one indexed range read.
+    Column("busy_start", UTCDateTime, nullable=False),
+    Column("busy_end", UTCDateTime, nullable=False),
+    Index("ix_hold_resources_resource_busy_end", "resource_id", "busy_end"),
+)
+
+
+class Hold(Base):
+    """A slot reserved while details are taken. 'expired' is read from the clock, never written."""
+
+    __tablename__ = "holds"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # active, confirmed, released
+    appointment_type_id: Mapped[str] = mapped_column(ForeignKey("appointment_types.id"))
+    clinician_id: Mapped[str] = mapped_column(ForeignKey("resources.id"))
+    location_id: Mapped[str | None] = mapped_column(ForeignKey("locations.id"))
+    is_remote: Mapped[bool] = mapped_column(Boolean, default=False)
+    start_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    resources: Mapped[list[Resource]] = relationship(secondary=hold_resources, order_by=Resource.id, viewonly=True)
+    appointment: Mapped[Appointment | None] = relationship(back_populates="hold", uselist=False)
+
+
+appointment_resources = Table(
+    "appointment_resources",
+    Base.metadata,
+    Column("appointment_id", ForeignKey("appointments.id", ondelete="CASCADE"), primary_key=True),
+    Column("resource_id", ForeignKey("resources.id"), primary_key=True),
+    Column("busy_start", UTCDateTime, nullable=False),
+    Column("busy_end", UTCDateTime, nullable=False),
+    Index("ix_appointment_resources_resource_busy_end", "resource_id", "busy_end"),
+)
+
+
+class Appointment(Base):
+    """The appointments-api object, plus the rooms it takes, its hold, history and change log."""
+
+    __tablename__ = "appointments"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    patient_id: Mapped[str | None] = mapped_column(ForeignKey("patients.id"), index=True)
+    clinician_profile_id: Mapped[str | None] = mapped_column(ForeignKey("resources.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    start_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20))
+    appointment_type_id: Mapped[str | None] = mapped_column(ForeignKey("appointment_types.id"))
+    location_id: Mapped[str | None] = mapped_column(ForeignKey("locations.id"))
+    is_remote: Mapped[bool] = mapped_column(Boolean, default=False)
+    remote_channel: Mapped[str | None] = mapped_column(String(50))
+    video_link: Mapped[str | None] = mapped_column(String(500))
+    video_provider: Mapped[str | None] = mapped_column(String(50))
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    attendee_email: Mapped[str | None] = mapped_column(String(200))
+    attendee_name: Mapped[str | None] = mapped_column(String(200))
+    meeting_url: Mapped[str | None] = mapped_column(String(500))
+    attendance_status: Mapped[str | None] = mapped_column(String(50))
+    cancellation_reason: Mapped[str | None] = mapped_column(Text)
+    booking_source: Mapped[str | None] = mapped_column(String(50))
+    episode_id: Mapped[str | None] = mapped_column(String(100))
+    overlap_reason: Mapped[str | None] = mapped_column(Text)
+    hold_id: Mapped[str | None] = mapped_column(ForeignKey("holds.id"), unique=True)
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    resources: Mapped[list[Resource]] = relationship(
+        secondary=appointment_resources, order_by=Resource.id, viewonly=True
+    )
+    hold: Mapped[Hold | None] = relationship(back_populates="appointment")
+    status_history: Mapped[list[StatusChange]] = relationship(
+        cascade="all, delete-orphan", order_by="StatusChange.id"
+    )
+    change_log: Mapped[list[FieldChange]] = relationship(cascade="all, delete-orphan", order_by="FieldChange.id")
+    __table_args__ = (
+        Index("ix_appointments_start", "start_time", "id"),
+        Index("ix_appointments_location_start", "location_id", "start_time"),
+        Index("ix_appointments_clinician_start", "clinician_profile_id", "start_time"),
+    )
+
+
+class StatusChange(Base):
+    __tablename__ = "status_history"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    appointment_id: Mapped[str] = mapped_column(ForeignKey("appointments.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    changed_by: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FieldChange(Base):
+    __tablename__ = "change_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    appointment_id: Mapped[str] = mapped_column(ForeignKey("appointments.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(String(50))
+    old: Mapped[object | None] = mapped_column(JSON)
+    new: Mapped[object | None] = mapped_column(JSON)
+    changed_by: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IdempotencyKey(Base):
+    """A create's idempotency key, the digest of its body, and the appointment it made."""
+
+    __tablename__ = "idempotency_keys"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_digest: Mapped[str] = mapped_column(String(64))
+    appointment_id: Mapped[str] = mapped_column(ForeignKey("appointments.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

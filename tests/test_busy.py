@@ -1,0 +1,165 @@
+"""busy_time: blocks, active appointments and active holds, read from the database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import insert
+
+from frontdesk.domain.blocks import block_span
+from frontdesk.domain.intervals import Interval
+from frontdesk.services.busy import busy_time, resource_zones
+from frontdesk.store.models import (
+    Appointment,
+    AppointmentType,
+    Block,
+    Hold,
+    Location,
+    Resource,
+    ScheduleRule,
+    appointment_resources,
+    hold_resources,
+)
+
+from zoneinfo import ZoneInfo
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+NOW = utc(2025, 1, 20, 8)
+WINDOW = Interval(utc(2025, 1, 20), utc(2025, 1, 21))
+
+
+@pytest.fixture
+def clinic(ctx):
+    with ctx.db.session() as s:
+        s.add(Location(id="loc_ny", name="NY", timezone="America/New_York"))
+        s.add(Location(id="loc_ldn", name="London", timezone="Europe/London"))
+        s.flush()
+        s.add_all(
+            [
+                Resource(id="cli_a", kind="clinician", name="A"),
+                Resource(id="cli_b", kind="clinician", name="B", timezone="Asia/Tokyo"),
+                Resource(id="cli_c", kind="clinician", name="C"),
+                Resource(id="res_room", kind="room", name="Room", location_id="loc_ldn"),
+                AppointmentType(id="type_x", name="X", duration_minutes=30, padding_before_minutes=5, padding_after_minutes=10),
+            ]
+        )
+        s.flush()
+        s.add(ScheduleRule(key="r1", clinician_id="cli_a", location_id="loc_ny", weekdays=[0], start_minute=540, end_minute=1020))
+        s.add(ScheduleRule(key="r2", clinician_id="cli_a", location_id="loc_ldn", weekdays=[1], start_minute=540, end_minute=1020))
+    return ctx
+
+
+def add_appointment(s, id_, status, start, minutes=30, resources=("cli_a",), pad=(5, 10)):
+    end = start + timedelta(minutes=minutes)
+    s.add(
+        Appointment(
+            id=id_, title="t", start_time=start, end_time=end, status=status, appointment_type_id="type_x",
+            duration_minutes=minutes, created_at=NOW, updated_at=NOW, clinician_profile_id="cli_a",
+        )
+    )
+    s.flush()
+    for rid in resources:
+        s.execute(
+            insert(appointment_resources).values(
+                appointment_id=id_, resource_id=rid,
+                busy_start=start - timedelta(minutes=pad[0]), busy_end=end + timedelta(minutes=pad[1]),
+            )
+        )
+
+
+def add_hold(s, id_, status, start, expires_at, resources=("cli_a",)):
+    end = start + timedelta(minutes=30)
+    s.add(
+        Hold(
+            id=id_, status=status, appointment_type_id="type_x", clinician_id="cli_a", start_time=start, end_time=end,
+            duration_minutes=30, expires_at=expires_at, created_at=NOW, created_by="t", updated_at=NOW,
+        )
+    )
+    s.flush()
+    for rid in resources:
+        s.execute(
+            insert(hold_resources).values(
+                hold_id=id_, resource_id=rid, busy_start=start - timedelta(minutes=5), busy_end=end + timedelta(minutes=10)
+            )
+        )
+
+
+def test_zones_of_clinicians_and_rooms(clinic):
+    with clinic.db.session() as s:
+        zones = resource_zones(s, ["cli_a", "cli_b", "cli_c", "res_room"])
+    assert zones == {
+        "cli_a": ZoneInfo("America/New_York"),  # first location with hours
+        "cli_b": ZoneInfo("Asia/Tokyo"),  # set on the clinician
+        "cli_c": ZoneInfo("UTC"),  # nothing to go on
+        "res_room": ZoneInfo("Europe/London"),  # its location's
+    }
+
+
+def test_active_appointments_are_busy_padded_and_others_are_not(clinic):
+    with clinic.db.session() as s:
+        add_appointment(s, "apt_1", "confirmed", utc(2025, 1, 20, 9))
+        add_appointment(s, "apt_2", "pending_approval", utc(2025, 1, 20, 11))
+        for i, status in enumerate(["cancelled", "completed", "no_show"]):
+            add_appointment(s, f"apt_off{i}", status, utc(2025, 1, 20, 13 + i))
+        add_appointment(s, "apt_old", "confirmed", utc(2025, 1, 10, 9))
+        add_appointment(s, "apt_late", "confirmed", utc(2025, 1, 22, 9))
+    with clinic.db.session() as s:
+        busy = busy_time(s, ["cli_a", "cli_b"], WINDOW, NOW)
+    assert busy["cli_b"] == []
+    assert [(b.ref_id, b.source) for b in busy["cli_a"]] == [("apt_1", "appointment"), ("apt_2", "appointment")]
+    first = busy["cli_a"][0]
+    assert first.interval == Interval(utc(2025, 1, 20, 8, 55), utc(2025, 1, 20, 9, 40))
+    assert first.start == utc(2025, 1, 20, 9)
+    assert first.appointment_type_id == "type_x"
+    with clinic.db.session() as s:
+        busy = busy_time(s, ["cli_a"], WINDOW, NOW, exclude_appointment_id="apt_1")
+    assert [b.ref_id for b in busy["cli_a"]] == ["apt_2"]
+
+
+def test_padding_reaching_into_the_window_counts(clinic):
+    with clinic.db.session() as s:
+        # Ends at 00:00 on the 20th, but its 10 minutes of padding run to 00:10.
+        add_appointment(s, "apt_edge", "confirmed", utc(2025, 1, 19, 23, 30))
+        add_appointment(s, "apt_before", "confirmed", utc(2025, 1, 19, 23, 0))  # padded end 23:40
+    with clinic.db.session() as s:
+        busy = busy_time(s, ["cli_a"], WINDOW, NOW)
+    assert [b.ref_id for b in busy["cli_a"]] == ["apt_edge"]
+
+
+def test_only_active_unexpired_holds_are_busy(clinic):
+    with clinic.db.session() as s:
+        add_hold(s, "hold_live", "active", utc(2025, 1, 20, 10), NOW + timedelta(minutes=1))
+        add_hold(s, "hold_expired", "active", utc(2025, 1, 20, 11), NOW)
+        add_hold(s, "hold_released", "released", utc(2025, 1, 20, 12), NOW + timedelta(minutes=10))
+        add_hold(s, "hold_room", "active", utc(2025, 1, 20, 14), NOW + timedelta(minutes=10), ("cli_a", "res_room"))
+    with clinic.db.session() as s:
+        busy = busy_time(s, ["cli_a", "res_room"], WINDOW, NOW)
+        no_room_hold = busy_time(s, ["res_room"], WINDOW, NOW, exclude_hold_id="hold_room")
+    assert [(b.ref_id, b.source) for b in busy["cli_a"]] == [("hold_live", "hold"), ("hold_room", "hold")]
+    assert [b.ref_id for b in busy["res_room"]] == ["hold_room"]
+    assert no_room_hold == {"res_room": []}
+
+
+def test_blocks_expand_in_the_resource_zone(clinic):
+    def block(key, rid, start, end, rule=None):
+        span = block_span(start, end, rule, ZoneInfo("America/New_York" if rid == "cli_a" else "Europe/London"))
+        return Block(key=key, resource_id=rid, start_local=start, end_local=end, rrule=rule, span_start=span[0], span_end=span[1])
+
+    with clinic.db.session() as s:
+        s.add_all(
+            [
+                block("lunch", "cli_a", datetime(2025, 1, 6, 12), datetime(2025, 1, 6, 13), "FREQ=DAILY"),
+                block("room", "res_room", datetime(2025, 1, 20, 9), datetime(2025, 1, 20, 10)),
+                block("old", "res_room", datetime(2024, 1, 20, 9), datetime(2024, 1, 20, 10)),
+            ]
+        )
+    with clinic.db.session() as s:
+        busy = busy_time(s, ["cli_a", "res_room"], WINDOW, NOW)
+    assert [b.interval for b in busy["cli_a"]] == [Interval(utc(2025, 1, 20, 17), utc(2025, 1, 20, 18))]
+    assert busy["cli_a"][0].source == "block"
+    assert [b.interval for b in busy["res_room"]] == [Interval(utc(2025, 1, 20, 9), utc(2025, 1, 20, 10))]

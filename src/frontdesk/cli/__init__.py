@@ -1,0 +1,1 @@
+"""The `frontdesk` command: the UI with no subcommand, JSON subcommands for scripts."""

@@ -1,0 +1,394 @@
+"""`frontdesk`: argparse front end. JSON subcommands never import Textual (start-up stays lean)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from frontdesk.cli.envelope import dumps, failure, success
+from frontdesk.domain.errors import FrontdeskError, validation
+
+STATUSES = ["pending_approval", "pending", "confirmed", "scheduled", "cancelled", "completed", "no_show"]
+
+
+class UsageError(Exception):
+    """The command line does not parse (exit 2)."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("true", "yes", "1"):
+        return True
+    if lowered in ("false", "no", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"{text!r} is not true or false")
+
+
+def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """--db/--now/--operator/--theme, accepted before or after the subcommand."""
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--db", default=default, metavar="URL", help="SQLAlchemy URL or SQLite file path")
+    parser.add_argument("--now", default=default, metavar="INSTANT", help="start the clock at this ISO 8601 instant")
+    parser.add_argument("--operator", default=default, metavar="NAME", help="who is at the terminal")
+    parser.add_argument("--theme", default=default, metavar="NAME", help="UI theme (dark, light, high-contrast)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = Parser(add_help=False)
+    _global_options(common, suppress=True)
+
+    parser = Parser(
+        prog="frontdesk",
+        description="A keyboard-first front desk for a clinic. With no subcommand, opens the terminal UI.",
+    )
+    _global_options(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    def command(name: str, help_: str, parent=sub) -> argparse.ArgumentParser:
+        return parent.add_parser(name, help=help_, description=help_, parents=[common])
+
+    demo = command("demo", "open the UI on a fresh demo clinic whose week lies around today (or --now)")
+    demo.add_argument("--no-ui", action="store_true", help="build the demo database and print where, then stop")
+
+    load = command("load", "read a clinic file (TOML or JSON) into the database, all or nothing")
+    load.add_argument("file", type=Path)
+
+    av = command("availability", "free slots for an appointment type (GET /availability)")
+    av.add_argument("--appointment-type", required=True, metavar="ID")
+    av.add_argument("--start-date", required=True, metavar="D")
+    av.add_argument("--end-date", required=True, metavar="D")
+    av.add_argument("--clinician", metavar="ID")
+    av.add_argument("--location", metavar="ID")
+    av.add_argument("--remote", type=_bool, metavar="true/false")
+    av.add_argument("--timezone", metavar="TZ")
+    av.add_argument("--round-robin", choices=["RANDOM", "BALANCED", "NONE", "COMBINED"], type=str.upper)
+    av.add_argument("--resource", action="append", default=[], metavar="ID", dest="resources")
+    av.add_argument("--duration", type=int, metavar="MIN")
+    av.add_argument("--interval", type=int, metavar="MIN")
+    av.add_argument("--first-available", action="store_true")
+    av.add_argument("--seed", type=int)
+
+    holds = command("holds", "reserve a slot while details are taken (POST /holds)")
+    hs = holds.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
+    hc = command("create", "hold one slot", hs)
+    hc.add_argument("--appointment-type", required=True, metavar="ID")
+    hc.add_argument("--clinician", required=True, metavar="ID")
+    hc.add_argument("--start", metavar="INSTANT")
+    hc.add_argument("--date", metavar="D")
+    hc.add_argument("--start-time", metavar="HH:MM")
+    hc.add_argument("--duration", type=int, metavar="MIN")
+    hc.add_argument("--location", metavar="ID")
+    hc.add_argument("--room", metavar="ID")
+    hc.add_argument("--remote", action="store_true")
+    command("get", "show a hold", hs).add_argument("hold_id")
+    command("release", "give a hold up", hs).add_argument("hold_id")
+    hf = command("confirm", "turn a hold into a confirmed appointment", hs)
+    hf.add_argument("hold_id")
+    hf.add_argument("--patient", metavar="ID")
+    hf.add_argument("--new-patient-first-name", metavar="F")
+    hf.add_argument("--new-patient-last-name", metavar="L")
+    hf.add_argument("--new-patient-email", metavar="E")
+    hf.add_argument("--new-patient-phone", metavar="P")
+    hf.add_argument("--new-patient-dob", metavar="YYYY-MM-DD")
+    hf.add_argument("--attendee-name", metavar="N")
+    hf.add_argument("--attendee-email", metavar="E")
+
+    apts = command("appointments", "list, show, create, update and cancel appointments")
+    aps = apts.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
+    al = command("list", "appointments, paged, sorted by start then id", aps)
+    al.add_argument("--limit", type=int, default=20)
+    al.add_argument("--offset", type=int, default=0)
+    al.add_argument("--patient", metavar="ID")
+    al.add_argument("--clinician", metavar="ID")
+    al.add_argument("--status", choices=STATUSES)
+    al.add_argument("--status-in", metavar="S,S")
+    al.add_argument("--date-gte", metavar="INSTANT")
+    al.add_argument("--date-lte", metavar="INSTANT")
+    al.add_argument("--appointment-type", metavar="ID")
+    al.add_argument("--location", metavar="ID")
+    command("get", "one appointment with its history and change log", aps).add_argument("id")
+    ac = command("create", "book a time directly (POST /appointments)", aps)
+    ac.add_argument("--title", required=True)
+    ac.add_argument("--start-time", required=True, metavar="INSTANT")
+    ac.add_argument("--end-time", required=True, metavar="INSTANT")
+    ac.add_argument("--patient", metavar="ID")
+    ac.add_argument("--clinician", metavar="ID")
+    ac.add_argument("--appointment-type", metavar="ID")
+    ac.add_argument("--location", metavar="ID")
+    ac.add_argument("--room", metavar="ID")
+    ac.add_argument("--status", choices=STATUSES)
+    ac.add_argument("--remote", action="store_true")
+    ac.add_argument("--description")
+    ac.add_argument("--attendee-name", metavar="N")
+    ac.add_argument("--attendee-email", metavar="E")
+    ac.add_argument("--episode", metavar="ID")
+    ac.add_argument("--idempotency-key", metavar="K")
+    ac.add_argument("--allow-overlap", metavar="REASON")
+    au = command("update", "change fields of an appointment (PATCH /appointments/{id})", aps)
+    au.add_argument("id")
+    au.add_argument("--title")
+    au.add_argument("--description")
+    au.add_argument("--attendee-name", metavar="N")
+    au.add_argument("--attendee-email", metavar="E")
+    au.add_argument("--start-time", metavar="INSTANT")
+    au.add_argument("--end-time", metavar="INSTANT")
+    au.add_argument("--status", help="refused: status changes only through actions such as cancel")
+    ax = command("cancel", "cancel an appointment with a reason", aps)
+    ax.add_argument("id")
+    ax.add_argument("--reason")
+
+    pts = command("patients", "find patients")
+    ps = pts.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
+    pq = command("search", "name, email, phone or date of birth; empty text lists everyone", ps)
+    pq.add_argument("text", nargs="?", default="")
+    pq.add_argument("--limit", type=int, default=20)
+    pq.add_argument("--offset", type=int, default=0)
+    command("get", "one patient", ps).add_argument("id")
+    return parser
+
+
+# --- running a command -------------------------------------------------------------------
+
+
+def _clock(now: str | None):
+    from frontdesk.clock import StartedClock, SystemClock
+    from frontdesk.domain.timeutil import parse_instant
+
+    now = now or os.environ.get("FRONTDESK_NOW")
+    return StartedClock(parse_instant(now)) if now else SystemClock()
+
+
+def _context(args: argparse.Namespace, db: str | None = None):
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from frontdesk.services.context import Context
+
+    try:
+        return Context.open(db or args.db, clock=_clock(args.now), operator=args.operator)
+    except SQLAlchemyError as exc:
+        raise validation(f"Cannot open the database: {exc.__class__.__name__}: {exc.orig or exc}") from None
+    except OSError as exc:
+        raise validation(f"Cannot open the database: {exc}") from None
+
+
+def _instant(text: str | None):
+    from frontdesk.domain.timeutil import parse_instant
+
+    return None if text is None else parse_instant(text)
+
+
+def _availability(ctx, args):
+    from frontdesk.services.availability import query_availability
+    from frontdesk.services.objects import AvailabilityQuery
+
+    return query_availability(
+        ctx,
+        AvailabilityQuery(
+            appointment_type_id=args.appointment_type,
+            start_date=args.start_date,
+            end_date=args.end_date,
+            clinician_id=args.clinician,
+            location_id=args.location,
+            is_remote=args.remote,
+            timezone=args.timezone,
+            round_robin=args.round_robin,
+            resource_ids=tuple(args.resources),
+            duration=args.duration,
+            interval=args.interval,
+            first_available=args.first_available,
+            seed=args.seed,
+        ),
+    )
+
+
+def _holds(ctx, args):
+    from frontdesk.services import holds
+    from frontdesk.services.objects import ConfirmRequest, HoldRequest, NewPatient
+
+    if args.action == "create":
+        return holds.create_hold(
+            ctx,
+            HoldRequest(
+                appointment_type_id=args.appointment_type,
+                clinician_id=args.clinician,
+                start=_instant(args.start),
+                date=args.date,
+                start_time=args.start_time,
+                duration_minutes=args.duration,
+                location_id=args.location,
+                room_id=args.room,
+                is_remote=args.remote,
+            ),
+        )
+    if args.action == "get":
+        return holds.get_hold(ctx, args.hold_id)
+    if args.action == "release":
+        return holds.release_hold(ctx, args.hold_id)
+    new_patient = None
+    if args.new_patient_first_name or args.new_patient_last_name:
+        new_patient = NewPatient(
+            first_name=args.new_patient_first_name or "",
+            last_name=args.new_patient_last_name or "",
+            email=args.new_patient_email,
+            phone=args.new_patient_phone,
+            date_of_birth=args.new_patient_dob,
+        )
+    return holds.confirm_hold(
+        ctx,
+        args.hold_id,
+        ConfirmRequest(
+            patient_id=args.patient,
+            new_patient=new_patient,
+            attendee_name=args.attendee_name,
+            attendee_email=args.attendee_email,
+        ),
+    )
+
+
+def _appointments(ctx, args):
+    from frontdesk.services import appointments
+    from frontdesk.services.objects import AppointmentCreate, AppointmentFilter
+
+    if args.action == "list":
+        status_in = tuple(s.strip() for s in args.status_in.split(",") if s.strip()) if args.status_in else ()
+        return appointments.list_appointments(
+            ctx,
+            AppointmentFilter(
+                limit=args.limit,
+                offset=args.offset,
+                patient_id=args.patient,
+                clinician_id=args.clinician,
+                status=args.status,
+                status_in=status_in,
+                date_gte=_instant(args.date_gte),
+                date_lte=_instant(args.date_lte),
+                appointment_type_id=args.appointment_type,
+                location_id=args.location,
+            ),
+        )
+    if args.action == "get":
+        return appointments.get_appointment(ctx, args.id)
+    if args.action == "create":
+        return appointments.create_appointment(
+            ctx,
+            AppointmentCreate(
+                title=args.title,
+                start_time=_instant(args.start_time),
+                end_time=_instant(args.end_time),
+                patient_id=args.patient,
+                clinician_profile_id=args.clinician,
+                appointment_type_id=args.appointment_type,
+                location_id=args.location,
+                room_id=args.room,
+                status=args.status,
+                is_remote=args.remote,
+                description=args.description,
+                attendee_name=args.attendee_name,
+                attendee_email=args.attendee_email,
+                episode_id=args.episode,
+                idempotency_key=args.idempotency_key,
+                allow_overlap_reason=args.allow_overlap,
+            ),
+        )
+    if args.action == "update":
+        changes: dict[str, Any] = {}
+        for name in ("title", "description", "attendee_name", "attendee_email", "status"):
+            if getattr(args, name) is not None:
+                changes[name] = getattr(args, name)
+        for name in ("start_time", "end_time"):
+            if getattr(args, name) is not None:
+                changes[name] = _instant(getattr(args, name))
+        return appointments.update_appointment(ctx, args.id, changes)
+    return appointments.cancel_appointment(ctx, args.id, args.reason)
+
+
+def _patients(ctx, args):
+    from frontdesk.services import patients
+
+    if args.action == "search":
+        return patients.search_patients(ctx, args.text, limit=args.limit, offset=args.offset)
+    return patients.get_patient(ctx, args.id)
+
+
+def _load(ctx, args):
+    from frontdesk.services.clinic import load_clinic_file
+
+    return load_clinic_file(ctx, args.file)
+
+
+JSON_COMMANDS: dict[str, Callable[[Any, argparse.Namespace], Any]] = {
+    "availability": _availability,
+    "holds": _holds,
+    "appointments": _appointments,
+    "patients": _patients,
+    "load": _load,
+}
+
+
+def _demo_database(args) -> str:
+    """A fresh demo database: --db if given (it must hold no clinic yet), else demo.db in the data folder."""
+    if args.db:
+        return args.db
+    from frontdesk.paths import data_dir
+
+    path = data_dir() / "demo.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return str(path)
+
+
+def _run_demo(args) -> int:
+    from frontdesk.services.clinic import build_demo, clinic_overview
+
+    ctx = _context(args, _demo_database(args))
+    if clinic_overview(ctx).locations:
+        raise validation(
+            "The demo needs a fresh database, and this one already holds a clinic; leave out --db "
+            "to use the demo's own file.",
+            db=str(ctx.db.url),
+        )
+    report = build_demo(ctx)
+    if args.no_ui:
+        print(dumps(success({"database": str(ctx.db.url), "loaded": report.counts})))
+        return 0
+    return _run_ui(ctx, args)
+
+
+def _run_ui(ctx, args) -> int:
+    from frontdesk.tui.app import run
+
+    run(ctx, theme=args.theme)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        print(dumps(failure(validation(str(exc)))))
+        print(str(exc), file=sys.stderr)
+        print(parser.format_usage(), file=sys.stderr, end="")
+        return 2
+    try:
+        if args.command in JSON_COMMANDS:
+            ctx = _context(args)
+            print(dumps(success(JSON_COMMANDS[args.command](ctx, args))))
+            return 0
+        if args.command == "demo":
+            return _run_demo(args)
+        return _run_ui(_context(args), args)
+    except FrontdeskError as error:
+        print(dumps(failure(error)))
+        return 1
+    except KeyboardInterrupt:
+        return 130

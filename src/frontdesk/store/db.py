@@ -25,9 +25,10 @@ def default_database_path() -> Path:
     return user_data_path("frontdesk", appauthor=False) / "frontdesk.db"
 
 
-def resolve_url(db: str | None) -> URL:
+def resolve_url(db: str | os.PathLike | None) -> URL:
     """`--db` as given (URL or plain path), else $FRONTDESK_DB, else the user's data folder."""
-    value = db or os.environ.get("FRONTDESK_DB") or str(default_database_path())
+    value = os.fspath(db) if db else None
+    value = value or os.environ.get("FRONTDESK_DB") or str(default_database_path())
     if "://" not in value:
         return URL.create("sqlite", database=str(Path(value).expanduser().resolve()))
     try:
@@ -72,7 +73,7 @@ def _setup_sqlite(engine: Engine) -> None:
 class Database:
     """One database: an engine, sessions that are each one transaction, and its schema."""
 
-    def __init__(self, url: str | URL | None = None):
+    def __init__(self, url: str | os.PathLike | URL | None = None):
         self.url = url if isinstance(url, URL) else resolve_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite:
@@ -108,7 +109,7 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(url: str | URL | None = None) -> Database:
+def open_database(url: str | os.PathLike | URL | None = None) -> Database:
     database = Database(url)
     database.ensure_schema()
     return database

@@ -1,0 +1,145 @@
+"""The `frontdesk` command: envelope, exit codes, and global options anywhere on the line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from frontdesk.cli.main import main
+
+CLINIC = {
+    "clinic": {"name": "Test Clinic", "hold_minutes": 15},
+    "locations": [{"id": "loc_a", "name": "Site A", "timezone": "Europe/London"}],
+    "clinicians": [{"id": "cli_a", "name": "Dr A"}],
+    "appointment_types": [
+        {
+            "id": "type_f",
+            "name": "Follow-up",
+            "duration_minutes": 30,
+            "clinician_ids": ["cli_a"],
+            "location_ids": ["loc_a"],
+        }
+    ],
+    "schedules": [
+        {"clinician_id": "cli_a", "location_id": "loc_a", "days": ["mon", "tue", "wed", "thu", "fri"],
+         "start": "09:00", "end": "12:00"}
+    ],
+    "patients": [{"id": "pat_1", "first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"}],
+}
+NOW = "2025-01-20T08:00:00Z"  # a Monday
+
+
+def run(capsys, *argv: str) -> tuple[int, dict]:
+    code = main(list(argv))
+    out = capsys.readouterr().out
+    return code, json.loads(out)
+
+
+@pytest.fixture
+def db(tmp_path, capsys) -> str:
+    path = tmp_path / "cli.db"
+    clinic = tmp_path / "clinic.json"
+    clinic.write_text(json.dumps(CLINIC))
+    code, doc = run(capsys, "load", str(clinic), "--db", str(path))
+    assert code == 0, doc
+    return str(path)
+
+
+def test_success_envelope_has_data_and_a_request_id(capsys, db):
+    code, doc = run(capsys, "patients", "get", "pat_1", "--db", db)
+    assert code == 0
+    assert doc["data"]["last_name"] == "Lovelace"
+    assert doc["meta"]["request_id"].startswith("req_")
+    assert "error" not in doc
+
+
+def test_not_found_prints_the_error_envelope_and_exits_1(capsys, db):
+    code, doc = run(capsys, "appointments", "get", "apt_missing", "--db", db)
+    assert code == 1
+    assert doc["data"] is None
+    assert doc["error"]["code"] == "NOT_FOUND"
+    assert doc["error"]["message"]
+    assert doc["meta"]["request_id"].startswith("req_")
+
+
+def test_a_command_line_that_does_not_parse_exits_2_with_an_envelope(capsys):
+    code, doc = run(capsys, "appointments", "list", "--limit", "many")
+    assert code == 2
+    assert doc["error"]["code"] == "VALIDATION_ERROR"
+
+
+def test_global_options_work_before_and_after_the_subcommand(capsys, db):
+    args = ["--title", "Check", "--start-time", "2025-01-21T10:00:00Z", "--end-time", "2025-01-21T10:30:00Z",
+            "--clinician", "cli_a"]
+    code, before = run(capsys, "--db", db, "--operator", "alice", "--now", NOW, "appointments", "create", *args)
+    assert code == 0, before
+    args[3], args[5] = "2025-01-22T10:00:00Z", "2025-01-22T10:30:00Z"
+    code, after = run(capsys, "appointments", "create", *args, "--db", db, "--operator", "bob", "--now", NOW)
+    assert code == 0, after
+    assert before["data"]["status_history"][0]["changed_by"] == "alice"
+    assert after["data"]["status_history"][0]["changed_by"] == "bob"
+    assert before["data"]["created_at"].startswith("2025-01-20T08:00")
+
+
+def test_list_meta_has_paging_fields(capsys, db):
+    for day in (21, 22, 23):
+        code, _ = run(capsys, "appointments", "create", "--title", "T", "--db", db, "--now", NOW,
+                      "--start-time", f"2025-01-{day}T10:00:00Z", "--end-time", f"2025-01-{day}T10:30:00Z")
+        assert code == 0
+    code, doc = run(capsys, "appointments", "list", "--limit", "2", "--db", db)
+    assert code == 0
+    assert [a["start_time"][:10] for a in doc["data"]] == ["2025-01-21", "2025-01-22"]
+    assert doc["meta"]["limit"] == 2 and doc["meta"]["has_more"] is True and doc["meta"]["next_offset"] == 2
+
+
+def test_cancel_meta_names_the_action_when_and_who(capsys, db):
+    code, created = run(capsys, "appointments", "create", "--title", "T", "--db", db, "--now", NOW,
+                        "--start-time", "2025-01-21T10:00:00Z", "--end-time", "2025-01-21T10:30:00Z")
+    code, doc = run(capsys, "appointments", "cancel", created["data"]["id"], "--reason", "Patient request",
+                    "--db", db, "--now", NOW, "--operator", "carol")
+    assert code == 0, doc
+    assert doc["data"]["status"] == "cancelled"
+    assert doc["data"]["cancellation_reason"] == "Patient request"
+    assert doc["meta"]["action"] == "cancelled"
+    assert doc["meta"]["performed_by"] == "carol"
+    assert doc["meta"]["performed_at"].startswith("2025-01-20T08:00")
+
+
+def test_availability_answers_slots_and_every_day(capsys, db):
+    code, doc = run(capsys, "availability", "--appointment-type", "type_f", "--start-date", "2025-01-20",
+                    "--end-date", "2025-01-21", "--timezone", "Europe/London", "--db", db, "--now", NOW)
+    assert code == 0, doc
+    assert list(doc["days"]) == ["2025-01-20", "2025-01-21"]
+    assert doc["data"][0]["start_time"] == "2025-01-20T09:00:00+00:00"
+    assert doc["data"][0]["clinician_id"] == "cli_a"
+    assert len(doc["days"]["2025-01-20"]) == 6
+
+
+def test_a_bad_now_is_a_validation_error(capsys, db):
+    code, doc = run(capsys, "patients", "get", "pat_1", "--db", db, "--now", "yesterday")
+    assert code == 1
+    assert doc["error"]["code"] == "VALIDATION_ERROR"
+
+
+def test_environment_variables_set_database_and_operator(capsys, db, monkeypatch):
+    monkeypatch.setenv("FRONTDESK_DB", db)
+    monkeypatch.setenv("FRONTDESK_OPERATOR", "dana")
+    monkeypatch.setenv("FRONTDESK_NOW", NOW)
+    code, doc = run(capsys, "appointments", "create", "--title", "T",
+                    "--start-time", "2025-01-21T10:00:00Z", "--end-time", "2025-01-21T10:30:00Z")
+    assert code == 0, doc
+    assert doc["data"]["status_history"][0]["changed_by"] == "dana"
+    assert doc["data"]["created_at"].startswith("2025-01-20T08:00")
+
+
+def test_the_installed_command_runs_as_a_process(db):
+    result = subprocess.run(
+        [sys.executable, "-m", "frontdesk", "patients", "search", "ada", "--db", db],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert [p["id"] for p in json.loads(result.stdout)["data"]] == ["pat_1"]
+    assert result.stderr == ""

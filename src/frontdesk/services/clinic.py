@@ -1,0 +1,110 @@
+"""Loading a clinic (its file, or the demo built from sample_data/) and reading it back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from frontdesk.services.context import Context
+from frontdesk.services.objects import (
+    AppointmentTypeView,
+    ClinicianView,
+    ClinicOverview,
+    LoadReport,
+    LocationView,
+    RoomView,
+)
+from frontdesk.store.clinic_file import load_into_session, read_clinic_file, shift_clinic_data, weeks_to_now
+from frontdesk.store.models import AppointmentType, Clinic, Location, Resource, ScheduleRule
+
+DEFAULT_CLINIC_NAME = "frontdesk"
+DEFAULT_HOLD_MINUTES = 15
+
+
+def load_clinic_data(ctx: Context, data: dict[str, Any], source: str = "<data>") -> LoadReport:
+    """Write a clinic's data in one transaction: all of it, or (with any error) none of it.
+
+    Refuses with VALIDATION_ERROR whose details list every error with its place.
+    """
+    now = ctx.clock.now()
+    with ctx.db.session() as session:
+        counts = load_into_session(session, data, source, now, ctx.operator)
+    return LoadReport(path=source, counts=counts)
+
+
+def load_clinic_file(ctx: Context, path: str | Path) -> LoadReport:
+    """`frontdesk load FILE`: a TOML or JSON clinic file (by its ending)."""
+    data = read_clinic_file(path)
+    return load_clinic_data(ctx, data, str(path))
+
+
+def default_sample() -> Path:
+    from frontdesk.paths import packaged_dir
+
+    return packaged_dir("sample_data") / "clinic.toml"
+
+
+def build_demo(ctx: Context, sample: Path | None = None) -> LoadReport:
+    """The sample clinic, its dates moved by whole weeks so its week of appointments is the
+    week of `ctx.clock.now()` (the week ahead on a weekend)."""
+    path = sample or default_sample()
+    data = read_clinic_file(path)
+    shifted = shift_clinic_data(data, weeks_to_now(data, ctx.clock.now()))
+    return load_clinic_data(ctx, shifted, str(path))
+
+
+def clinic_overview(ctx: Context) -> ClinicOverview:
+    """The clinic's name, hold length, sites, people, rooms and services, each sorted by id."""
+    with ctx.db.session() as session:
+        clinic = session.get(Clinic, 1)
+        locations = session.scalars(select(Location).order_by(Location.id)).all()
+        resources = session.scalars(select(Resource).order_by(Resource.id)).all()
+        types = session.scalars(
+            select(AppointmentType)
+            .options(
+                selectinload(AppointmentType.clinicians),
+                selectinload(AppointmentType.locations),
+                selectinload(AppointmentType.rooms),
+            )
+            .order_by(AppointmentType.id)
+        ).all()
+        zones = {loc.id: loc.timezone for loc in locations}
+        first_location: dict[str, str] = {}
+        for clinician_id, location_id in session.execute(
+            select(ScheduleRule.clinician_id, ScheduleRule.location_id)
+            .where(ScheduleRule.location_id.is_not(None))
+            .order_by(ScheduleRule.id)
+        ):
+            first_location.setdefault(clinician_id, location_id)
+        return ClinicOverview(
+            name=clinic.name if clinic else DEFAULT_CLINIC_NAME,
+            hold_minutes=clinic.hold_minutes if clinic else DEFAULT_HOLD_MINUTES,
+            locations=[LocationView(loc.id, loc.name, loc.timezone) for loc in locations],
+            clinicians=[
+                ClinicianView(r.id, r.name, r.timezone or zones.get(first_location.get(r.id, "")))
+                for r in resources
+                if r.kind == "clinician"
+            ],
+            rooms=[RoomView(r.id, r.name, r.location_id or "") for r in resources if r.kind == "room"],
+            appointment_types=[
+                AppointmentTypeView(
+                    id=t.id,
+                    name=t.name,
+                    duration_minutes=t.duration_minutes,
+                    interval_minutes=t.interval_minutes,
+                    padding_before_minutes=t.padding_before_minutes,
+                    padding_after_minutes=t.padding_after_minutes,
+                    duration_options=list(t.duration_options or []),
+                    min_notice_minutes=t.min_notice_minutes,
+                    capacity=t.capacity,
+                    modes=list(t.modes or []),
+                    clinician_ids=[c.id for c in t.clinicians],
+                    location_ids=[loc.id for loc in t.locations],
+                    room_ids=[r.id for r in t.rooms],
+                )
+                for t in types
+            ],
+        )

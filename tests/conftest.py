@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# The throwaway PostgreSQL cluster fixtures (postgres_cluster, postgres_url).
+pytest_plugins = ["postgres_cluster"]
+
 from datetime import UTC, datetime
 
 import pytest

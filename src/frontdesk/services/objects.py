@@ -230,6 +230,7 @@ class AppointmentView:
     hold_id: str | None
     status_history: list[StatusHistoryEntry]
     change_log: list[ChangeLogEntry]
+    overlap_reason: str | None = None  # set when a booking was allowed to overlap busy time
 
 
 @dataclass(frozen=True)

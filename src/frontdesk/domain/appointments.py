@@ -1,0 +1,242 @@
+"""Appointment rules: statuses and the actions between them, field checks, conflicts.
+
+Pure: no I/O and no clock; `today` and `now` come in as values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from frontdesk.domain.busy import ACTIVE_APPOINTMENT_STATUSES, BLOCK, Busy
+from frontdesk.domain.errors import INVALID_STATE_TRANSITION, FrontdeskError, validation
+from frontdesk.domain.intervals import Interval
+from frontdesk.domain.timeutil import iso
+
+STATUSES = ("pending_approval", "pending", "confirmed", "scheduled", "cancelled", "completed", "no_show")
+# The statuses an appointment may be created in, may be cancelled from, and that take time.
+OPEN_STATUSES = ACTIVE_APPOINTMENT_STATUSES
+DEFAULT_STATUS = "pending"
+
+# action -> (statuses it is allowed from, status it leads to)
+ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "cancel": (OPEN_STATUSES, "cancelled"),
+}
+# The past tense the API puts into `meta.action`.
+ACTION_NAMES = {"cancel": "cancelled"}
+
+# Fields an update may change; `status` only ever changes through an action.
+UPDATABLE_FIELDS = ("title", "description", "attendee_name", "attendee_email", "start_time", "end_time")
+
+HOLD_ACTIVE, HOLD_CONFIRMED, HOLD_RELEASED, HOLD_EXPIRED = "active", "confirmed", "released", "expired"
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+_PHONE_CHARS = re.compile(r"^\+?[0-9 ()./-]+$")
+
+
+def check_status(status: str) -> str:
+    if status not in STATUSES:
+        raise validation(f"{status!r} is not a status; use one of {', '.join(STATUSES)}", status=status)
+    return status
+
+
+def initial_status(status: str | None) -> str:
+    """The status a new appointment starts in: one of the four open ones, `pending` if none."""
+    if status is None:
+        return DEFAULT_STATUS
+    if status not in OPEN_STATUSES:
+        raise validation(
+            f"A new appointment starts in one of {', '.join(OPEN_STATUSES)}, not {status!r}", status=status
+        )
+    return status
+
+
+def apply_action(current_status: str, action: str) -> str:
+    """The status after `action`, or INVALID_STATE_TRANSITION."""
+    allowed_from, target = ACTIONS[action]
+    if current_status not in allowed_from:
+        raise FrontdeskError(
+            INVALID_STATE_TRANSITION,
+            f'Cannot {action} appointment with status "{current_status}"',
+            {"current_status": current_status, "attempted_action": action},
+        )
+    return target
+
+
+def hold_state(stored_status: str, expires_at: datetime, now: datetime) -> str:
+    """A hold's state: `expired` is read from the clock, never written."""
+    if stored_status == HOLD_ACTIVE and expires_at <= now:
+        return HOLD_EXPIRED
+    return stored_status
+
+
+# --- fields ------------------------------------------------------------------------------
+
+
+def check_email(email: str | None, field: str = "email") -> str | None:
+    if email is None:
+        return None
+    email = email.strip()
+    if not _EMAIL.match(email) or len(email) > 200:
+        raise validation(f"{email!r} is not an email address", field=field)
+    return email
+
+
+def check_phone(phone: str | None, field: str = "phone") -> str | None:
+    if phone is None:
+        return None
+    phone = phone.strip()
+    digits = sum(ch.isdigit() for ch in phone)
+    if not _PHONE_CHARS.match(phone) or not 7 <= digits <= 15:
+        raise validation(f"{phone!r} is not a phone number", field=field)
+    return phone
+
+
+def check_date_of_birth(text: str | None, today: date) -> date | None:
+    if text is None:
+        return None
+    try:
+        if not isinstance(text, str) or len(text) != 10:
+            raise ValueError
+        born = date.fromisoformat(text)
+    except ValueError:
+        raise validation(f"{text!r} is not a date (YYYY-MM-DD)", field="date_of_birth") from None
+    if born > today or born.year < 1900:
+        raise validation(f"{text} is not a possible date of birth", field="date_of_birth")
+    return born
+
+
+def check_name(text: str | None, field: str) -> str:
+    value = (text or "").strip()
+    if not value:
+        raise validation(f"{field} is required", field=field)
+    if len(value) > 100:
+        raise validation(f"{field} is longer than 100 characters", field=field)
+    return value
+
+
+@dataclass(frozen=True)
+class PatientDetails:
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str | None
+    date_of_birth: date | None
+
+
+def check_new_patient(
+    first_name: str | None,
+    last_name: str | None,
+    email: str | None,
+    phone: str | None,
+    date_of_birth: str | None,
+    today: date,
+) -> PatientDetails:
+    """New patient details, cleaned, or VALIDATION_ERROR naming the first bad field."""
+    return PatientDetails(
+        first_name=check_name(first_name, "first_name"),
+        last_name=check_name(last_name, "last_name"),
+        email=check_email(email or None),
+        phone=check_phone(phone or None),
+        date_of_birth=check_date_of_birth(date_of_birth or None, today),
+    )
+
+
+def check_title(title: str | None) -> str:
+    value = (title or "").strip()
+    if not value:
+        raise validation("title is required", field="title")
+    if len(value) > 200:
+        raise validation("title is longer than 200 characters", field="title")
+    return value
+
+
+def check_times(start: datetime | None, end: datetime | None) -> int:
+    """Start and end of an appointment; returns its length in whole minutes."""
+    if start is None or end is None:
+        raise validation("start_time and end_time are required", field="start_time" if start is None else "end_time")
+    if start.tzinfo is None or end.tzinfo is None:
+        raise validation("start_time and end_time need a UTC offset")
+    if end <= start:
+        raise validation("end_time must be after start_time", start_time=iso(start), end_time=iso(end))
+    return int((end - start) // timedelta(minutes=1))
+
+
+def padded(start: datetime, end: datetime, before_minutes: int, after_minutes: int) -> Interval:
+    """A booking's busy interval: its time widened by its own type's padding."""
+    return Interval(start - timedelta(minutes=before_minutes), end + timedelta(minutes=after_minutes))
+
+
+def conflicts(
+    busy: dict[str, list[Busy]],
+    interval: Interval,
+    *,
+    appointment_type_id: str | None,
+    start: datetime,
+    capacity: int,
+) -> list[Busy]:
+    """The busy entries that keep a booking (padded `interval`) from being made.
+
+    A group type (capacity above 1) lets bookings of the same type at the same start share
+    the time until `capacity` of them exist; everything else that overlaps blocks.
+    """
+    blocking: list[Busy] = []
+    sharing: dict[str, Busy] = {}
+    for items in busy.values():
+        for item in items:
+            if not item.interval.overlaps(interval):
+                continue
+            shares = (
+                capacity > 1
+                and item.source != BLOCK
+                and appointment_type_id is not None
+                and item.appointment_type_id == appointment_type_id
+                and item.start == start
+            )
+            if shares:
+                sharing[f"{item.source}:{item.ref_id}"] = item
+            else:
+                blocking.append(item)
+    if len(sharing) >= max(capacity, 1) and capacity > 1:
+        blocking.extend(sharing.values())
+    return blocking
+
+
+def describe_conflicts(items: Iterable[Busy]) -> list[dict[str, Any]]:
+    seen: set[tuple[str, str | None]] = set()
+    out = []
+    for item in items:
+        key = (item.source, item.ref_id)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(
+            {
+                "source": item.source,
+                "id": item.ref_id,
+                "busy_start": iso(item.interval.start),
+                "busy_end": iso(item.interval.end),
+            }
+        )
+    return out
+
+
+# --- paging ------------------------------------------------------------------------------
+
+MAX_LIMIT = 100
+
+
+def check_paging(limit: int, offset: int) -> None:
+    if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise validation(f"limit must be between 1 and {MAX_LIMIT}", limit=limit)
+    if not isinstance(offset, int) or offset < 0:
+        raise validation("offset must be 0 or more", offset=offset)
+
+
+def page_bounds(rows_fetched: int, limit: int, offset: int) -> tuple[bool, int | None]:
+    """(has_more, next_offset) from a read of `limit + 1` rows at `offset`."""
+    has_more = rows_fetched > limit
+    return has_more, (offset + limit if has_more else None)

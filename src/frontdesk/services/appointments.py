@@ -1,0 +1,585 @@
+"""Appointments: list, read, create, change, cancel; the day list; the change token.
+
+Every write that takes time on a clinician or room locks those resources first
+(`locking.lock_resources`), then checks their busy time and writes, in one transaction: two
+desks can never book the same time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from frontdesk.domain import appointments as rules
+from frontdesk.domain.errors import (
+    IDEMPOTENCY_CONFLICT,
+    INVALID_STATE_TRANSITION,
+    SLOT_UNAVAILABLE,
+    FrontdeskError,
+    not_found,
+    validation,
+)
+from frontdesk.domain.intervals import Interval
+from frontdesk.domain.timeutil import iso, local_to_utc, zone
+from frontdesk.services.busy import busy_time
+from frontdesk.services.context import Context
+from frontdesk.services.locking import lock_resources
+from frontdesk.services.objects import (
+    ActionResult,
+    AgendaRow,
+    AppointmentCreate,
+    AppointmentFilter,
+    AppointmentView,
+    ChangeLogEntry,
+    Page,
+    StatusHistoryEntry,
+)
+from frontdesk.store.models import (
+    Appointment,
+    AppointmentType,
+    FieldChange,
+    Hold,
+    IdempotencyKey,
+    Location,
+    Patient,
+    Resource,
+    ScheduleRule,
+    StatusChange,
+    appointment_resources,
+)
+
+# --- reading -----------------------------------------------------------------------------
+
+_WITH_DETAILS = (
+    selectinload(Appointment.resources),
+    selectinload(Appointment.status_history),
+    selectinload(Appointment.change_log),
+)
+
+
+def appointment_view(a: Appointment, resource_ids: list[str] | None = None) -> AppointmentView:
+    return AppointmentView(
+        id=a.id,
+        patient_id=a.patient_id,
+        clinician_profile_id=a.clinician_profile_id,
+        title=a.title,
+        description=a.description,
+        start_time=a.start_time,
+        end_time=a.end_time,
+        status=a.status,
+        appointment_type_id=a.appointment_type_id,
+        location_id=a.location_id,
+        is_remote=a.is_remote,
+        remote_channel=a.remote_channel,
+        video_link=a.video_link,
+        video_provider=a.video_provider,
+        duration_minutes=a.duration_minutes,
+        attendee_email=a.attendee_email,
+        attendee_name=a.attendee_name,
+        meeting_url=a.meeting_url,
+        attendance_status=a.attendance_status,
+        cancellation_reason=a.cancellation_reason,
+        booking_source=a.booking_source,
+        episode_id=a.episode_id,
+        created_at=a.created_at,
+        updated_at=a.updated_at,
+        resource_ids=resource_ids if resource_ids is not None else [r.id for r in a.resources],
+        hold_id=a.hold_id,
+        status_history=[StatusHistoryEntry(h.status, h.changed_by, h.changed_at) for h in a.status_history],
+        change_log=[ChangeLogEntry(c.field, c.old, c.new, c.changed_by, c.changed_at) for c in a.change_log],
+        overlap_reason=a.overlap_reason,
+    )
+
+
+def load_appointment(session: Session, appointment_id: str, *, for_update: bool = False) -> Appointment:
+    query = select(Appointment).where(Appointment.id == appointment_id).options(*_WITH_DETAILS)
+    if for_update:
+        # Re-read under the lock: another desk may have changed it since we last looked.
+        query = query.with_for_update(of=Appointment).execution_options(populate_existing=True)
+    appointment = session.execute(query).scalar_one_or_none()
+    if appointment is None:
+        raise not_found("appointment", appointment_id)
+    return appointment
+
+
+def list_appointments(ctx: Context, f: AppointmentFilter) -> Page[AppointmentView]:
+    """The appointments matching every filter given, by start time then id, one page."""
+    rules.check_paging(f.limit, f.offset)
+    for status in (f.status, *f.status_in):
+        if status is not None:
+            rules.check_status(status)
+    conditions = []
+    if f.patient_id:
+        conditions.append(Appointment.patient_id == f.patient_id)
+    if f.clinician_id:
+        conditions.append(Appointment.clinician_profile_id == f.clinician_id)
+    if f.status:
+        conditions.append(Appointment.status == f.status)
+    if f.status_in:
+        conditions.append(Appointment.status.in_(f.status_in))
+    if f.date_gte is not None:
+        conditions.append(Appointment.start_time >= f.date_gte)
+    if f.date_lte is not None:
+        conditions.append(Appointment.start_time <= f.date_lte)
+    if f.appointment_type_id:
+        conditions.append(Appointment.appointment_type_id == f.appointment_type_id)
+    if f.location_id:
+        conditions.append(Appointment.location_id == f.location_id)
+    with ctx.db.session() as session:
+        rows = (
+            session.execute(
+                select(Appointment)
+                .where(*conditions)
+                .options(*_WITH_DETAILS)
+                .order_by(Appointment.start_time, Appointment.id)
+                .limit(f.limit + 1)
+                .offset(f.offset)
+            )
+            .scalars()
+            .all()
+        )
+        has_more, next_offset = rules.page_bounds(len(rows), f.limit, f.offset)
+        return Page([appointment_view(a) for a in rows[: f.limit]], f.limit, f.offset, next_offset, has_more)
+
+
+def get_appointment(ctx: Context, appointment_id: str) -> AppointmentView:
+    with ctx.db.session() as session:
+        return appointment_view(load_appointment(session, appointment_id))
+
+
+# --- helpers shared with holds -----------------------------------------------------------
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4()}"
+
+
+def type_padding(appointment_type: AppointmentType | None) -> tuple[int, int]:
+    if appointment_type is None:
+        return 0, 0
+    return appointment_type.padding_before_minutes or 0, appointment_type.padding_after_minutes or 0
+
+
+def add_status(appointment: Appointment, status: str, who: str, when: datetime) -> None:
+    appointment.status = status
+    appointment.status_history.append(StatusChange(status=status, changed_by=who, changed_at=when))
+
+
+def log_change(appointment: Appointment, field: str, old: Any, new: Any, who: str, when: datetime) -> None:
+    appointment.change_log.append(
+        FieldChange(field=field, old=_jsonable(old), new=_jsonable(new), changed_by=who, changed_at=when)
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def check_free(
+    session: Session,
+    resource_ids: list[str],
+    interval: Interval,
+    now: datetime,
+    *,
+    appointment_type: AppointmentType | None,
+    start: datetime,
+    exclude_appointment_id: str | None = None,
+) -> list[dict[str, Any]]:
+    """The conflicts of a booking (padded `interval`) on its resources; [] when it is free.
+
+    The caller must hold the resources' locks.
+    """
+    busy = busy_time(session, resource_ids, interval, now, exclude_appointment_id=exclude_appointment_id)
+    blocking = rules.conflicts(
+        busy,
+        interval,
+        appointment_type_id=appointment_type.id if appointment_type else None,
+        start=start,
+        capacity=(appointment_type.capacity or 1) if appointment_type else 1,
+    )
+    return rules.describe_conflicts(blocking)
+
+
+def slot_unavailable(resource_ids: list[str], start: datetime, end: datetime, found: list[dict]) -> FrontdeskError:
+    return FrontdeskError(
+        SLOT_UNAVAILABLE,
+        "That time is not free for " + ", ".join(resource_ids),
+        {"resource_ids": resource_ids, "start_time": iso(start), "end_time": iso(end), "conflicts": found},
+    )
+
+
+def _resource(session: Session, resource_id: str, kind: str) -> Resource:
+    resource = session.get(Resource, resource_id)
+    if resource is None or resource.kind != kind:
+        raise not_found(kind, resource_id)
+    return resource
+
+
+# --- create ------------------------------------------------------------------------------
+
+
+def _digest(req: AppointmentCreate) -> str:
+    body = {k: _jsonable(v) for k, v in asdict(req).items() if k != "idempotency_key"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def create_appointment(ctx: Context, req: AppointmentCreate) -> AppointmentView:
+    """A new appointment, refused with SLOT_UNAVAILABLE when its clinician or room is busy
+    (unless `allow_overlap_reason` is given). Working hours are not enforced.
+
+    With an idempotency key the same body gives back the first appointment and creates
+    nothing; another body is IDEMPOTENCY_CONFLICT.
+    """
+    try:
+        return _create(ctx, req)
+    except IntegrityError:
+        # PostgreSQL: another desk stored the same idempotency key a moment ago. Its row is
+        # committed now, so a second try answers from it.
+        if req.idempotency_key is None:
+            raise
+        return _create(ctx, req)
+
+
+def _create(ctx: Context, req: AppointmentCreate) -> AppointmentView:
+    now = ctx.clock.now()
+    digest = _digest(req)
+    with ctx.db.session() as session:
+        if req.idempotency_key is not None:
+            seen = session.get(IdempotencyKey, req.idempotency_key)
+            if seen is not None:
+                if seen.request_digest != digest:
+                    raise FrontdeskError(
+                        IDEMPOTENCY_CONFLICT,
+                        "This idempotency key was used with a different request",
+                        {"idempotency_key": req.idempotency_key, "appointment_id": seen.appointment_id},
+                    )
+                return appointment_view(load_appointment(session, seen.appointment_id))
+
+        title = rules.check_title(req.title)
+        minutes = rules.check_times(req.start_time, req.end_time)
+        status = rules.initial_status(req.status)
+        attendee_email = rules.check_email(req.attendee_email, "attendee_email")
+        overlap_reason = _overlap_reason(req.allow_overlap_reason)
+        if req.patient_id is not None and session.get(Patient, req.patient_id) is None:
+            raise not_found("patient", req.patient_id)
+        if req.clinician_profile_id is not None:
+            _resource(session, req.clinician_profile_id, "clinician")
+        appointment_type = None
+        if req.appointment_type_id is not None:
+            appointment_type = session.get(AppointmentType, req.appointment_type_id)
+            if appointment_type is None:
+                raise not_found("appointment type", req.appointment_type_id)
+        if req.location_id is not None and session.get(Location, req.location_id) is None:
+            raise not_found("location", req.location_id)
+        if req.room_id is not None:
+            room = _resource(session, req.room_id, "room")
+            if req.is_remote:
+                raise validation("A remote appointment takes no room", room_id=req.room_id)
+            if req.location_id is not None and room.location_id != req.location_id:
+                raise validation(f"Room {req.room_id} is not at {req.location_id}", room_id=req.room_id)
+
+        resource_ids = sorted({r for r in (req.clinician_profile_id, req.room_id) if r})
+        start, end = req.start_time, req.end_time
+        interval = rules.padded(start, end, *type_padding(appointment_type))
+        lock_resources(session, resource_ids)
+        found = check_free(session, resource_ids, interval, now, appointment_type=appointment_type, start=start)
+        if found and overlap_reason is None:
+            raise slot_unavailable(resource_ids, start, end, found)
+
+        appointment = Appointment(
+            id=new_id("apt_"),
+            patient_id=req.patient_id,
+            clinician_profile_id=req.clinician_profile_id,
+            title=title,
+            description=req.description,
+            start_time=start,
+            end_time=end,
+            appointment_type_id=req.appointment_type_id,
+            location_id=req.location_id,
+            is_remote=req.is_remote,
+            duration_minutes=minutes,
+            attendee_email=attendee_email,
+            attendee_name=req.attendee_name,
+            booking_source=req.booking_source,
+            episode_id=req.episode_id,
+            overlap_reason=overlap_reason,
+            created_by=ctx.operator,
+            created_at=now,
+            updated_at=now,
+        )
+        add_status(appointment, status, ctx.operator, now)
+        if overlap_reason is not None:
+            log_change(appointment, "overlap_reason", None, overlap_reason, ctx.operator, now)
+        session.add(appointment)
+        session.flush()
+        write_busy_rows(session, appointment.id, resource_ids, interval)
+        if req.idempotency_key is not None:
+            session.add(
+                IdempotencyKey(
+                    key=req.idempotency_key, request_digest=digest, appointment_id=appointment.id, created_at=now
+                )
+            )
+        session.flush()
+        return appointment_view(appointment, resource_ids)
+
+
+def _overlap_reason(reason: str | None) -> str | None:
+    if reason is None:
+        return None
+    if not reason.strip():
+        raise validation("Allowing an overlap needs a reason", field="allow_overlap_reason")
+    return reason.strip()
+
+
+def write_busy_rows(session: Session, appointment_id: str, resource_ids: list[str], interval: Interval) -> None:
+    if resource_ids:
+        session.execute(
+            appointment_resources.insert(),
+            [
+                {"appointment_id": appointment_id, "resource_id": rid, "busy_start": interval.start, "busy_end": interval.end}
+                for rid in resource_ids
+            ],
+        )
+
+
+# --- update ------------------------------------------------------------------------------
+
+
+def update_appointment(ctx: Context, appointment_id: str, changes: dict) -> AppointmentView:
+    """Change only the fields given (API names). `status` is refused: it changes through
+    actions. A new time is checked against the clinician's and room's busy time (not
+    against the appointment itself); `allow_overlap_reason` in `changes` lets it overlap."""
+    unknown = sorted(set(changes) - set(rules.UPDATABLE_FIELDS) - {"status", "allow_overlap_reason"})
+    if unknown:
+        raise validation(f"Unknown field(s): {', '.join(unknown)}", fields=unknown)
+    if "status" in changes:
+        raise validation(
+            "The status changes only through actions (cancel), not through an update", field="status"
+        )
+    now = ctx.clock.now()
+    who = ctx.operator
+    new_values: dict[str, Any] = {}
+    if "title" in changes:
+        new_values["title"] = rules.check_title(changes["title"])
+    for field in ("description", "attendee_name"):
+        if field in changes:
+            value = changes[field]
+            if value is not None and not isinstance(value, str):
+                raise validation(f"{field} must be text", field=field)
+            new_values[field] = value
+    if "attendee_email" in changes:
+        new_values["attendee_email"] = rules.check_email(changes["attendee_email"], "attendee_email")
+    for field in ("start_time", "end_time"):
+        if field in changes and not (isinstance(changes[field], datetime) and changes[field].tzinfo):
+            raise validation(f"{field} must be an instant with a UTC offset", field=field)
+    overlap_reason = _overlap_reason(changes.get("allow_overlap_reason"))
+    moving = "start_time" in changes or "end_time" in changes
+
+    with ctx.db.session() as session:
+        appointment = load_appointment(session, appointment_id)
+        if moving:
+            if appointment.status not in rules.OPEN_STATUSES:
+                raise FrontdeskError(
+                    INVALID_STATE_TRANSITION,
+                    f'Cannot change the time of an appointment with status "{appointment.status}"',
+                    {"current_status": appointment.status, "attempted_action": "reschedule"},
+                )
+            resource_ids = [r.id for r in appointment.resources]
+            lock_resources(session, resource_ids)
+        appointment = load_appointment(session, appointment_id, for_update=True)
+
+        if moving:
+            start = changes.get("start_time", appointment.start_time)
+            end = changes.get("end_time", appointment.end_time)
+            minutes = rules.check_times(start, end)
+            if start != appointment.start_time or end != appointment.end_time:
+                appointment_type = (
+                    session.get(AppointmentType, appointment.appointment_type_id)
+                    if appointment.appointment_type_id
+                    else None
+                )
+                interval = rules.padded(start, end, *type_padding(appointment_type))
+                found = check_free(
+                    session,
+                    resource_ids,
+                    interval,
+                    now,
+                    appointment_type=appointment_type,
+                    start=start,
+                    exclude_appointment_id=appointment.id,
+                )
+                if found and overlap_reason is None:
+                    raise slot_unavailable(resource_ids, start, end, found)
+                new_values.update(start_time=start, end_time=end, duration_minutes=minutes)
+                session.execute(
+                    update(appointment_resources)
+                    .where(appointment_resources.c.appointment_id == appointment.id)
+                    .values(busy_start=interval.start, busy_end=interval.end)
+                )
+                if overlap_reason is not None:
+                    new_values["overlap_reason"] = overlap_reason
+
+        changed = False
+        for field, value in new_values.items():
+            old = getattr(appointment, field)
+            if old != value:
+                log_change(appointment, field, old, value, who, now)
+                setattr(appointment, field, value)
+                changed = True
+        if changed:
+            appointment.updated_at = now
+        session.flush()
+        return appointment_view(appointment)
+
+
+# --- actions -----------------------------------------------------------------------------
+
+
+def cancel_appointment(ctx: Context, appointment_id: str, reason: str | None) -> ActionResult:
+    """Cancel from pending_approval, pending, confirmed or scheduled; anything else is
+    INVALID_STATE_TRANSITION. The time is free again at once."""
+    now = ctx.clock.now()
+    reason = reason.strip() if reason and reason.strip() else None
+    with ctx.db.session() as session:
+        appointment = load_appointment(session, appointment_id, for_update=True)
+        target = rules.apply_action(appointment.status, "cancel")
+        add_status(appointment, target, ctx.operator, now)
+        if reason is not None:
+            log_change(appointment, "cancellation_reason", appointment.cancellation_reason, reason, ctx.operator, now)
+            appointment.cancellation_reason = reason
+        appointment.updated_at = now
+        session.flush()
+        return ActionResult(appointment_view(appointment), rules.ACTION_NAMES["cancel"], now, ctx.operator)
+
+
+# --- the day list ------------------------------------------------------------------------
+
+
+def agenda(
+    ctx: Context,
+    *,
+    location_id: str | None,
+    day: date,
+    clinician_id: str | None = None,
+    status: str | None = None,
+    search: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[AgendaRow]:
+    """The appointments starting on `day` (a local date in the location's timezone) at the
+    location, and the remote ones of clinicians who work there; by start time, paged.
+
+    `search` matches the patient's name or the attendee's name, in any case. Without a
+    location: every appointment, the day read in UTC.
+    """
+    rules.check_paging(limit, offset)
+    if status is not None:
+        rules.check_status(status)
+    with ctx.db.session() as session:
+        if location_id is not None:
+            location = session.get(Location, location_id)
+            if location is None:
+                raise not_found("location", location_id)
+            tz = zone(location.timezone)
+        else:
+            tz = zone("UTC")
+        day_start, day_end = local_to_utc(day, 0, tz), local_to_utc(day + timedelta(days=1), 0, tz)
+        conditions = [Appointment.start_time >= day_start, Appointment.start_time < day_end]
+        if location_id is not None:
+            works_here = select(ScheduleRule.clinician_id).where(ScheduleRule.location_id == location_id)
+            conditions.append(
+                or_(
+                    Appointment.location_id == location_id,
+                    and_(
+                        Appointment.location_id.is_(None),
+                        Appointment.is_remote.is_(True),
+                        Appointment.clinician_profile_id.in_(works_here),
+                    ),
+                )
+            )
+        if clinician_id:
+            conditions.append(Appointment.clinician_profile_id == clinician_id)
+        if status:
+            conditions.append(Appointment.status == status)
+        query = select(Appointment).outerjoin(Patient, Patient.id == Appointment.patient_id)
+        if search and search.strip():
+            needle = search.strip().lower()
+            conditions.append(
+                or_(
+                    func.lower(Patient.first_name + " " + Patient.last_name).contains(needle, autoescape=True),
+                    func.lower(Patient.last_name + " " + Patient.first_name).contains(needle, autoescape=True),
+                    func.lower(Appointment.attendee_name).contains(needle, autoescape=True),
+                )
+            )
+        rows = (
+            session.execute(
+                query.where(*conditions)
+                .options(*_WITH_DETAILS)
+                .order_by(Appointment.start_time, Appointment.id)
+                .limit(limit + 1)
+                .offset(offset)
+            )
+            .scalars()
+            .all()
+        )
+        has_more, next_offset = rules.page_bounds(len(rows), limit, offset)
+        rows = rows[:limit]
+        patients = _by_id(session, Patient, {a.patient_id for a in rows})
+        types = _by_id(session, AppointmentType, {a.appointment_type_id for a in rows})
+        items = []
+        for a in rows:
+            patient = patients.get(a.patient_id)
+            clinician = next((r for r in a.resources if r.id == a.clinician_profile_id), None)
+            if clinician is None and a.clinician_profile_id:
+                clinician = session.get(Resource, a.clinician_profile_id)
+            kind = types.get(a.appointment_type_id)
+            items.append(
+                AgendaRow(
+                    appointment=appointment_view(a),
+                    patient_name=f"{patient.first_name} {patient.last_name}" if patient else None,
+                    clinician_name=clinician.name if clinician else None,
+                    type_name=kind.name if kind else None,
+                    room_names=[r.name for r in a.resources if r.kind == "room"],
+                )
+            )
+        return Page(items, limit, offset, next_offset, has_more)
+
+
+def _by_id(session: Session, model, ids: set[str | None]) -> dict:
+    wanted = [i for i in ids if i]
+    if not wanted:
+        return {}
+    return {row.id: row for row in session.execute(select(model).where(model.id.in_(wanted))).scalars()}
+
+
+def change_token(ctx: Context) -> str:
+    """Changes whenever any appointment or hold is created or changed, on any desk.
+
+    Built from counters that only grow, so desks with different clocks (`--now`) still see
+    each other's changes: every create or cancel adds a status-history row, every update a
+    change-log row, every hold a row, and every confirm or release ends an active hold.
+    All but the last are reads of an index's last entry or a count.
+    """
+    with ctx.db.session() as session:
+        return ":".join(
+            str(session.execute(query).scalar() or 0)
+            for query in (
+                select(func.count(Appointment.id)),
+                select(func.max(StatusChange.id)),
+                select(func.max(FieldChange.id)),
+                select(func.count(Hold.id)),
+                select(func.count(Hold.id)).where(Hold.status != "active"),
+            )
+        )

@@ -1,0 +1,433 @@
+"""The availability engine: working windows, busy time and the grid make the slots.
+
+Pure: everything it needs (hours, busy time, the clock's value) comes in as values.
+
+Inside, instants are whole seconds since the epoch (UTC): the engine runs on sorted lists
+of integers, never minute by minute. For a candidate start `t` of duration `d`, a busy
+interval [bs, be) takes the resource away exactly when bs - d - pad_after < t < be + pad_before,
+so each resource's busy time becomes a sorted list of *forbidden open intervals* of starts,
+and the free starts of a working window are the grid points in the gaps between them.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from frontdesk.domain.busy import APPOINTMENT, BLOCK, Busy
+from frontdesk.domain.intervals import Interval
+from frontdesk.domain.timeutil import local_to_utc
+
+RANDOM = "RANDOM"
+BALANCED = "BALANCED"
+NONE = "NONE"
+COMBINED = "COMBINED"
+ROUND_ROBIN_MODES = (RANDOM, BALANCED, NONE, COMBINED)
+
+# Extra local dates read before and after the range: windows run across midnight and
+# zones sit up to 14 hours from UTC.
+_DAYS_AROUND = 2
+
+
+# --- inputs --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeeklyHours:
+    """Hours on some weekdays (0 = Monday) in local wall time; end may be 1440 (24:00)."""
+
+    weekdays: frozenset[int]
+    start_minute: int
+    end_minute: int
+    valid_from: date | None = None
+    valid_until: date | None = None  # inclusive
+
+    def applies(self, day: date) -> bool:
+        return (
+            day.weekday() in self.weekdays
+            and (self.valid_from is None or self.valid_from <= day)
+            and (self.valid_until is None or day <= self.valid_until)
+        )
+
+
+@dataclass(frozen=True)
+class DayHours:
+    """An override: one date's hours for a channel; no start/end closes the channel that day."""
+
+    day: date
+    start_minute: int | None
+    end_minute: int | None
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A clinician's hours in one place: in person at a location, or remote (location None)."""
+
+    clinician_id: str
+    location_id: str | None
+    tz: ZoneInfo
+    weekly: tuple[WeeklyHours, ...] = ()
+    overrides: tuple[DayHours, ...] = ()
+
+    @property
+    def is_remote(self) -> bool:
+        return self.location_id is None
+
+
+@dataclass(frozen=True)
+class SlotSearch:
+    """Everything one availability question needs. Range edges are inclusive instants."""
+
+    appointment_type_id: str
+    start: datetime
+    end: datetime
+    now: datetime
+    duration_minutes: int
+    interval_minutes: int
+    channels: tuple[Channel, ...]
+    busy: Mapping[str, Sequence[Busy]]
+    padding_before_minutes: int = 0
+    padding_after_minutes: int = 0
+    min_notice_minutes: int = 0
+    capacity: int = 1
+    # Opening hours by location, in that location's zone; a location not listed is never cut.
+    opening_hours: Mapping[str, tuple[WeeklyHours, ...]] = field(default_factory=dict)
+    location_zones: Mapping[str, ZoneInfo] = field(default_factory=dict)
+    needs_room: bool = False  # the type lists rooms: in-person slots need one
+    rooms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # by location, sorted
+    round_robin: str | None = None
+    combined_ids: tuple[str, ...] = ()  # COMBINED: every resource that must be free
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One slot the engine offers, in UTC."""
+
+    start: datetime
+    end: datetime
+    clinician_id: str | None  # when the slot has exactly one clinician
+    location_id: str | None
+    is_remote: bool
+    resource_ids: tuple[str, ...]
+
+    def sort_key(self) -> tuple:
+        return (self.start, self.clinician_id or "", self.is_remote, self.location_id or "")
+
+
+# --- working windows -------------------------------------------------------------------------
+
+
+def _secs(instant: datetime) -> int:
+    return int(instant.timestamp())
+
+
+def _instant(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _merge(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, overlapping or touching pairs joined (half-open windows)."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(pairs):
+        if out and start <= out[-1][1]:
+            if end > out[-1][1]:
+                out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
+
+
+def _intersect(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        start, end = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if start < end:
+            out.append((start, end))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def _local_days(start: datetime, end: datetime, tz: ZoneInfo) -> list[date]:
+    first = start.astimezone(tz).date() - timedelta(days=_DAYS_AROUND)
+    last = end.astimezone(tz).date() + timedelta(days=_DAYS_AROUND)
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _hours_to_pairs(
+    weekly: Sequence[WeeklyHours], overrides: Sequence[DayHours], tz: ZoneInfo, days: list[date]
+) -> list[tuple[int, int]]:
+    by_day: dict[date, list[DayHours]] = defaultdict(list)
+    for override in overrides:
+        by_day[override.day].append(override)
+    pairs = []
+    for day in days:
+        if day in by_day:  # the date's overrides replace its weekly hours
+            spans = [(o.start_minute, o.end_minute) for o in by_day[day] if o.start_minute is not None]
+        else:
+            spans = [(r.start_minute, r.end_minute) for r in weekly if r.applies(day)]
+        for start_minute, end_minute in spans:
+            start, end = _secs(local_to_utc(day, start_minute, tz)), _secs(local_to_utc(day, end_minute, tz))
+            if start < end:  # a window wholly inside a spring-forward gap is empty
+                pairs.append((start, end))
+    return _merge(pairs)
+
+
+def working_windows(
+    channel: Channel,
+    start: datetime,
+    end: datetime,
+    opening_hours: Sequence[WeeklyHours] | None = None,
+    location_tz: ZoneInfo | None = None,
+) -> list[Interval]:
+    """The channel's merged working windows around [start, end], cut to opening hours."""
+    return [Interval(_instant(s), _instant(e)) for s, e in _window_pairs(channel, start, end, opening_hours, location_tz)]
+
+
+def _window_pairs(channel, start, end, opening_hours, location_tz) -> list[tuple[int, int]]:
+    pairs = _hours_to_pairs(channel.weekly, channel.overrides, channel.tz, _local_days(start, end, channel.tz))
+    if opening_hours is not None and not channel.is_remote:
+        tz = location_tz or channel.tz
+        pairs = _intersect(pairs, _hours_to_pairs(opening_hours, (), tz, _local_days(start, end, tz)))
+    return pairs
+
+
+# --- busy time as forbidden starts -----------------------------------------------------------
+
+
+class Timeline:
+    """One resource's busy time as the starts it forbids, for one question.
+
+    A group type (capacity above 1): bookings of the same type starting at the same instant
+    share it rather than block it, until `capacity` of them do.
+    """
+
+    __slots__ = ("lows", "highs", "shared")
+
+    def __init__(self, busy: Sequence[Busy], search: SlotSearch, counts_capacity: bool):
+        before = search.padding_before_minutes * 60
+        ahead = (search.duration_minutes + search.padding_after_minutes) * 60
+        group = search.capacity > 1
+        pairs: list[tuple[int, int]] = []
+        self.shared: dict[int, set[str]] = {}
+        for item in busy:
+            low, high = _secs(item.interval.start) - ahead, _secs(item.interval.end) + before
+            if group and item.source != BLOCK and item.appointment_type_id == search.appointment_type_id and item.start:
+                at = _secs(item.start)
+                self.shared.setdefault(at, set()).add(item.ref_id or "")
+                pairs.append((low, at))  # every start but the shared one is blocked
+                pairs.append((at, high))
+            else:
+                pairs.append((low, high))
+        if counts_capacity:
+            for at, refs in self.shared.items():
+                if len(refs) >= search.capacity:
+                    pairs.append((at - 1, at + 1))
+        merged = _merge_open(pairs)
+        self.lows = [p[0] for p in merged]
+        self.highs = [p[1] for p in merged]
+
+    def free(self, t: int) -> bool:
+        i = bisect_right(self.lows, t - 1)  # intervals with low < t
+        return i == 0 or self.highs[i - 1] <= t
+
+    def free_for(self, t: int, clinician_refs: set[str]) -> bool:
+        """A room: free, and any group sharing it at `t` is this clinician's group."""
+        if not self.free(t):
+            return False
+        refs = self.shared.get(t)
+        return refs is None or refs <= clinician_refs
+
+    def free_starts(self, window: tuple[int, int], step: int, duration: int, first: int, last: int) -> list[int]:
+        """Grid points ws + k*step of the window, in [first, last], fitting in it and free."""
+        ws, we = window
+        last = min(last, we - duration)
+        if first > ws:
+            first = ws + -(-(first - ws) // step) * step
+        else:
+            first = ws
+        if first > last:
+            return []
+        out: list[int] = []
+        lows, highs, n = self.lows, self.highs, len(self.lows)
+        i = bisect_right(highs, first)  # the first forbidden interval ending after `first`
+        t = first
+        while t <= last:
+            while i < n and highs[i] <= t:
+                i += 1
+            if i < n and lows[i] < t:  # t lies in (low, high): go to the first grid point from high
+                t = ws + -(-(highs[i] - ws) // step) * step
+                i += 1
+                continue
+            gap_end = last if i == n else min(last, lows[i])  # lows[i] itself is free (open interval)
+            out.extend(range(t, gap_end + 1, step))
+            if i == n:
+                break
+            t = ws + -(-(highs[i] - ws) // step) * step
+            i += 1
+        return out
+
+
+def _merge_open(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Open intervals (low, high) joined when they overlap; touching ones leave their shared
+    point free, which is how a group's own start stays open."""
+    out: list[tuple[int, int]] = []
+    for low, high in sorted(pairs):
+        if low >= high - 1:
+            continue  # (a, a+1) holds no whole second
+        if out and low < out[-1][1]:
+            if high > out[-1][1]:
+                out[-1] = (out[-1][0], high)
+        else:
+            out.append((low, high))
+    return out
+
+
+# --- the slots -------------------------------------------------------------------------------
+
+
+def find_slots(search: SlotSearch) -> list[Offer]:
+    """Every slot of the question, sorted by start, clinician, in person before remote, location."""
+    step = search.interval_minutes * 60
+    duration = search.duration_minutes * 60
+    earliest = max(search.start.timestamp(), search.now.timestamp() + search.min_notice_minutes * 60)
+    first, last = math.ceil(earliest), math.floor(search.end.timestamp())
+    if first > last:
+        return []
+
+    timelines: dict[str, Timeline] = {}
+
+    def timeline(resource_id: str, counts_capacity: bool = True) -> Timeline:
+        if resource_id not in timelines:
+            timelines[resource_id] = Timeline(search.busy.get(resource_id, ()), search, counts_capacity)
+        return timelines[resource_id]
+
+    def windows_of(channel: Channel) -> list[tuple[int, int]]:
+        location = channel.location_id
+        hours = search.opening_hours.get(location) if location is not None else None
+        return _window_pairs(channel, search.start, search.end, hours, search.location_zones.get(location or ""))
+
+    def room_for(location_id: str, t: int, clinician_refs: set[str], allowed: Sequence[str] | None = None) -> str | None:
+        for room_id in allowed if allowed is not None else search.rooms.get(location_id, ()):
+            if timeline(room_id, counts_capacity=False).free_for(t, clinician_refs):
+                return room_id
+        return None
+
+    if search.round_robin == COMBINED:
+        return _combined(search, windows_of, timeline, first, last, step, duration)
+
+    # (start, location, is_remote) -> [(clinician, room)] for the pooled modes; a flat list otherwise.
+    found: list[tuple[int, str, str | None, str | None]] = []
+    for channel in search.channels:
+        clinician = timeline(channel.clinician_id)
+        needs_room = search.needs_room and not channel.is_remote
+        for window in windows_of(channel):
+            for t in clinician.free_starts(window, step, duration, first, last):
+                room = None
+                if needs_room:
+                    room = room_for(channel.location_id, t, clinician.shared.get(t, set()))
+                    if room is None:
+                        continue
+                found.append((t, channel.clinician_id, channel.location_id, room))
+
+    def offer(t: int, clinicians: tuple[str, ...], location_id: str | None, resources: tuple[str, ...]) -> Offer:
+        return Offer(
+            _instant(t), _instant(t + duration), clinicians[0] if len(clinicians) == 1 else None,
+            location_id, location_id is None, resources,
+        )
+
+    if search.round_robin is None:
+        offers = [offer(t, (c,), loc, (c, room) if room else (c,)) for t, c, loc, room in found]
+    else:
+        pools: dict[tuple[int, bool, str], list[tuple[str, str | None]]] = defaultdict(list)
+        for t, c, loc, room in found:
+            pools[(t, loc is None, loc or "")].append((c, room))
+        rng = random.Random(search.seed)
+        load = _appointment_counts(search) if search.round_robin == BALANCED else {}
+        offers = []
+        for key in sorted(pools):
+            t, _, loc = key
+            location_id = loc or None
+            pool = sorted(pools[key])
+            if search.round_robin == NONE:
+                clinicians = tuple(c for c, _ in pool)
+                offers.append(offer(t, clinicians, location_id, clinicians))
+                continue
+            if search.round_robin == BALANCED:
+                fewest = min(load.get(c, 0) for c, _ in pool)
+                pool = [p for p in pool if load.get(p[0], 0) == fewest]
+            c, room = pool[0] if len(pool) == 1 else rng.choice(pool)
+            offers.append(offer(t, (c,), location_id, (c, room) if room else (c,)))
+    offers.sort(key=Offer.sort_key)
+    return offers
+
+
+def _appointment_counts(search: SlotSearch) -> dict[str, int]:
+    """Active appointments per clinician starting in the queried range (BALANCED)."""
+    counts: dict[str, int] = {}
+    for channel in search.channels:
+        rid = channel.clinician_id
+        if rid not in counts:
+            counts[rid] = sum(
+                1
+                for item in search.busy.get(rid, ())
+                if item.source == APPOINTMENT and item.start is not None and search.start <= item.start <= search.end
+            )
+    return counts
+
+
+def _combined(search: SlotSearch, windows_of, timeline, first: int, last: int, step: int, duration: int) -> list[Offer]:
+    """Slots where every given resource is free at once: the clinicians' windows intersected."""
+    wanted = set(search.combined_ids)
+    channels = [c for c in search.channels if c.clinician_id in wanted]
+    clinicians = sorted({c.clinician_id for c in channels} & wanted)
+    rooms = sorted(wanted - set(clinicians))
+    by_place: dict[str | None, dict[str, Channel]] = defaultdict(dict)
+    for channel in channels:
+        by_place[channel.location_id][channel.clinician_id] = channel
+    offers = []
+    for location_id, members in by_place.items():
+        if not clinicians or set(members) != set(clinicians):
+            continue  # somebody does not work there
+        if rooms and (location_id is None or not set(rooms) <= set(search.rooms.get(location_id, ()))):
+            continue  # rooms are in person, at their own location
+        needs_room = search.needs_room and location_id is not None and not rooms
+        windows = windows_of(members[clinicians[0]])
+        for clinician_id in clinicians[1:]:
+            windows = _intersect(windows, windows_of(members[clinician_id]))
+        lead = timeline(clinicians[0])
+        for window in windows:
+            for t in lead.free_starts(window, step, duration, first, last):
+                refs: set[str] = set()
+                if not all(timeline(c).free(t) for c in clinicians[1:]):
+                    continue
+                for c in clinicians:
+                    refs |= timeline(c).shared.get(t, set())
+                if not all(timeline(r, counts_capacity=False).free_for(t, refs) for r in rooms):
+                    continue
+                resources = tuple(clinicians + rooms)
+                if needs_room:
+                    room = next(
+                        (r for r in search.rooms.get(location_id, ()) if timeline(r, False).free_for(t, refs)), None
+                    )
+                    if room is None:
+                        continue
+                    resources += (room,)
+                offers.append(
+                    Offer(
+                        _instant(t), _instant(t + duration), clinicians[0] if len(clinicians) == 1 else None,
+                        location_id, location_id is None, resources,
+                    )
+                )
+    offers.sort(key=Offer.sort_key)
+    return offers

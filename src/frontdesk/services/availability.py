@@ -1,0 +1,474 @@
+"""Availability: read the rows one question needs, ask the engine, name the slots.
+
+The reads are bounded by the window and the clinicians asked about, never by the history:
+hours and overrides of those clinicians (overrides only for the dates around the window),
+and busy time through busy_time's indexed range reads.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from frontdesk.domain.availability import (
+    COMBINED,
+    ROUND_ROBIN_MODES,
+    Channel,
+    DayHours,
+    Offer,
+    SlotSearch,
+    WeeklyHours,
+    find_slots,
+)
+from frontdesk.domain.errors import DATE_RANGE_TOO_LARGE, FrontdeskError, not_found, validation
+from frontdesk.domain.intervals import Interval
+from frontdesk.domain.timeutil import parse_date, parse_instant, zone
+from frontdesk.services.busy import busy_time, resource_zones
+from frontdesk.services.context import Context
+from frontdesk.services.objects import AvailabilityQuery, AvailabilityResult, Slot
+from frontdesk.store.models import (
+    AppointmentType,
+    Location,
+    LocationHours,
+    Resource,
+    ScheduleOverride,
+    ScheduleRule,
+    type_clinicians,
+    type_locations,
+    type_rooms,
+)
+
+MAX_RANGE = timedelta(days=31)
+IN_PERSON, REMOTE = "in_person", "remote"
+
+
+# --- the question's edges --------------------------------------------------------------------
+
+
+def _edge(text: str, tz: ZoneInfo, *, end: bool, name: str) -> datetime:
+    """A date means 00:00:00 (start) or 23:59:59 (end) there in `tz`; else an ISO instant."""
+    if not isinstance(text, str) or not text.strip():
+        raise validation(f"{name} is required", field=name)
+    text = text.strip()
+    if len(text) == 10:
+        day = parse_date(text)
+        wall = time(23, 59, 59) if end else time(0, 0)
+        return datetime.combine(day, wall).replace(tzinfo=tz, fold=0).astimezone(UTC)
+    try:
+        return parse_instant(text)
+    except FrontdeskError as exc:
+        raise validation(f"{name}: {exc.message}", field=name, value=text) from None
+
+
+def _range(start_text: str, end_text: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    start = _edge(start_text, tz, end=False, name="start_date")
+    end = _edge(end_text, tz, end=True, name="end_date")
+    if end < start:
+        raise validation("end_date is before start_date", start_date=start_text, end_date=end_text)
+    if end - start > MAX_RANGE:
+        raise FrontdeskError(
+            DATE_RANGE_TOO_LARGE,
+            "The date range is longer than 31 days; ask for a shorter range",
+            {"start_date": start_text, "end_date": end_text, "max_days": 31},
+        )
+    return start, end
+
+
+def _minutes(value: int | None, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1440:
+        raise validation(f"{name} must be a whole number of minutes from 1 to 1440", field=name, value=value)
+    return value
+
+
+def _duration(appointment_type: AppointmentType, requested: int | None) -> int:
+    requested = _minutes(requested, "duration")
+    if requested is None or requested == appointment_type.duration_minutes:
+        return appointment_type.duration_minutes
+    options = list(appointment_type.duration_options or [])
+    if requested not in options:
+        allowed = sorted({appointment_type.duration_minutes, *options})
+        raise validation(
+            f"A duration of {requested} minutes is not offered for {appointment_type.id}; choose one of {allowed}",
+            duration=requested,
+            allowed=allowed,
+        )
+    return requested
+
+
+# --- reading the rows ------------------------------------------------------------------------
+
+
+@dataclass
+class _Ask:
+    """One question to the engine, as the service understands it."""
+
+    appointment_type: AppointmentType
+    start: datetime
+    end: datetime
+    duration: int
+    interval: int
+    clinician_ids: Sequence[str]  # already narrowed
+    location_ids: Sequence[str]  # in-person places, already narrowed
+    remote: bool  # remote hours asked for
+    rooms: dict[str, tuple[str, ...]]  # by location, sorted
+    needs_room: bool = False  # in-person slots need one of `rooms`
+    extra_busy_ids: Sequence[str] = ()  # COMBINED rooms
+    round_robin: str | None = None
+    combined_ids: tuple[str, ...] = ()
+    seed: int | None = None
+
+
+def _type(session: Session, type_id: str) -> AppointmentType:
+    appointment_type = session.get(AppointmentType, type_id)
+    if appointment_type is None:
+        raise not_found("appointment type", type_id)
+    return appointment_type
+
+
+def _type_links(session: Session, type_id: str) -> tuple[list[str], list[str], dict[str, list[str]]]:
+    clinicians = list(
+        session.scalars(
+            select(type_clinicians.c.clinician_id)
+            .where(type_clinicians.c.appointment_type_id == type_id)
+            .order_by(type_clinicians.c.clinician_id)
+        )
+    )
+    locations = list(
+        session.scalars(
+            select(type_locations.c.location_id)
+            .where(type_locations.c.appointment_type_id == type_id)
+            .order_by(type_locations.c.location_id)
+        )
+    )
+    rooms: dict[str, list[str]] = defaultdict(list)
+    for room_id, location_id in session.execute(
+        select(Resource.id, Resource.location_id)
+        .join(type_rooms, type_rooms.c.room_id == Resource.id)
+        .where(type_rooms.c.appointment_type_id == type_id)
+        .order_by(Resource.id)
+    ):
+        rooms[location_id].append(room_id)
+    return clinicians, locations, dict(rooms)
+
+
+def _modes(appointment_type: AppointmentType, location_id: str | None, is_remote: bool | None) -> tuple[bool, bool]:
+    modes = set(appointment_type.modes or [IN_PERSON])
+    in_person = IN_PERSON in modes and is_remote is not True
+    remote = REMOTE in modes and is_remote is not False and location_id is None
+    return in_person, remote
+
+
+def _channels(session: Session, ask: _Ask) -> tuple[list[Channel], dict[str, ZoneInfo], dict[str, tuple]]:
+    """The clinicians' hours channel by channel, the locations' zones and opening hours."""
+    clinicians = list(ask.clinician_ids)
+    places = list(ask.location_ids)
+    if not clinicians or (not places and not ask.remote):
+        return [], {}, {}
+    first_day = ask.start.date() - timedelta(days=3)
+    last_day = ask.end.date() + timedelta(days=3)
+    channel_filter = []
+    if places:
+        channel_filter.append(ScheduleRule.location_id.in_(places) & ~ScheduleRule.remote)
+    if ask.remote:
+        channel_filter.append(ScheduleRule.remote)
+    rules = session.scalars(
+        select(ScheduleRule)
+        .where(
+            ScheduleRule.clinician_id.in_(clinicians),
+            or_(*channel_filter),
+            or_(ScheduleRule.valid_from.is_(None), ScheduleRule.valid_from <= last_day),
+            or_(ScheduleRule.valid_until.is_(None), ScheduleRule.valid_until >= first_day),
+        )
+        .order_by(ScheduleRule.id)
+    ).all()
+    override_filter = []
+    if places:
+        override_filter.append(ScheduleOverride.location_id.in_(places) & ~ScheduleOverride.remote)
+    if ask.remote:
+        override_filter.append(ScheduleOverride.remote)
+    overrides = session.scalars(
+        select(ScheduleOverride)
+        .where(
+            ScheduleOverride.clinician_id.in_(clinicians),
+            ScheduleOverride.date >= first_day,
+            ScheduleOverride.date <= last_day,
+            or_(*override_filter),
+        )
+        .order_by(ScheduleOverride.id)
+    ).all()
+
+    weekly: dict[tuple[str, str | None], list[WeeklyHours]] = defaultdict(list)
+    days: dict[tuple[str, str | None], list[DayHours]] = defaultdict(list)
+    for rule in rules:
+        key = (rule.clinician_id, None if rule.remote else rule.location_id)
+        weekly[key].append(
+            WeeklyHours(frozenset(rule.weekdays), rule.start_minute, rule.end_minute, rule.valid_from, rule.valid_until)
+        )
+    for override in overrides:
+        key = (override.clinician_id, None if override.remote else override.location_id)
+        days[key].append(DayHours(override.date, override.start_minute, override.end_minute))
+
+    location_zones = {
+        row.id: ZoneInfo(row.timezone) for row in session.execute(select(Location.id, Location.timezone).where(Location.id.in_(places)))
+    }
+    opening: dict[str, list[WeeklyHours]] = defaultdict(list)
+    for location_id, weekday, start, end in session.execute(
+        select(LocationHours.location_id, LocationHours.weekday, LocationHours.start_minute, LocationHours.end_minute).where(
+            LocationHours.location_id.in_(places)
+        )
+    ):
+        opening[location_id].append(WeeklyHours(frozenset({weekday}), start, end))
+
+    keys = sorted(set(weekly) | set(days), key=lambda k: (k[0], k[1] is None, k[1] or ""))
+    remote_zones = resource_zones(session, {c for c, loc in keys if loc is None}) if ask.remote else {}
+    channels = [
+        Channel(
+            clinician_id=clinician_id,
+            location_id=location_id,
+            tz=location_zones[location_id] if location_id is not None else remote_zones[clinician_id],
+            weekly=tuple(weekly.get((clinician_id, location_id), ())),
+            overrides=tuple(days.get((clinician_id, location_id), ())),
+        )
+        for clinician_id, location_id in keys
+    ]
+    return channels, location_zones, {k: tuple(v) for k, v in opening.items()}
+
+
+def _offers(session: Session, now: datetime, ask: _Ask) -> list[Offer]:
+    channels, location_zones, opening = _channels(session, ask)
+    if not channels:
+        return []
+    t = ask.appointment_type
+    window = Interval(
+        ask.start - timedelta(minutes=t.padding_before_minutes),
+        ask.end + timedelta(minutes=ask.duration + t.padding_after_minutes),
+    )
+    room_ids = [r for rooms in ask.rooms.values() for r in rooms]
+    busy = busy_time(session, [*{c.clinician_id for c in channels}, *room_ids, *ask.extra_busy_ids], window, now)
+    return find_slots(
+        SlotSearch(
+            appointment_type_id=t.id,
+            start=ask.start,
+            end=ask.end,
+            now=now,
+            duration_minutes=ask.duration,
+            interval_minutes=ask.interval,
+            channels=tuple(channels),
+            busy=busy,
+            padding_before_minutes=t.padding_before_minutes or 0,
+            padding_after_minutes=t.padding_after_minutes or 0,
+            min_notice_minutes=t.min_notice_minutes or 0,
+            capacity=t.capacity or 1,
+            opening_hours=opening,
+            location_zones=location_zones,
+            needs_room=ask.needs_room,
+            rooms=ask.rooms,
+            round_robin=ask.round_robin,
+            combined_ids=ask.combined_ids,
+            seed=ask.seed,
+        )
+    )
+
+
+def _names(session: Session, model, ids: set[str]) -> dict[str, str]:
+    ids.discard(None)
+    if not ids:
+        return {}
+    return dict(session.execute(select(model.id, model.name).where(model.id.in_(ids))).all())
+
+
+def _slots(session: Session, offers: list[Offer], tz: ZoneInfo) -> list[Slot]:
+    clinicians = _names(session, Resource, {o.clinician_id for o in offers})
+    locations = _names(session, Location, {o.location_id for o in offers})
+    return [
+        Slot(
+            start_time=o.start.astimezone(tz),
+            end_time=o.end.astimezone(tz),
+            clinician_id=o.clinician_id,
+            clinician_name=clinicians.get(o.clinician_id) if o.clinician_id else None,
+            location_id=o.location_id,
+            location_name=locations.get(o.location_id) if o.location_id else None,
+            is_remote=o.is_remote,
+            resource_ids=list(o.resource_ids),
+        )
+        for o in offers
+    ]
+
+
+def _existing(session: Session, ids: set[str], kind: str | None, label: str) -> dict[str, Resource]:
+    found = {r.id: r for r in session.scalars(select(Resource).where(Resource.id.in_(ids)))} if ids else {}
+    for rid in sorted(ids):
+        if rid not in found or (kind is not None and found[rid].kind != kind):
+            raise not_found(label, rid)
+    return found
+
+
+# --- the two questions -----------------------------------------------------------------------
+
+
+def query_availability(ctx: Context, query: AvailabilityQuery) -> AvailabilityResult:
+    """Free slots of an appointment type in a range (availability-api's GET /availability)."""
+    tz_name = query.timezone or "UTC"
+    tz = zone(tz_name)
+    start, end = _range(query.start_date, query.end_date, tz)
+    mode = query.round_robin.upper() if query.round_robin else None
+    if mode is not None and mode not in ROUND_ROBIN_MODES:
+        raise validation(
+            f"round_robin must be one of {', '.join(ROUND_ROBIN_MODES)}", round_robin=query.round_robin
+        )
+    given = set(query.resource_ids)
+    if mode == COMBINED and not given:
+        raise validation("round_robin COMBINED needs the resource ids that must all be free", round_robin=mode)
+    interval = _minutes(query.interval, "interval")
+
+    with ctx.db.session() as session:
+        now = ctx.clock.now()
+        appointment_type = _type(session, query.appointment_type_id)
+        duration = _duration(appointment_type, query.duration)
+        if query.clinician_id is not None:
+            _existing(session, {query.clinician_id}, "clinician", "clinician")
+        if query.location_id is not None and session.get(Location, query.location_id) is None:
+            raise not_found("location", query.location_id)
+        resources = _existing(session, given, None, "resource")
+        given_clinicians = {r for r in given if resources[r].kind == "clinician"}
+        given_rooms = given - given_clinicians
+        if mode == COMBINED and not given_clinicians:
+            raise validation("round_robin COMBINED needs at least one clinician among the resource ids")
+
+        linked_clinicians, linked_locations, type_rooms_by_location = _type_links(session, appointment_type.id)
+        clinicians = linked_clinicians
+        if query.clinician_id is not None:
+            clinicians = [c for c in clinicians if c == query.clinician_id]
+        if given_clinicians:
+            if mode == COMBINED and not given_clinicians <= set(clinicians):
+                clinicians = []  # one of them cannot take this type: never all free together
+            else:
+                clinicians = [c for c in clinicians if c in given_clinicians]
+        in_person, remote = _modes(appointment_type, query.location_id, query.is_remote)
+        locations = linked_locations if in_person else []
+        if query.location_id is not None:
+            locations = [loc for loc in locations if loc == query.location_id]
+        rooms_at = {loc: tuple(type_rooms_by_location.get(loc, ())) for loc in locations}
+        given_at = {
+            loc: tuple(sorted(r for r in given_rooms if resources[r].location_id == loc)) for loc in locations
+        }
+        needs_room = bool(type_rooms_by_location)
+        if mode == COMBINED:
+            # The rooms given must be free; a type's own room is only chosen when none is given.
+            rooms = {loc: tuple(sorted({*rooms_at[loc], *given_at[loc]})) for loc in locations}
+        elif given_rooms:
+            # Asking for rooms narrows the choice to them.
+            rooms = {loc: tuple(r for r in given_at[loc] if r in rooms_at[loc] or not needs_room) for loc in locations}
+            needs_room = True
+        else:
+            rooms = rooms_at
+        offers = _offers(
+            session,
+            now,
+            _Ask(
+                appointment_type=appointment_type,
+                start=start,
+                end=end,
+                duration=duration,
+                interval=interval or appointment_type.interval_minutes or duration,
+                clinician_ids=clinicians,
+                location_ids=locations,
+                remote=remote,
+                rooms=rooms,
+                needs_room=needs_room,
+                extra_busy_ids=sorted(given_rooms),
+                round_robin=mode,
+                combined_ids=tuple(sorted(given)),
+                seed=query.seed,
+            ),
+        )
+        if query.first_available:
+            offers = offers[:1]
+        slots = _slots(session, offers, tz)
+
+    days: dict[str, list[Slot]] = {}
+    day, last_day = start.astimezone(tz).date(), end.astimezone(tz).date()
+    while day <= last_day:
+        days[day.isoformat()] = []
+        day += timedelta(days=1)
+    for slot in slots:
+        days.setdefault(slot.start_time.date().isoformat(), []).append(slot)
+    return AvailabilityResult(slots=slots, days=days, timezone=tz_name)
+
+
+def find_offered_slot(
+    session: Session,
+    now: datetime,
+    *,
+    appointment_type_id: str,
+    clinician_id: str,
+    start: datetime,
+    duration_minutes: int | None,
+    location_id: str | None,
+    is_remote: bool,
+    room_id: str | None,
+    interval_minutes: int | None = None,
+) -> Slot | None:
+    """The exact slot, if availability would offer it now; else None. Runs in the caller's
+    transaction (the hold check), so the answer holds until that transaction ends.
+
+    With `interval_minutes` None any whole minute inside a working window is a start (the
+    desk may have asked with a finer --interval than the type's); give it to insist on a grid.
+    Unknown ids are NOT_FOUND and a duration the type does not offer is VALIDATION_ERROR.
+    """
+    appointment_type = _type(session, appointment_type_id)
+    duration = _duration(appointment_type, duration_minutes)
+    _existing(session, {clinician_id}, "clinician", "clinician")
+    if location_id is not None and session.get(Location, location_id) is None:
+        raise not_found("location", location_id)
+    room = _existing(session, {room_id}, "room", "room").get(room_id) if room_id else None
+    start = start.astimezone(UTC)
+    linked_clinicians, linked_locations, type_rooms_by_location = _type_links(session, appointment_type.id)
+    if clinician_id not in linked_clinicians:
+        return None
+    in_person, remote = _modes(appointment_type, location_id, is_remote)
+    if is_remote:
+        if not remote or room is not None:
+            return None
+        locations: list[str] = []
+    else:
+        if not in_person or location_id is None or location_id not in linked_locations:
+            return None
+        locations, remote = [location_id], False
+    rooms: dict[str, tuple[str, ...]] = {}
+    needs_room = False
+    if not is_remote:
+        if room is not None:
+            if room.location_id != location_id:
+                return None
+            rooms, needs_room = {location_id: (room.id,)}, True
+        elif type_rooms_by_location:
+            rooms, needs_room = {location_id: tuple(type_rooms_by_location.get(location_id, ()))}, True
+    offers = _offers(
+        session,
+        now,
+        _Ask(
+            appointment_type=appointment_type,
+            start=start,
+            end=start,
+            duration=duration,
+            interval=interval_minutes or 1,
+            clinician_ids=[clinician_id],
+            location_ids=locations,
+            remote=remote,
+            rooms=rooms,
+            needs_room=needs_room,
+        ),
+    )
+    match = [o for o in offers if o.start == start and o.is_remote == is_remote and o.location_id == location_id]
+    if not match:
+        return None
+    return _slots(session, match[:1], ZoneInfo("UTC"))[0]

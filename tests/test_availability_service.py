@@ -1,0 +1,208 @@
+"""query_availability and find_offered_slot on a database loaded from a clinic file."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+
+import pytest
+
+from frontdesk.domain.errors import FrontdeskError
+from frontdesk.services.availability import find_offered_slot, query_availability
+from frontdesk.services.clinic import load_clinic_data
+from frontdesk.services.objects import AvailabilityQuery
+
+# Monday 20 January 2025 .. ; the clock stands at 2025-01-20T08:00Z (conftest).
+CLINIC = {
+    "clinic": {"name": "Riverside Health"},
+    "locations": [
+        {"id": "loc_central", "name": "Central London Clinic", "timezone": "Europe/London"},
+        {"id": "loc_ny", "name": "Manhattan", "timezone": "America/New_York",
+         "hours": [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "12:00"}]},
+    ],
+    "rooms": [
+        {"id": "res_room_1", "name": "Room 1", "location_id": "loc_central"},
+        {"id": "res_room_2", "name": "Room 2", "location_id": "loc_central"},
+    ],
+    "clinicians": [
+        {"id": "cli_sarah", "name": "Dr. Sarah Johnson", "timezone": "Europe/London"},
+        {"id": "cli_mike", "name": "Dr. Michael Chen"},
+        {"id": "cli_nina", "name": "Dr. Nina Park"},
+    ],
+    "appointment_types": [
+        {"id": "type_followup", "name": "Follow-up", "duration_minutes": 30, "interval_minutes": 60,
+         "duration_options": [30, 60], "modes": ["in_person", "remote"],
+         "clinician_ids": ["cli_sarah", "cli_mike"], "location_ids": ["loc_central"]},
+        {"id": "type_room", "name": "Minor procedure", "duration_minutes": 60,
+         "clinician_ids": ["cli_sarah", "cli_mike"], "location_ids": ["loc_central"],
+         "room_ids": ["res_room_1", "res_room_2"]},
+        {"id": "type_ny", "name": "NY visit", "duration_minutes": 60,
+         "clinician_ids": ["cli_nina"], "location_ids": ["loc_ny"]},
+    ],
+    "schedules": [
+        {"clinician_id": "cli_sarah", "location_id": "loc_central", "days": ["mon", "tue", "wed", "thu", "fri"],
+         "start": "09:00", "end": "12:00"},
+        {"clinician_id": "cli_mike", "location_id": "loc_central", "days": ["mon"], "start": "09:00", "end": "11:00"},
+        {"clinician_id": "cli_mike", "remote": True, "days": ["mon"], "start": "14:00", "end": "15:00"},
+        {"clinician_id": "cli_nina", "location_id": "loc_ny", "days": ["mon", "tue", "wed", "thu", "fri"],
+         "start": "07:00", "end": "17:00"},
+    ],
+    "patients": [{"id": "pat_john", "first_name": "John", "last_name": "Smith"}],
+    "appointments": [
+        {"id": "apt_1", "patient_id": "pat_john", "clinician_profile_id": "cli_sarah",
+         "appointment_type_id": "type_followup", "location_id": "loc_central", "title": "Follow-up",
+         "start_time": "2025-01-20T10:00:00Z", "end_time": "2025-01-20T10:30:00Z", "status": "confirmed"},
+    ],
+}
+
+
+@pytest.fixture
+def clinic(ctx):
+    load_clinic_data(ctx, copy.deepcopy(CLINIC), source="test")
+    return ctx
+
+
+def ask(ctx, **kw):
+    kw.setdefault("appointment_type_id", "type_followup")
+    kw.setdefault("start_date", "2025-01-20")
+    kw.setdefault("end_date", "2025-01-20")
+    return query_availability(ctx, AvailabilityQuery(**kw))
+
+
+def starts(result, tz=None):
+    return [(s.start_time.strftime("%H:%M"), s.clinician_id, s.location_id) for s in result.slots]
+
+
+def test_hourly_starts_of_half_hour_slots(clinic):
+    # The guide's worked example: a 30-minute service with interval 60 gives hourly starts.
+    result = ask(clinic, clinician_id="cli_sarah")
+    assert starts(result) == [("09:00", "cli_sarah", "loc_central"), ("11:00", "cli_sarah", "loc_central")]
+    first = result.slots[0]
+    assert first.end_time - first.start_time == (result.slots[0].end_time - result.slots[0].start_time)
+    assert (first.end_time.hour, first.end_time.minute) == (9, 30)
+    assert first.clinician_name == "Dr. Sarah Johnson" and first.location_name == "Central London Clinic"
+    assert first.resource_ids == ["cli_sarah"] and first.is_remote is False
+    assert result.days == {"2025-01-20": result.slots}
+
+
+def test_flat_list_has_one_slot_per_free_clinician_and_remote_hours(clinic):
+    result = ask(clinic)
+    assert starts(result) == [
+        ("09:00", "cli_mike", "loc_central"),
+        ("09:00", "cli_sarah", "loc_central"),
+        ("10:00", "cli_mike", "loc_central"),
+        ("11:00", "cli_sarah", "loc_central"),
+        ("14:00", "cli_mike", None),
+    ]
+    assert result.slots[-1].is_remote and result.slots[-1].location_name is None
+
+
+def test_date_only_edges_in_the_requested_timezone_and_empty_days(clinic):
+    # In New York, 20 January starts at 05:00Z: 09:00 London is 04:00 New York.
+    result = ask(clinic, clinician_id="cli_sarah", timezone="America/New_York",
+                 start_date="2025-01-20", end_date="2025-01-26")
+    assert [s.start_time.isoformat() for s in result.slots[:2]] == [
+        "2025-01-20T04:00:00-05:00",
+        "2025-01-20T06:00:00-05:00",
+    ]
+    assert list(result.days) == [f"2025-01-{d}" for d in range(20, 27)]
+    assert result.days["2025-01-25"] == [] and result.days["2025-01-26"] == []
+    assert len(result.days["2025-01-21"]) == 3
+    assert result.timezone == "America/New_York"
+
+
+def test_filters_remote_location_duration(clinic):
+    assert starts(ask(clinic, is_remote=True)) == [("14:00", "cli_mike", None)]
+    assert ("14:00", "cli_mike", None) not in starts(ask(clinic, location_id="loc_central"))
+    # 60 minutes: the slots last an hour; Mike's 10:00 still ends by 11:00, when he stops.
+    long = ask(clinic, duration=60, clinician_id="cli_mike", is_remote=False)
+    assert starts(long) == [("09:00", "cli_mike", "loc_central"), ("10:00", "cli_mike", "loc_central")]
+    assert long.slots[1].end_time.hour == 11
+
+
+def test_round_robin_modes(clinic):
+    none = ask(clinic, round_robin="NONE", is_remote=False)
+    assert [(s.start_time.hour, s.resource_ids, s.clinician_id) for s in none.slots] == [
+        (9, ["cli_mike", "cli_sarah"], None),
+        (10, ["cli_mike"], "cli_mike"),
+        (11, ["cli_sarah"], "cli_sarah"),
+    ]
+    picks = {tuple(s.resource_ids) for s in ask(clinic, round_robin="RANDOM", seed=7, is_remote=False).slots}
+    again = {tuple(s.resource_ids) for s in ask(clinic, round_robin="RANDOM", seed=7, is_remote=False).slots}
+    assert picks == again and all(len(p) == 1 for p in picks)
+    # Sarah has one appointment that day, Mike none: BALANCED gives 09:00 to Mike.
+    balanced = ask(clinic, round_robin="BALANCED", is_remote=False)
+    assert balanced.slots[0].resource_ids == ["cli_mike"]
+    combined = ask(clinic, round_robin="COMBINED", resource_ids=("cli_sarah", "cli_mike"))
+    assert [(s.start_time.hour, s.resource_ids) for s in combined.slots] == [(9, ["cli_mike", "cli_sarah"])]
+
+
+def test_rooms_first_free_by_id(clinic):
+    result = ask(clinic, appointment_type_id="type_room", clinician_id="cli_sarah")
+    assert [(s.start_time.hour, s.resource_ids) for s in result.slots] == [
+        (9, ["cli_sarah", "res_room_1"]),
+        (11, ["cli_sarah", "res_room_1"]),
+    ]
+
+
+def test_opening_hours_cut_working_hours(clinic):
+    # Nina works 07:00-17:00 but the New York site opens 08:00-12:00.
+    result = ask(clinic, appointment_type_id="type_ny", timezone="America/New_York")
+    assert [s.start_time.strftime("%H:%M") for s in result.slots] == ["08:00", "09:00", "10:00", "11:00"]
+
+
+def test_first_available(clinic):
+    result = ask(clinic, first_available=True, start_date="2025-01-20", end_date="2025-01-22")
+    assert len(result.slots) == 1 and result.slots[0].clinician_id == "cli_mike"
+    assert sum(len(v) for v in result.days.values()) == 1 and len(result.days) == 3
+
+
+@pytest.mark.parametrize(
+    "kw, code",
+    [
+        ({"start_date": "2025-13-01"}, "VALIDATION_ERROR"),
+        ({"start_date": "2025-01-21", "end_date": "2025-01-20"}, "VALIDATION_ERROR"),
+        ({"timezone": "Mars/Olympus"}, "VALIDATION_ERROR"),
+        ({"duration": 45}, "VALIDATION_ERROR"),
+        ({"round_robin": "COMBINED"}, "VALIDATION_ERROR"),
+        ({"round_robin": "SOMETIMES"}, "VALIDATION_ERROR"),
+        ({"start_date": "2025-01-20T10:00:00"}, "VALIDATION_ERROR"),
+        ({"appointment_type_id": "type_nope"}, "NOT_FOUND"),
+        ({"clinician_id": "cli_nope"}, "NOT_FOUND"),
+        ({"location_id": "loc_nope"}, "NOT_FOUND"),
+        ({"resource_ids": ("res_nope",)}, "NOT_FOUND"),
+        ({"start_date": "2025-01-01", "end_date": "2025-02-01"}, "DATE_RANGE_TOO_LARGE"),
+    ],
+)
+def test_errors_have_codes(clinic, kw, code):
+    with pytest.raises(FrontdeskError) as caught:
+        ask(clinic, **kw)
+    assert caught.value.code == code
+
+
+def test_a_full_month_is_allowed(clinic):
+    result = ask(clinic, start_date="2025-01-01", end_date="2025-01-31", clinician_id="cli_sarah")
+    assert len(result.days) == 31
+
+
+def test_find_offered_slot_matches_availability(clinic):
+    def find(**kw):
+        args = dict(appointment_type_id="type_followup", clinician_id="cli_sarah", duration_minutes=None,
+                    location_id="loc_central", is_remote=False, room_id=None)
+        args.update(kw)
+        with clinic.db.session() as s:
+            return find_offered_slot(s, clinic.clock.now(), **args)
+
+    slot = find(start=datetime(2025, 1, 20, 9, tzinfo=UTC))
+    assert slot is not None and slot.resource_ids == ["cli_sarah"] and slot.clinician_name == "Dr. Sarah Johnson"
+    assert find(start=datetime(2025, 1, 20, 9, 15, tzinfo=UTC)) is not None  # any minute in the window
+    assert find(start=datetime(2025, 1, 20, 9, 15, tzinfo=UTC), interval_minutes=60) is None  # off the grid
+    assert find(start=datetime(2025, 1, 20, 10, tzinfo=UTC)) is None  # apt_1
+    assert find(start=datetime(2025, 1, 20, 11, 45, tzinfo=UTC)) is None  # runs past 12:00
+    assert find(start=datetime(2025, 1, 20, 7, tzinfo=UTC)) is None  # before now and hours
+    assert find(start=datetime(2025, 1, 20, 14, tzinfo=UTC), clinician_id="cli_mike", location_id=None, is_remote=True)
+    room = find(appointment_type_id="type_room", start=datetime(2025, 1, 20, 9, tzinfo=UTC), room_id="res_room_2")
+    assert room is not None and room.resource_ids == ["cli_sarah", "res_room_2"]
+    with pytest.raises(FrontdeskError) as caught:
+        find(start=datetime(2025, 1, 20, 9, tzinfo=UTC), duration_minutes=45)
+    assert caught.value.code == "VALIDATION_ERROR"

@@ -1,0 +1,251 @@
+"""The front-desk app: screens on top of frontdesk.services.
+
+Everything that touches the database runs in thread workers and reports back by messages,
+so the first frame never waits for a query. The app reads time only through ctx.clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+
+from frontdesk.services.context import Context
+from frontdesk.services.objects import ClinicOverview, LocationView
+from frontdesk.tui import format as fmt
+from frontdesk.tui import themes
+from frontdesk.tui.screens.agenda import AgendaScreen
+from frontdesk.tui.screens.base import DataChanged, FrontdeskScreen
+
+CHANGE_CHECK_SECONDS = 2.0
+
+
+class FrontdeskApp(App[None]):
+    CSS_PATH = "frontdesk.tcss"
+    TITLE = "frontdesk"
+
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="quit"),
+        Binding("f1", "help", "Help", priority=True, id="help"),
+        Binding("question_mark", "help", "Help", show=False, id="help-alt"),
+        Binding("ctrl+r", "refresh", "Refresh", show=False, id="refresh"),
+    ]
+
+    # Tests and snapshots turn these off: no blinking cursor, no animation.
+    blink = True
+
+    class TokenRead(Message):
+        def __init__(self, token: str) -> None:
+            super().__init__()
+            self.token = token
+
+    def __init__(self, ctx: Context, *, theme: str | None = None, location_id: str | None = None) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.overview: ClinicOverview | None = None
+        self.location: LocationView | None = None
+        self.requested_location_id = location_id
+        self.owned_holds: set[str] = set()
+        self._change_token: str | None = None
+        self._theme_problems: list[str] = []
+        self._choose_theme(theme)
+
+    # --- start-up ---------------------------------------------------------------------------
+
+    def _choose_theme(self, requested: str | None) -> None:
+        loaded, self._theme_problems = themes.load_themes()
+        for theme in loaded:
+            self.register_theme(theme)
+        settings = themes.read_settings()
+        for name in (requested, settings.get("theme"), themes.DEFAULT_THEME):
+            if name and self.get_theme(name) is not None:
+                self.theme = name
+                break
+        if requested and self.theme != requested:
+            self._theme_problems.append(f"No theme called {requested!r}; using {self.theme}.")
+
+    def get_default_screen(self) -> Screen:
+        return AgendaScreen()
+
+    def on_mount(self) -> None:
+        for problem in self._theme_problems:
+            self.notify(problem, title="Theme", severity="warning", markup=False)
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+        self.set_interval(CHANGE_CHECK_SECONDS, self.check_for_changes)
+
+    def _remember_theme(self, theme) -> None:
+        themes.remember(theme=theme.name)
+
+    def set_overview(self, overview: ClinicOverview) -> None:
+        """The clinic's reference data arrived (the home screen loads it first)."""
+        self.overview = overview
+        wanted = self.requested_location_id or themes.read_settings().get("location_id")
+        by_id = {location.id: location for location in overview.locations}
+        if wanted and wanted not in by_id and self.requested_location_id:
+            self.notify(f"No location {wanted!r}; showing the first one.", severity="warning", markup=False)
+        self.location = by_id.get(wanted) or (overview.locations[0] if overview.locations else None)
+
+    # --- what screens ask of the app --------------------------------------------------------
+
+    @property
+    def clinic_name(self) -> str:
+        return self.overview.name if self.overview else "frontdesk"
+
+    @property
+    def zone(self) -> str:
+        return self.location.timezone if self.location else "UTC"
+
+    def today(self) -> date:
+        return fmt.local(self.ctx.clock.now(), self.zone).date()
+
+    def clinician_name(self, clinician_id: str | None) -> str | None:
+        if not self.overview or not clinician_id:
+            return None
+        return next((c.name for c in self.overview.clinicians if c.id == clinician_id), clinician_id)
+
+    def type_name(self, type_id: str | None) -> str | None:
+        if not self.overview or not type_id:
+            return None
+        return next((t.name for t in self.overview.appointment_types if t.id == type_id), type_id)
+
+    def location_name(self, location_id: str | None) -> str | None:
+        if not self.overview or not location_id:
+            return None
+        name = next((loc.name for loc in self.overview.locations if loc.id == location_id), location_id)
+        return self.short_place(name)
+
+    def short_place(self, name: str) -> str:
+        """'Riverside Health — Central' reads 'Central' where the clinic is already named."""
+        clinic = self.clinic_name
+        for separator in (" — ", " - ", " – ", ": ", ", "):
+            if name.startswith(clinic + separator) and len(name) > len(clinic + separator):
+                return name[len(clinic + separator):]
+        return name
+
+    def location_zone(self, location_id: str | None) -> str:
+        if self.overview and location_id:
+            for location in self.overview.locations:
+                if location.id == location_id:
+                    return location.timezone
+        return self.zone
+
+    def room_names(self, resource_ids: Iterable[str]) -> list[str]:
+        rooms = {room.id: room.name for room in self.overview.rooms} if self.overview else {}
+        return [rooms[rid] for rid in resource_ids if rid in rooms]
+
+    def room_id_of(self, resource_ids: Iterable[str]) -> str | None:
+        rooms = {room.id for room in self.overview.rooms} if self.overview else set()
+        return next((rid for rid in resource_ids if rid in rooms), None)
+
+    # --- live refresh across desks ----------------------------------------------------------
+
+    def check_for_changes(self) -> None:
+        """Ask the database whether anything changed (cheap); reload the visible page if so."""
+        self.run_worker(self._read_change_token, thread=True, group="change-check", exclusive=True, exit_on_error=False)
+
+    def _read_change_token(self) -> None:
+        from frontdesk.services.appointments import change_token
+
+        try:
+            token = change_token(self.ctx)
+        except Exception as error:  # the next tick tries again
+            self.log.warning("change check failed", repr(error))
+            return
+        self.post_message(self.TokenRead(token))
+
+    def on_frontdesk_app_token_read(self, message: TokenRead) -> None:
+        changed = self._change_token is not None and message.token != self._change_token
+        self._change_token = message.token
+        if changed:
+            self.tell_screens_data_changed()
+
+    def tell_screens_data_changed(self) -> None:
+        """The top data screen reloads now; those beneath reload when they show again."""
+        data_screens = [screen for screen in self.screen_stack if isinstance(screen, FrontdeskScreen)]
+        for screen in data_screens[:-1]:
+            screen.stale = True
+        if data_screens:
+            data_screens[-1].post_message(DataChanged())
+
+    def action_refresh(self) -> None:
+        self.tell_screens_data_changed()
+
+    # --- holds the app owns -----------------------------------------------------------------
+
+    def release_owned_holds(self) -> None:
+        """Give back every hold this desk still has (quitting must not keep slots locked)."""
+        if not self.owned_holds:
+            return
+        from frontdesk.services.holds import release_hold
+
+        for hold_id in sorted(self.owned_holds):
+            try:
+                release_hold(self.ctx, hold_id)
+            except Exception as error:  # expired or already confirmed: nothing to give back
+                self.log.info("release on quit", hold_id, repr(error))
+        self.owned_holds.clear()
+
+    async def action_quit(self) -> None:
+        self.release_owned_holds()
+        self.exit()
+
+    def on_unmount(self) -> None:
+        self.release_owned_holds()
+
+    # --- help and the command palette -------------------------------------------------------
+
+    def action_help(self) -> None:
+        from frontdesk.tui.help import help_sections
+        from frontdesk.tui.modals import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)
+            return
+        self.push_screen(HelpScreen(help_sections(self)))
+
+    def _home(self) -> AgendaScreen | None:
+        return self.screen if isinstance(self.screen, AgendaScreen) else None
+
+    def action_book(self) -> None:
+        home = self._home()
+        if home is None:
+            self.notify("Go back to the appointment list first (Escape).", severity="warning")
+            return
+        home.action_book()
+
+    def action_go_to_date(self) -> None:
+        home = self._home()
+        if home is None:
+            self.notify("Go back to the appointment list first (Escape).", severity="warning")
+            return
+        home.action_go_to_date()
+
+    def action_switch_location(self) -> None:
+        home = self._home()
+        if home is None:
+            self.notify("Go back to the appointment list first (Escape).", severity="warning")
+            return
+        home.action_location()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield SystemCommand("Book an appointment", "Choose a type, then a free slot, then the patient", self.action_book)
+        yield SystemCommand("Go to date", "Show the appointment list of another day", self.action_go_to_date)
+        yield SystemCommand("Switch theme", "Change the colours (remembered for next time)", self.action_change_theme)
+        yield SystemCommand("Switch location", "Show another site of the clinic", self.action_switch_location)
+        yield SystemCommand("Refresh", "Reload what is on screen now", self.action_refresh)
+        yield SystemCommand("Keys", "List every key", self.action_help)
+        yield SystemCommand("Screenshot", "Save an SVG picture of the screen", lambda: self.set_timer(0.1, self.deliver_screenshot))
+        yield SystemCommand("Quit", "Quit (any hold this desk has is released)", self.action_quit)
+
+
+def create_app(ctx: Context, *, theme: str | None = None, location_id: str | None = None) -> FrontdeskApp:
+    """The app factory shared by the command line and the tests."""
+    return FrontdeskApp(ctx, theme=theme, location_id=location_id)
+
+
+def run(ctx: Context, *, theme: str | None = None) -> None:
+    create_app(ctx, theme=theme).run()

@@ -1,0 +1,81 @@
+"""How the UI writes times, dates, durations and statuses for people to read."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from rich.text import Text
+
+STATUS_LABELS = {
+    "pending_approval": "Awaiting approval",
+    "pending": "Pending",
+    "confirmed": "Confirmed",
+    "scheduled": "Scheduled",
+    "cancelled": "Cancelled",
+    "completed": "Completed",
+    "no_show": "No-show",
+}
+ACTIVE_STATUSES = ("pending_approval", "pending", "confirmed", "scheduled")
+
+
+@lru_cache(maxsize=64)
+def tz(name: str | None) -> ZoneInfo:
+    return ZoneInfo(name or "UTC")
+
+
+def local(instant: datetime, zone: str | None) -> datetime:
+    return instant.astimezone(tz(zone))
+
+
+def hhmm(instant: datetime, zone: str | None) -> str:
+    return local(instant, zone).strftime("%H:%M")
+
+
+def zone_abbrev(instant: datetime, zone: str | None) -> str:
+    """GMT, BST, EST ... for the instant; the IANA name when the zone has no abbreviation."""
+    name = local(instant, zone).tzname() or (zone or "UTC")
+    return name if not name.startswith(("+", "-")) else f"UTC{name}"
+
+
+def day_label(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def when(instant: datetime, end: datetime | None, zone: str | None) -> str:
+    """'Mon 20 Jan 2025 09:00–09:30 GMT': a time in the zone, with the zone named."""
+    start_local = local(instant, zone)
+    text = f"{day_label(start_local.date())} {start_local:%H:%M}"
+    if end is not None:
+        text += f"–{hhmm(end, zone)}"
+    return f"{text} {zone_abbrev(instant, zone)}"
+
+
+def stamp(instant: datetime, zone: str | None) -> str:
+    """A history entry's time: '20 Jan 2025 08:01 GMT'."""
+    value = local(instant, zone)
+    return f"{value.day} {value:%b %Y %H:%M} {zone_abbrev(instant, zone)}"
+
+
+def countdown(remaining: timedelta) -> str:
+    """mm:ss of what is left, rounded up so it shows 00:00 only when the time is really up."""
+    seconds = max(0, math.ceil(remaining.total_seconds()))
+    return f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+
+def status_text(status: str) -> Text:
+    label = STATUS_LABELS.get(status, status)
+    return Text(label, style="dim" if status in ("cancelled", "no_show") else "")
+
+
+def plain(value: object | None, empty: str = "—") -> Text:
+    """User data as plain text: never read as markup."""
+    if value is None or value == "":
+        return Text(empty, style="dim", overflow="ellipsis", no_wrap=True)
+    return Text(str(value), overflow="ellipsis", no_wrap=True)
+
+
+def person_name(first: str | None, last: str | None) -> str:
+    return " ".join(part for part in (first, last) if part)

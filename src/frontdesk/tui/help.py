@@ -1,0 +1,41 @@
+"""The help screen's content: every key, read from the bindings themselves so it cannot drift."""
+
+from __future__ import annotations
+
+from textual.app import App
+from textual.binding import Binding
+
+
+def _keys(app: App, bindings: list[Binding]) -> list[tuple[str, str]]:
+    rows = []
+    for binding in bindings:
+        keys = " / ".join(app.get_key_display(Binding(key.strip(), binding.action)) for key in binding.key.split(","))
+        rows.append((keys, binding.description or binding.action.replace("_", " ")))
+    return rows
+
+
+def help_sections(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
+    from frontdesk.tui.modals import CancelModal, ConfirmModal, DateModal, EditModal
+    from frontdesk.tui.screens.agenda import AgendaScreen
+    from frontdesk.tui.screens.appointment import AppointmentScreen
+    from frontdesk.tui.screens.patient import PatientScreen
+    from frontdesk.tui.screens.slots import SlotPickerScreen
+
+    everywhere = _keys(app, [b for b in app.BINDINGS if isinstance(b, Binding)]) + [
+        ("ctrl+p", "Command palette: book, go to date, switch theme, switch location"),
+        ("tab / shift+tab", "Move between fields, filters and lists"),
+        ("↑ ↓ / PgUp PgDn", "Move in a list"),
+        ("enter", "Choose (open a row, hold a slot, pick an option)"),
+        ("escape", "Go back"),
+    ]
+    return [
+        ("Everywhere", everywhere),
+        ("Appointment list (home)", _keys(app, AgendaScreen.BINDINGS) + [("enter", "Open the appointment")]),
+        ("Appointment", _keys(app, AppointmentScreen.BINDINGS)),
+        ("Slot picker", _keys(app, SlotPickerScreen.BINDINGS) + [("enter", "Hold the slot under the cursor")]),
+        ("Patient details", _keys(app, PatientScreen.BINDINGS) + [("enter", "In the results: book for that patient")]),
+        ("Cancel dialog", _keys(app, CancelModal.BINDINGS) + [("enter", "Cancel the appointment with the reason")]),
+        ("Edit dialog", _keys(app, EditModal.BINDINGS)),
+        ("Go to date", _keys(app, DateModal.BINDINGS) + [("enter", "Go to the date typed")]),
+        ("Questions", _keys(app, ConfirmModal.BINDINGS)),
+    ]

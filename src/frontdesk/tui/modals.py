@@ -1,0 +1,248 @@
+"""Modal screens; each returns a typed result through dismiss()."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, OptionList, Static, TextArea
+from textual.widgets.option_list import Option
+
+from frontdesk.tui import format as fmt
+from frontdesk.tui.forms import check_email, parse_day
+from frontdesk.tui.widgets import FieldInput
+
+
+class ConfirmModal(ModalScreen[bool]):
+    """A yes/no question. y / n, Enter on a button, Escape means no."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n", "answer(False)", "No"),
+        Binding("escape", "answer(False)", "No", show=False),
+    ]
+
+    def __init__(self, question: str, yes: str = "Yes", no: str = "No") -> None:
+        super().__init__()
+        self.question = question
+        self.yes, self.no = yes, no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text(self.question), classes="question")
+            with Horizontal(classes="buttons"):
+                yield Button(f"{self.yes} (y)", id="yes", variant="primary", compact=True)
+                yield Button(f"{self.no} (n)", id="no", compact=True)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
+class CancelModal(ModalScreen[str | None]):
+    """Ask why an appointment is cancelled. Returns the reason, or None if the user backs out."""
+
+    BINDINGS = [Binding("escape", "back", "Back")]
+
+    def __init__(self, summary: str) -> None:
+        super().__init__()
+        self.summary = summary
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Cancel appointment", classes="title")
+            yield Static(Text(self.summary), classes="question")
+            yield Label("Reason")
+            yield FieldInput(placeholder="e.g. patient called to cancel", id="reason", compact=True)
+            yield Label("", id="reason-error", classes="field-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel appointment (Enter)", id="confirm", variant="error", compact=True)
+                yield Button("Keep it (Esc)", id="keep", compact=True)
+
+    def on_input_submitted(self, event: FieldInput.Submitted) -> None:
+        self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "confirm":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def _submit(self) -> None:
+        reason = self.query_one("#reason", FieldInput).value.strip()
+        if not reason:
+            self.query_one("#reason-error", Label).update("Please give a reason for the cancellation.")
+            self.query_one("#reason", FieldInput).focus()
+            return
+        self.dismiss(reason)
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+
+class EditModal(ModalScreen[dict | None]):
+    """Edit title, notes and attendee details. Returns only the fields that changed."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(self, title: str, description: str | None, attendee_name: str | None, attendee_email: str | None) -> None:
+        super().__init__()
+        self.original = {
+            "title": title or "",
+            "description": description or "",
+            "attendee_name": attendee_name or "",
+            "attendee_email": attendee_email or "",
+        }
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label("Edit appointment", classes="title")
+            with Horizontal(classes="field"):
+                yield Label("Title", classes="field-label")
+                yield FieldInput(self.original["title"], id="title", compact=True)
+            with Horizontal(classes="field"):
+                yield Label("Attendee", classes="field-label")
+                yield FieldInput(self.original["attendee_name"], id="attendee_name", compact=True)
+            with Horizontal(classes="field"):
+                yield Label("Email", classes="field-label")
+                yield FieldInput(self.original["attendee_email"], id="attendee_email", compact=True)
+            yield Label("", id="email-error", classes="field-error")
+            yield Label("Notes")
+            notes = TextArea(self.original["description"], id="description", soft_wrap=True, compact=True)
+            if not getattr(self.app, "blink", True):
+                notes.cursor_blink = False
+            yield notes
+            with Horizontal(classes="buttons"):
+                yield Button("Save (ctrl+s)", id="save", variant="primary", compact=True)
+                yield Button("Back (Esc)", id="back", compact=True)
+
+    def on_input_submitted(self) -> None:
+        self.action_save()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save":
+            self.action_save()
+        else:
+            self.dismiss(None)
+
+    def action_save(self) -> None:
+        values = {name: self.query_one(f"#{name}", FieldInput).value.strip() for name in ("title", "attendee_name", "attendee_email")}
+        values["description"] = self.query_one("#description", TextArea).text.rstrip()
+        if not values["title"]:
+            self.query_one("#email-error", Label).update("A title is required.")
+            return
+        problem = check_email(values["attendee_email"])
+        if problem:
+            self.query_one("#email-error", Label).update(problem)
+            self.query_one("#attendee_email", FieldInput).focus()
+            return
+        changes = {name: (value or None) for name, value in values.items() if value != self.original[name]}
+        if "title" in changes:
+            changes["title"] = values["title"]
+        self.dismiss(changes)
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+
+class DateModal(ModalScreen[date | None]):
+    """Go to a date: YYYY-MM-DD, 'today', 'tomorrow', '+3', '-1', or a weekday ('mon')."""
+
+    BINDINGS = [Binding("escape", "back", "Back")]
+
+    def __init__(self, today: date, current: date) -> None:
+        super().__init__()
+        self.today = today
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Go to date", classes="title")
+            yield Static("YYYY-MM-DD, today, tomorrow, +3 / -3 (days from today), or a weekday (mon … sun)", classes="hint")
+            yield FieldInput(self.current.isoformat(), id="day", compact=True)
+            yield Label("", id="day-error", classes="field-error")
+            yield Label("", id="day-preview", classes="hint")
+
+    def on_input_changed(self, event: FieldInput.Changed) -> None:
+        day = parse_day(event.value, self.today)
+        self.query_one("#day-preview", Label).update(fmt.day_label(day) if day else "")
+        self.query_one("#day-error", Label).update("")
+
+    def on_input_submitted(self, event: FieldInput.Submitted) -> None:
+        day = parse_day(event.value, self.today)
+        if day is None:
+            self.query_one("#day-error", Label).update("Not a date I can read; try 2025-01-31 or +7.")
+            return
+        self.dismiss(day)
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+
+class ChoiceModal(ModalScreen[str | None]):
+    """Pick one of a list (appointment type, location). Enter chooses, Escape backs out."""
+
+    BINDINGS = [Binding("escape", "back", "Back")]
+
+    def __init__(self, title: str, choices: list[tuple[str, str]], current: str | None = None) -> None:
+        super().__init__()
+        self.title_text = title
+        self.choices = choices
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text, classes="title")
+            yield OptionList(*[Option(Text(label), id=value) for label, value in self.choices], id="choices")
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        ids = [value for _, value in self.choices]
+        options.highlighted = ids.index(self.current) if self.current in ids else 0
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key, screen by screen. F1, ? or Escape closes it."""
+
+    BINDINGS = [
+        Binding("escape,f1,question_mark,q", "close", "Close"),
+    ]
+
+    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+        super().__init__()
+        self.sections = sections
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide help"):
+            yield Label("Keys  (arrows / PgUp / PgDn scroll · Esc closes)", classes="title")
+            with VerticalScroll(id="help-scroll", can_focus=True):
+                for heading, keys in self.sections:
+                    table = Table.grid(padding=(0, 2))
+                    table.add_column(min_width=14, style="bold")
+                    table.add_column()
+                    for key, description in keys:
+                        table.add_row(key, description)
+                    yield Label(heading, classes="help-heading")
+                    yield Static(table)
+
+    def on_mount(self) -> None:
+        self.query_one("#help-scroll").focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

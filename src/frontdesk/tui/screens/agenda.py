@@ -1,0 +1,386 @@
+"""Home: the day's appointments at the chosen location, a page at a time."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Footer, Label, Select
+
+from frontdesk.services.objects import AgendaRow, Page
+from frontdesk.tui import format as fmt
+from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
+from frontdesk.tui.widgets import ClinicHeader, FieldInput, FitTable
+
+PAGE_SIZE = 50
+ALL = "__all__"
+
+
+def _services():
+    from frontdesk.services import appointments, clinic
+
+    return appointments, clinic
+
+
+class AgendaScreen(FrontdeskScreen):
+    AUTO_FOCUS = "#agenda"
+
+    BINDINGS = [
+        Binding("b", "book", "Book", id="book"),
+        Binding("n", "next_day", "Next day", id="next-day"),
+        Binding("p", "previous_day", "Prev day", id="previous-day"),
+        Binding("t", "today", "Today", id="today"),
+        Binding("g", "go_to_date", "Date", id="go-to-date"),
+        Binding("slash", "search", "Search", id="search"),
+        Binding("c", "cancel", "Cancel", id="cancel"),
+        Binding("e", "edit", "Edit", id="edit"),
+        Binding("right_square_bracket", "next_page", "Next page", show=False, id="next-page"),
+        Binding("left_square_bracket", "previous_page", "Previous page", show=False, id="previous-page"),
+        Binding("l", "location", "Location", show=False, id="location"),
+        Binding("escape", "clear_filters", "Clear filters", show=False, id="clear-filters"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.day: date | None = None
+        self.page_offset = 0
+        self.page: Page[AgendaRow] | None = None
+        self.rows: dict[str, AgendaRow] = {}
+        self._select_after_load: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield ClinicHeader()
+        with Horizontal(id="day-bar"):
+            yield Label("Loading…", id="day-label")
+        with Horizontal(id="filters", classes="filters"):
+            yield Select([], prompt="All clinicians", id="clinician", compact=True)
+            yield Select(
+                [(label, value) for value, label in fmt.STATUS_LABELS.items()],
+                prompt="Any status",
+                id="status",
+                compact=True,
+            )
+            yield FieldInput(placeholder="Search patient (/)", id="search", compact=True)
+        yield FitTable(
+            [
+                ("time", "Time", 11, True),
+                ("patient", "Patient", 4, False),
+                ("clinician", "Clinician", 4, False),
+                ("type", "Type", 4, False),
+                ("room", "Room", 3, False),
+                ("status", "Status", 10, True),
+            ],
+            id="agenda",
+            zebra_stripes=True,
+        )
+        yield Label("", id="page-info")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        if self.app.overview is None:
+            self.call_service("overview", _services()[1].clinic_overview)
+        else:
+            self._start()
+
+    # --- loading ----------------------------------------------------------------------------
+
+    def done_overview(self, overview) -> None:
+        self.app.set_overview(overview)
+        self._start()
+
+    def _start(self) -> None:
+        overview = self.app.overview
+        clinicians = self.query_one("#clinician", Select)
+        clinicians.set_options([(Text(c.name), c.id) for c in overview.clinicians])
+        self.day = self.day or self.app.today()
+        self.query_one(ClinicHeader).tick()
+        self.load()
+
+    def load(self) -> None:
+        if self.app.location is None or self.day is None:
+            self._show_day_label()
+            self.query_one("#page-info", Label).update("No locations yet: load a clinic file (frontdesk load FILE).")
+            return
+        clinician = self.query_one("#clinician", Select).value
+        status = self.query_one("#status", Select).value
+        search = self.query_one("#search", FieldInput).value.strip()
+        self._show_day_label()
+        self.call_service(
+            "agenda",
+            _services()[0].agenda,
+            location_id=self.app.location.id,
+            day=self.day,
+            clinician_id=None if clinician is Select.NULL else clinician,
+            status=None if status is Select.NULL else status,
+            search=search or None,
+            limit=PAGE_SIZE,
+            offset=self.page_offset,
+        )
+
+    def refresh_data(self) -> None:
+        if self.app.overview is not None:
+            self.load()
+
+    def done_agenda(self, page: Page[AgendaRow]) -> None:
+        table = self.query_one("#agenda", DataTable)
+        keep = self._select_after_load or self.highlighted_id()
+        self._select_after_load = None
+        self.page = page
+        self.rows = {row.appointment.id: row for row in page.items}
+        zone = self.app.zone
+        table.clear()
+        for row in page.items:
+            apt = row.appointment
+            time = f"{fmt.hhmm(apt.start_time, zone)}–{fmt.hhmm(apt.end_time, zone)}"
+            table.add_row(
+                Text(time, style="dim" if apt.status in ("cancelled", "no_show") else ""),
+                fmt.plain(row.patient_name),
+                fmt.plain(row.clinician_name),
+                fmt.plain(row.type_name or apt.title),
+                fmt.plain(", ".join(row.room_names) or ("Remote" if apt.is_remote else None)),
+                fmt.status_text(apt.status),
+                key=apt.id,
+            )
+        if keep in self.rows:
+            table.move_cursor(row=table.get_row_index(keep))
+        self._show_page_info()
+
+    def _show_day_label(self) -> None:
+        if self.day is None:
+            return
+        today = self.app.today()
+        label = Text(fmt.day_label(self.day), style="bold")
+        offset = (self.day - today).days
+        relative = {0: "today", 1: "tomorrow", -1: "yesterday"}.get(offset)
+        if relative:
+            label.append(f" ({relative})")
+        noon = self._noon()
+        label.append(f"  ·  times in {self.app.zone} ({fmt.zone_abbrev(noon, self.app.zone)})", style="dim")
+        self.query_one("#day-label", Label).update(label)
+
+    def _noon(self):
+        from datetime import datetime, time
+
+        return datetime.combine(self.day, time(12), tzinfo=fmt.tz(self.app.zone))
+
+    def _show_page_info(self) -> None:
+        page = self.page
+        info = self.query_one("#page-info", Label)
+        if page is None:
+            return
+        if not page.items and page.offset == 0:
+            info.update("No appointments on this day." if not self._filtered() else "No appointments match the filters.")
+            return
+        first, last = page.offset + 1, page.offset + len(page.items)
+        text = f"Appointments {first}–{last}"
+        if page.has_more:
+            text += " · more: ] next page"
+        if page.offset:
+            text += " · [ previous page"
+        info.update(Text(text))
+
+    def _filtered(self) -> bool:
+        return (
+            self.query_one("#clinician", Select).value is not Select.NULL
+            or self.query_one("#status", Select).value is not Select.NULL
+            or bool(self.query_one("#search", FieldInput).value.strip())
+        )
+
+    # --- filters ----------------------------------------------------------------------------
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if self.app.overview is not None and self.day is not None:
+            self.page_offset = 0
+            self.load()
+
+    def on_input_changed(self, event: FieldInput.Changed) -> None:
+        if event.input.id == "search" and self.day is not None:
+            self.page_offset = 0
+            self.load()
+
+    def on_input_submitted(self, event: FieldInput.Submitted) -> None:
+        self.query_one("#agenda", DataTable).focus()
+
+    def action_search(self) -> None:
+        self.query_one("#search", FieldInput).focus()
+
+    def action_clear_filters(self) -> None:
+        self.query_one("#clinician", Select).clear()
+        self.query_one("#status", Select).clear()
+        self.query_one("#search", FieldInput).value = ""
+        self.query_one("#agenda", DataTable).focus()
+
+    # --- days and pages ---------------------------------------------------------------------
+
+    def show_day(self, day: date, select_id: str | None = None) -> None:
+        self.day = day
+        self.page_offset = 0
+        self._select_after_load = select_id
+        self.load()
+
+    def action_next_day(self) -> None:
+        if self.day:
+            self.show_day(self.day + timedelta(days=1))
+
+    def action_previous_day(self) -> None:
+        if self.day:
+            self.show_day(self.day - timedelta(days=1))
+
+    def action_today(self) -> None:
+        self.show_day(self.app.today())
+
+    def action_go_to_date(self) -> None:
+        from frontdesk.tui.modals import DateModal
+
+        if self.day is None:
+            return
+
+        def chosen(day: date | None) -> None:
+            if day is not None:
+                self.show_day(day)
+
+        self.app.push_screen(DateModal(self.app.today(), self.day), chosen)
+
+    def action_next_page(self) -> None:
+        if self.page and self.page.has_more and self.page.next_offset is not None:
+            self.page_offset = self.page.next_offset
+            self.load()
+
+    def action_previous_page(self) -> None:
+        if self.page_offset:
+            self.page_offset = max(0, self.page_offset - PAGE_SIZE)
+            self.load()
+
+    def action_location(self) -> None:
+        from frontdesk.tui import themes
+        from frontdesk.tui.modals import ChoiceModal
+
+        overview = self.app.overview
+        if overview is None:
+            return
+
+        def chosen(location_id: str | None) -> None:
+            if location_id is None:
+                return
+            self.app.location = next(loc for loc in overview.locations if loc.id == location_id)
+            themes.remember(location_id=location_id)
+            self.query_one(ClinicHeader).tick()
+            self.show_day(self.app.today())
+
+        choices = [(f"{loc.name} ({loc.timezone})", loc.id) for loc in overview.locations]
+        self.app.push_screen(ChoiceModal("Location", choices, self.app.location.id if self.app.location else None), chosen)
+
+    # --- rows -------------------------------------------------------------------------------
+
+    def highlighted_id(self) -> str | None:
+        table = self.query_one("#agenda", DataTable)
+        if not table.row_count:
+            return None
+        try:
+            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:  # cursor outside the rows while the table refills
+            return None
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        from frontdesk.tui.screens.appointment import AppointmentScreen
+
+        if event.row_key.value in self.rows:
+            self.app.push_screen(AppointmentScreen(event.row_key.value))
+
+    def _highlighted_row(self) -> AgendaRow | None:
+        row = self.rows.get(self.highlighted_id() or "")
+        if row is None:
+            self.notify("No appointment selected.", severity="warning")
+        return row
+
+    def action_cancel(self) -> None:
+        row = self._highlighted_row()
+        if row is not None:
+            ask_cancel(self, row.appointment, row.patient_name)
+
+    def done_cancel(self, result) -> None:
+        self.notify(f"Cancelled: {result.appointment.title}", title="Appointment cancelled", markup=False)
+        self.load()
+
+    def action_edit(self) -> None:
+        row = self._highlighted_row()
+        if row is not None:
+            ask_edit(self, row.appointment)
+
+    def done_update(self, appointment) -> None:
+        self.notify("Changes saved.", title="Appointment updated")
+        self.load()
+
+    def failed_agenda(self, message: ServiceFailed) -> bool:
+        self.query_one("#page-info", Label).update(Text(f"Could not load the day: {message.message}"))
+        return False
+
+    # --- booking ----------------------------------------------------------------------------
+
+    def action_book(self) -> None:
+        from frontdesk.tui.modals import ChoiceModal
+        from frontdesk.tui.screens.slots import SlotPickerScreen
+
+        overview = self.app.overview
+        if overview is None:
+            return
+        if not overview.appointment_types:
+            self.notify("This clinic has no appointment types yet.", severity="warning")
+            return
+
+        def booked(appointment) -> None:
+            if appointment is not None:
+                zone = self.app.location_zone(appointment.location_id)
+                if appointment.location_id and self.app.location and appointment.location_id != self.app.location.id:
+                    self.app.location = next(loc for loc in overview.locations if loc.id == appointment.location_id)
+                self.show_day(fmt.local(appointment.start_time, zone).date(), select_id=appointment.id)
+
+        def type_chosen(type_id: str | None) -> None:
+            if type_id is not None:
+                self.app.push_screen(SlotPickerScreen(type_id), booked)
+
+        choices = [(f"{t.name} · {t.duration_minutes} min", t.id) for t in overview.appointment_types]
+        self.app.push_screen(ChoiceModal("Appointment type", choices), type_chosen)
+
+
+# --- shared by the list and the appointment screen --------------------------------------------
+
+
+def ask_cancel(screen: FrontdeskScreen, appointment, patient_name: str | None) -> None:
+    from frontdesk.tui.modals import CancelModal
+
+    if appointment.status not in fmt.ACTIVE_STATUSES:
+        screen.notify(
+            f"A {fmt.STATUS_LABELS.get(appointment.status, appointment.status).lower()} appointment cannot be cancelled.",
+            severity="warning",
+        )
+        return
+    app = screen.app
+    zone = app.location_zone(appointment.location_id)
+    summary = f"{patient_name or appointment.title} · {fmt.when(appointment.start_time, appointment.end_time, zone)}"
+
+    def chosen(reason: str | None) -> None:
+        if reason is not None:
+            from frontdesk.services.appointments import cancel_appointment
+
+            screen.call_service("cancel", cancel_appointment, appointment.id, reason, exclusive=False)
+
+    app.push_screen(CancelModal(summary), chosen)
+
+
+def ask_edit(screen: FrontdeskScreen, appointment) -> None:
+    from frontdesk.tui.modals import EditModal
+
+    def chosen(changes: dict | None) -> None:
+        if changes:
+            from frontdesk.services.appointments import update_appointment
+
+            screen.call_service("update", update_appointment, appointment.id, changes, exclusive=False)
+
+    screen.app.push_screen(
+        EditModal(appointment.title, appointment.description, appointment.attendee_name, appointment.attendee_email),
+        chosen,
+    )

@@ -1,0 +1,141 @@
+"""One appointment: its details, status history and change log; cancel and edit from here."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Label, Static
+
+from frontdesk.tui import format as fmt
+from frontdesk.tui.screens.agenda import ask_cancel, ask_edit
+from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
+from frontdesk.tui.widgets import ClinicHeader
+
+
+def _load(ctx, appointment_id: str):
+    """The appointment and its patient, read together for the screen."""
+    from frontdesk.services.appointments import get_appointment
+    from frontdesk.services.patients import get_patient
+
+    appointment = get_appointment(ctx, appointment_id)
+    patient = get_patient(ctx, appointment.patient_id) if appointment.patient_id else None
+    return appointment, patient
+
+
+class AppointmentScreen(FrontdeskScreen):
+    AUTO_FOCUS = "#appointment-scroll"
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="back"),
+        Binding("c", "cancel", "Cancel appt", id="cancel"),
+        Binding("e", "edit", "Edit", id="edit"),
+    ]
+
+    def __init__(self, appointment_id: str) -> None:
+        super().__init__()
+        self.appointment_id = appointment_id
+        self.appointment = None
+        self.patient = None
+
+    def compose(self) -> ComposeResult:
+        yield ClinicHeader()
+        yield Label("Appointment", id="appointment-title", classes="screen-title")
+        with VerticalScroll(id="appointment-scroll", can_focus=True):
+            yield Static("Loading…", id="details")
+            yield Label("Status history", classes="section")
+            yield Static("", id="history")
+            yield Label("Change log", classes="section")
+            yield Static("", id="changes")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        self.call_service("appointment", _load, self.appointment_id)
+
+    def failed_appointment(self, message: ServiceFailed) -> bool:
+        self.query_one("#details", Static).update(Text(message.message))
+        return False
+
+    def done_appointment(self, loaded) -> None:
+        self.appointment, self.patient = loaded
+        apt = self.appointment
+        app = self.app
+        zone = app.location_zone(apt.location_id)
+        patient_name = fmt.person_name(self.patient.first_name, self.patient.last_name) if self.patient else None
+        self.query_one("#appointment-title", Label).update(Text.assemble((apt.title, "bold"), "  ", fmt.status_text(apt.status)))
+
+        details = Table.grid(padding=(0, 2))
+        details.add_column(style="bold", min_width=12)
+        details.add_column(overflow="fold")
+        where = "Remote (video)" if apt.is_remote else app.location_name(apt.location_id)
+        rooms = ", ".join(app.room_names(apt.resource_ids))
+        rows = [
+            ("When", fmt.when(apt.start_time, apt.end_time, zone) + f" ({zone})"),
+            ("Patient", patient_name),
+            ("Born / phone", " · ".join(x for x in (
+                self.patient.date_of_birth.isoformat() if self.patient and self.patient.date_of_birth else "",
+                self.patient.phone if self.patient and self.patient.phone else "",
+            ) if x) or None),
+            ("Clinician", app.clinician_name(apt.clinician_profile_id)),
+            ("Type", app.type_name(apt.appointment_type_id)),
+            ("Where", f"{where} · {rooms}" if where and rooms else where),
+            ("Status", fmt.STATUS_LABELS.get(apt.status, apt.status)),
+            ("Attendee", " · ".join(x for x in (apt.attendee_name, apt.attendee_email) if x) or None),
+            ("Notes", apt.description),
+        ]
+        if apt.cancellation_reason:
+            rows.append(("Cancel reason", apt.cancellation_reason))
+        rows.append(("Id", apt.id))
+        for label, value in rows:
+            details.add_row(label, fmt.plain(value))
+        self.query_one("#details", Static).update(details)
+
+        history = Table(box=None, padding=(0, 2), show_edge=False, header_style="bold")
+        history.add_column("When")
+        history.add_column("Status")
+        history.add_column("By")
+        for entry in apt.status_history:
+            history.add_row(fmt.stamp(entry.changed_at, zone), fmt.status_text(entry.status), Text(entry.changed_by))
+        self.query_one("#history", Static).update(history)
+
+        changes = Table(box=None, padding=(0, 2), show_edge=False, header_style="bold")
+        changes.add_column("When")
+        changes.add_column("Field")
+        changes.add_column("Old → new", overflow="fold")
+        changes.add_column("By")
+        for entry in apt.change_log:
+            change = Text.assemble(_short(entry.old), " → ", _short(entry.new))
+            changes.add_row(fmt.stamp(entry.changed_at, zone), Text(entry.field), change, Text(entry.changed_by))
+        self.query_one("#changes", Static).update(changes if apt.change_log else Text("No changes.", style="dim"))
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_cancel(self) -> None:
+        if self.appointment is not None:
+            name = fmt.person_name(self.patient.first_name, self.patient.last_name) if self.patient else None
+            ask_cancel(self, self.appointment, name)
+
+    def done_cancel(self, result) -> None:
+        self.notify("The appointment is cancelled.", title="Appointment cancelled")
+        self.refresh_data()
+
+    def action_edit(self) -> None:
+        if self.appointment is not None:
+            ask_edit(self, self.appointment)
+
+    def done_update(self, appointment) -> None:
+        self.notify("Changes saved.", title="Appointment updated")
+        self.refresh_data()
+
+
+def _short(value: object) -> Text:
+    if value is None or value == "":
+        return Text("(empty)", style="dim")
+    text = str(value)
+    return Text(text if len(text) <= 60 else text[:59] + "…")

@@ -1,0 +1,391 @@
+"""Patient details for a held slot: find or enter the patient, then confirm before the hold runs out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, DataTable, Footer, Label, Static
+
+from frontdesk.services.objects import ConfirmRequest, HoldRequest, HoldView, NewPatient, PatientView
+from frontdesk.tui import format as fmt
+from frontdesk.tui.forms import check_date_of_birth, check_email, check_new_patient, check_phone
+from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
+from frontdesk.tui.widgets import ClinicHeader, FieldInput, FitTable, HoldCountdown
+
+NEW_PATIENT_FIELDS = (
+    ("first_name", "First name"),
+    ("last_name", "Last name"),
+    ("date_of_birth", "Born"),
+    ("phone", "Phone"),
+    ("email", "Email"),
+)
+ATTENDEE_FIELDS = (("attendee_name", "Attendee"), ("attendee_email", "Att. email"))
+SEARCH_MIN_CHARS = 2
+
+
+def _search(ctx, text: str):
+    from frontdesk.services.patients import search_patients
+
+    return search_patients(ctx, text, limit=20)
+
+
+def _confirm(ctx, hold_id: str, request: ConfirmRequest):
+    from frontdesk.services.holds import confirm_hold
+
+    return confirm_hold(ctx, hold_id, request)
+
+
+def _release(ctx, hold_id: str):
+    from frontdesk.services.holds import release_hold
+
+    return release_hold(ctx, hold_id)
+
+
+def _hold(ctx, request: HoldRequest):
+    from frontdesk.services.holds import create_hold
+
+    return create_hold(ctx, request)
+
+
+class PatientScreen(FrontdeskScreen):
+    AUTO_FOCUS = "#find"
+
+    BINDINGS = [
+        Binding("ctrl+s", "confirm", "Confirm booking", id="confirm"),
+        Binding("ctrl+n", "new_patient", "New patient", id="new-patient"),
+        Binding("ctrl+f", "find", "Find patient", id="find"),
+        Binding("escape", "leave", "Back (release)", id="leave"),
+        Binding("r", "hold_again", "Hold again", id="hold-again"),
+        Binding("s", "pick_another", "Pick another", id="pick-another"),
+        Binding("down", "to_results", "Results", show=False, id="to-results"),
+    ]
+
+    def __init__(self, hold: HoldView) -> None:
+        super().__init__()
+        self.hold = hold
+        self.patient: PatientView | None = None
+        self.locked = False
+        self.busy = False
+        self.results: dict[str, PatientView] = {}
+        self._auto_attendee = ("", "")
+
+    # --- layout -----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield ClinicHeader()
+        with Horizontal(id="hold-bar"):
+            yield Static(self._hold_summary(), id="hold-summary")
+            yield HoldCountdown(self.hold.expires_at, id="countdown")
+        with Vertical(id="expired-panel"):
+            yield Static("", id="expired-message")
+            with Horizontal(classes="buttons"):
+                yield Button("Hold this slot again (r)", id="again", variant="primary", compact=True)
+                yield Button("Pick another slot (s)", id="another", compact=True)
+        with VerticalScroll(id="patient-form"):
+            yield Label("Find a patient — name, date of birth or phone (ctrl+f)", classes="section")
+            yield FieldInput(placeholder="e.g. smith, 1980-04-02, 07700", id="find", compact=True)
+            yield FitTable(
+                [("name", "Name", 3, False), ("born", "Born", 10, True), ("phone", "Phone", 2, False), ("email", "Email", 3, False)],
+                id="results",
+            )
+            yield Static(Text("Booking for: a new patient (fill in below)", style="dim"), id="chosen")
+            yield Label("New patient (ctrl+n)", classes="section")
+            for name, label in NEW_PATIENT_FIELDS:
+                with Horizontal(classes="field"):
+                    yield Label(label, classes="field-label")
+                    yield FieldInput(id=name, compact=True, placeholder="YYYY-MM-DD" if name == "date_of_birth" else "")
+                    yield Label("", id=f"{name}-error", classes="field-error")
+            yield Label("Attendee (filled from the patient)", classes="section")
+            for name, label in ATTENDEE_FIELDS:
+                with Horizontal(classes="field"):
+                    yield Label(label, classes="field-label")
+                    yield FieldInput(id=name, compact=True)
+                    yield Label("", id=f"{name}-error", classes="field-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Confirm booking (ctrl+s)", id="confirm", variant="success", compact=True)
+                yield Button("Back (Esc)", id="leave", compact=True)
+        yield Footer(compact=True)
+
+    def _hold_summary(self) -> Text:
+        app = self.app
+        hold = self.hold
+        zone = app.location_zone(hold.location_id)
+        where = "Remote (video)" if hold.is_remote else app.location_name(hold.location_id)
+        rooms = ", ".join(app.room_names(hold.resource_ids))
+        first = " · ".join(p for p in (app.type_name(hold.appointment_type_id), app.clinician_name(hold.clinician_id)) if p)
+        second = " · ".join(p for p in (fmt.when(hold.start_time, hold.end_time, zone), f"{where}, {rooms}" if rooms else where) if p)
+        return Text.assemble((first, "bold"), "\n", second)
+
+    def on_mount(self) -> None:
+        self.query_one("#expired-panel").display = False
+
+    # --- finding a patient ------------------------------------------------------------------
+
+    def on_input_changed(self, event: FieldInput.Changed) -> None:
+        name = event.input.id
+        if name == "find":
+            text = event.value.strip()
+            if len(text) >= SEARCH_MIN_CHARS:
+                self.call_service("search", _search, text)
+            else:
+                self.query_one("#results", DataTable).clear()
+                self.results = {}
+            return
+        if name in ("first_name", "last_name", "email"):
+            self._fill_attendee_from_form()
+        self._check_field(name, event.value.strip())
+
+    def done_search(self, page) -> None:
+        table = self.query_one("#results", DataTable)
+        table.clear()
+        self.results = {p.id: p for p in page.items}
+        for patient in page.items:
+            table.add_row(
+                fmt.plain(fmt.person_name(patient.first_name, patient.last_name)),
+                fmt.plain(patient.date_of_birth.isoformat() if patient.date_of_birth else None),
+                fmt.plain(patient.phone),
+                fmt.plain(patient.email),
+                key=patient.id,
+            )
+
+    def action_to_results(self) -> None:
+        table = self.query_one("#results", DataTable)
+        if table.row_count:
+            table.focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("hold_again", "pick_another"):
+            return self.locked
+        if action in ("confirm", "new_patient", "find"):
+            return not self.locked
+        if action == "to_results":
+            return self.focused is not None and self.focused.id == "find"
+        return True
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        patient = self.results.get(event.row_key.value)
+        if patient is not None:
+            self.choose_patient(patient)
+
+    def choose_patient(self, patient: PatientView) -> None:
+        self.patient = patient
+        name = fmt.person_name(patient.first_name, patient.last_name)
+        details = " · ".join(x for x in (f"born {patient.date_of_birth.isoformat()}" if patient.date_of_birth else "", patient.phone or "") if x)
+        chosen = Text("Booking for: ", style="bold")
+        chosen.append(name)
+        if details:
+            chosen.append(f"  ({details})", style="dim")
+        self.query_one("#chosen", Static).update(chosen)
+        for field, _ in NEW_PATIENT_FIELDS:
+            self.query_one(f"#{field}", FieldInput).disabled = True
+            self.query_one(f"#{field}-error", Label).update("")
+        self._set_attendee(name, patient.email or "")
+        self.query_one("#confirm", Button).focus()
+
+    def action_new_patient(self) -> None:
+        self.patient = None
+        self.query_one("#chosen", Static).update(Text("Booking for: a new patient (fill in below)", style="dim"))
+        for field, _ in NEW_PATIENT_FIELDS:
+            self.query_one(f"#{field}", FieldInput).disabled = False
+        self._fill_attendee_from_form(force=True)
+        self.query_one("#first_name", FieldInput).focus()
+
+    def action_find(self) -> None:
+        self.query_one("#find", FieldInput).focus()
+
+    # --- the attendee follows the patient unless the user typed their own -------------------
+
+    def _set_attendee(self, name: str, email: str, force: bool = True) -> None:
+        name_input = self.query_one("#attendee_name", FieldInput)
+        email_input = self.query_one("#attendee_email", FieldInput)
+        auto_name, auto_email = self._auto_attendee
+        if force or name_input.value == auto_name:
+            name_input.value = name
+        if force or email_input.value == auto_email:
+            email_input.value = email
+        self._auto_attendee = (name, email)
+
+    def _fill_attendee_from_form(self, force: bool = False) -> None:
+        if self.patient is not None:
+            return
+        values = self._form_values()
+        self._set_attendee(fmt.person_name(values["first_name"], values["last_name"]), values["email"], force=force)
+
+    # --- checking and confirming ------------------------------------------------------------
+
+    def _form_values(self) -> dict[str, str]:
+        names = [name for name, _ in NEW_PATIENT_FIELDS + ATTENDEE_FIELDS]
+        return {name: self.query_one(f"#{name}", FieldInput).value.strip() for name in names}
+
+    def _check_field(self, name: str | None, value: str) -> None:
+        checks = {
+            "email": check_email,
+            "attendee_email": check_email,
+            "phone": check_phone,
+            "date_of_birth": lambda v: check_date_of_birth(v, self.app.today()),
+        }
+        if name in checks:
+            self.query_one(f"#{name}-error", Label).update(checks[name](value) or "")
+        elif name in ("first_name", "last_name") and value:
+            self.query_one(f"#{name}-error", Label).update("")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        actions = {"confirm": self.action_confirm, "leave": self.action_leave, "again": self.action_hold_again, "another": self.action_pick_another}
+        actions[event.button.id]()
+
+    def action_confirm(self) -> None:
+        if self.locked or self.busy:
+            return
+        values = self._form_values()
+        problems = {}
+        if self.patient is None:
+            problems = check_new_patient(values, self.app.today())
+        attendee_problem = check_email(values["attendee_email"])
+        if attendee_problem:
+            problems["attendee_email"] = attendee_problem
+        for name, _ in NEW_PATIENT_FIELDS + ATTENDEE_FIELDS:
+            self.query_one(f"#{name}-error", Label).update(problems.get(name, "") if (self.patient is None or name.startswith("attendee")) else "")
+        if problems:
+            first_bad = next(name for name, _ in NEW_PATIENT_FIELDS + ATTENDEE_FIELDS if name in problems)
+            self.query_one(f"#{first_bad}", FieldInput).focus()
+            self.notify("Please check the fields marked beside them.", title="Patient details", severity="warning")
+            return
+        request = ConfirmRequest(
+            patient_id=self.patient.id if self.patient else None,
+            new_patient=None
+            if self.patient
+            else NewPatient(
+                first_name=values["first_name"],
+                last_name=values["last_name"],
+                email=values["email"] or None,
+                phone=values["phone"] or None,
+                date_of_birth=values["date_of_birth"] or None,
+            ),
+            attendee_name=values["attendee_name"] or None,
+            attendee_email=values["attendee_email"] or None,
+        )
+        self.busy = True
+        self.query_one("#confirm", Button).disabled = True
+        self.call_service("confirm", _confirm, self.hold.id, request, exclusive=False)
+
+    def done_confirm(self, appointment) -> None:
+        self.busy = False
+        self.app.owned_holds.discard(self.hold.id)
+        zone = self.app.location_zone(appointment.location_id)
+        self.notify(
+            f"{appointment.attendee_name or appointment.title} · {fmt.when(appointment.start_time, appointment.end_time, zone)}",
+            title="Booked",
+            markup=False,
+        )
+        self.dismiss(appointment)
+
+    def failed_confirm(self, message: ServiceFailed) -> bool:
+        self.busy = False
+        self.query_one("#confirm", Button).disabled = False
+        if message.code == "HOLD_EXPIRED":
+            self.app.owned_holds.discard(self.hold.id)
+            self.lock("The hold ran out before the booking was confirmed. Nothing was booked.")
+            return False
+        if message.code == "HOLD_NOT_ACTIVE":
+            self.app.owned_holds.discard(self.hold.id)
+            self.lock("This hold is no longer active (released or already booked). Nothing was booked.")
+            return False
+        field = message.details.get("field")
+        if message.code == "VALIDATION_ERROR" and isinstance(field, str):
+            name = field.removeprefix("new_patient.").removeprefix("new_patient_")
+            if self.query(f"#{name}-error"):
+                self.query_one(f"#{name}-error", Label).update(Text(message.message))
+        return False
+
+    # --- expiry -----------------------------------------------------------------------------
+
+    def on_hold_countdown_expired(self, message: HoldCountdown.Expired) -> None:
+        if not self.locked and not self.busy:
+            zone = self.app.location_zone(self.hold.location_id)
+            self.app.owned_holds.discard(self.hold.id)
+            self.lock(f"The hold ran out at {fmt.hhmm(self.hold.expires_at, zone)} {fmt.zone_abbrev(self.hold.expires_at, zone)}. Nothing was booked.")
+
+    def lock(self, reason: str) -> None:
+        self.locked = True
+        self.query_one("#patient-form").disabled = True
+        panel = self.query_one("#expired-panel")
+        panel.display = True
+        self.query_one("#expired-message", Static).update(Text(f"{reason} Hold the same slot again if it is still free, or pick another."))
+        self.query_one("#again", Button).disabled = False
+        self.query_one("#again", Button).focus()
+        self.refresh_bindings()
+
+    def unlock(self) -> None:
+        self.locked = False
+        self.query_one("#expired-panel").display = False
+        self.query_one("#patient-form").disabled = False
+        self.query_one("#confirm", Button).disabled = False
+        if self.patient is not None:
+            self.query_one("#confirm", Button).focus()
+        else:
+            self.query_one("#find", FieldInput).focus()
+        self.refresh_bindings()
+
+    def action_hold_again(self) -> None:
+        hold = self.hold
+        request = HoldRequest(
+            appointment_type_id=hold.appointment_type_id,
+            clinician_id=hold.clinician_id,
+            start=hold.start_time,
+            duration_minutes=int((hold.end_time - hold.start_time) / timedelta(minutes=1)),
+            location_id=hold.location_id,
+            room_id=None if hold.is_remote else self.app.room_id_of(hold.resource_ids),
+            is_remote=hold.is_remote,
+        )
+        self.query_one("#again", Button).disabled = True
+        self.call_service("rehold", _hold, request, exclusive=False)
+
+    def done_rehold(self, hold: HoldView) -> None:
+        self.app.owned_holds.add(hold.id)
+        self.hold = hold
+        self.query_one("#hold-summary", Static).update(self._hold_summary())
+        self.query_one(HoldCountdown).restart(hold.expires_at)
+        self.unlock()
+        self.notify("The slot is held again.", title="Held")
+
+    def failed_rehold(self, message: ServiceFailed) -> bool:
+        if message.code == "SLOT_UNAVAILABLE":
+            self.query_one("#expired-message", Static).update(
+                Text("That slot was taken by another desk in the meantime. Pick another slot (s).")
+            )
+            self.query_one("#another", Button).focus()
+            return True
+        self.query_one("#again", Button).disabled = False
+        return False
+
+    def action_pick_another(self) -> None:
+        self.dismiss(None)
+
+    # --- leaving ----------------------------------------------------------------------------
+
+    def action_leave(self) -> None:
+        from frontdesk.tui.modals import ConfirmModal
+
+        if self.locked:
+            self.dismiss(None)
+            return
+
+        def answered(leave: bool | None) -> None:
+            if leave:
+                self.call_service("release", _release, self.hold.id, exclusive=False)
+
+        self.app.push_screen(ConfirmModal("Leave without booking? The slot will be released for others.", yes="Release and leave", no="Stay"), answered)
+
+    def done_release(self, _hold) -> None:
+        self.app.owned_holds.discard(self.hold.id)
+        self.dismiss(None)
+
+    def failed_release(self, message: ServiceFailed) -> bool:
+        # Expired or already gone: there is nothing left to give back, so leaving is fine.
+        self.app.owned_holds.discard(self.hold.id)
+        self.dismiss(None)
+        return True

@@ -1,0 +1,309 @@
+"""The slot picker: free slots of one appointment type, a week at a time, day by day."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Footer, Label, Select
+
+from frontdesk.services.objects import AvailabilityQuery, AvailabilityResult, HoldRequest, Slot
+from frontdesk.tui import format as fmt
+from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
+from frontdesk.tui.widgets import ClinicHeader, FitTable
+
+DAYS_SHOWN = 7
+FIRST_AVAILABLE_DAYS = 31  # the longest range a query may ask for
+ALL_CLINICIANS = "__all__"
+ANY_CLINICIAN = "__any__"  # round robin: one slot per time, the least busy clinician
+BOTH_MODES = "both"
+IN_PERSON = "in_person"
+REMOTE = "remote"
+
+
+def _query_week(ctx, queries: list[AvailabilityQuery]) -> list[AvailabilityResult]:
+    from frontdesk.services.availability import query_availability
+
+    return [query_availability(ctx, query) for query in queries]
+
+
+def _create_hold(ctx, request: HoldRequest):
+    from frontdesk.services.holds import create_hold
+
+    return create_hold(ctx, request)
+
+
+def slot_key(slot: Slot) -> str:
+    return "|".join((slot.start_time.isoformat(), slot.clinician_id or "", slot.location_id or "", "r" if slot.is_remote else "p"))
+
+
+class SlotPickerScreen(FrontdeskScreen):
+    AUTO_FOCUS = "#slots"
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="back"),
+        Binding("n", "next_week", "Next wk", id="next-week"),
+        Binding("p", "previous_week", "Prev wk", id="previous-week"),
+        Binding("t", "today", "Today", id="today"),
+        Binding("f", "first_available", "First free", id="first-available"),
+        Binding("y", "choose_type", "Type", show=False, id="choose-type"),
+    ]
+
+    def __init__(self, appointment_type_id: str) -> None:
+        super().__init__()
+        self.type_id = appointment_type_id
+        self.start_day: date | None = None
+        self.slots: dict[str, Slot] = {}
+        self._select_after_load: str | None = None
+        self._loaded_once = False
+
+    # --- layout -----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        overview = self.app.overview
+        kind = self._type()
+        yield ClinicHeader()
+        with Horizontal(classes="filters"):
+            yield Select([(Text(t.name), t.id) for t in overview.appointment_types], value=self.type_id, allow_blank=False, id="type", compact=True)
+            yield Select(self._clinician_options(), value=ALL_CLINICIANS, allow_blank=False, id="clinician", compact=True)
+        with Horizontal(classes="filters"):
+            locations = [(Text(self.app.short_place(loc.name)), loc.id) for loc in overview.locations if loc.id in kind.location_ids]
+            default_location = self.app.location.id if self.app.location and self.app.location.id in kind.location_ids else Select.NULL
+            yield Select(locations, prompt="All locations", value=default_location, id="location", compact=True)
+            modes = self._mode_options()
+            yield Select(modes, value=modes[0][1], allow_blank=False, id="mode", compact=True)
+        yield Label("", id="week-label")
+        yield FitTable(
+            [
+                ("time", "Time", 16, True),
+                ("clinician", "Clinician", 3, False),
+                ("where", "Where", 3, False),
+                ("room", "Room", 2, False),
+            ],
+            id="slots",
+        )
+        yield Footer(compact=True)
+
+    def _type(self):
+        return next(t for t in self.app.overview.appointment_types if t.id == self.type_id)
+
+    def _clinician_options(self) -> list[tuple[Text, str]]:
+        kind = self._type()
+        options = [(Text("All clinicians"), ALL_CLINICIANS), (Text("Any clinician (round robin)"), ANY_CLINICIAN)]
+        options += [(Text(c.name), c.id) for c in self.app.overview.clinicians if c.id in kind.clinician_ids]
+        return options
+
+    def _mode_options(self) -> list[tuple[str, str]]:
+        modes = self._type().modes
+        options = []
+        if "in_person" in modes and "remote" in modes:
+            options.append(("In person & remote", BOTH_MODES))
+        if "in_person" in modes:
+            options.append(("In person", IN_PERSON))
+        if "remote" in modes:
+            options.append(("Remote (video)", REMOTE))
+        return options or [("In person", IN_PERSON)]
+
+    def on_mount(self) -> None:
+        self.start_day = self.app.today()
+        self.load()
+
+    # --- queries ----------------------------------------------------------------------------
+
+    @property
+    def zone(self) -> str:
+        location = self.query_one("#location", Select).value
+        return self.app.location_zone(None if location is Select.NULL else location)
+
+    def _queries(self, start: date, days: int, first_available: bool = False) -> list[AvailabilityQuery]:
+        clinician = self.query_one("#clinician", Select).value
+        location = self.query_one("#location", Select).value
+        mode = self.query_one("#mode", Select).value
+        location_id = None if location is Select.NULL else location
+        common = dict(
+            appointment_type_id=self.type_id,
+            start_date=start.isoformat(),
+            end_date=(start + timedelta(days=days - 1)).isoformat(),
+            clinician_id=clinician if clinician not in (ALL_CLINICIANS, ANY_CLINICIAN) else None,
+            timezone=self.zone,
+            round_robin="BALANCED" if clinician == ANY_CLINICIAN else None,
+            first_available=first_available,
+        )
+        # location_id asks for in-person slots there; remote slots are asked for separately.
+        if mode == REMOTE:
+            return [AvailabilityQuery(**common, is_remote=True)]
+        if mode == IN_PERSON or (mode == BOTH_MODES and "remote" not in self._type().modes):
+            return [AvailabilityQuery(**common, location_id=location_id, is_remote=False)]
+        if location_id is None:
+            return [AvailabilityQuery(**common)]
+        return [
+            AvailabilityQuery(**common, location_id=location_id, is_remote=False),
+            AvailabilityQuery(**common, is_remote=True),
+        ]
+
+    def load(self) -> None:
+        if self.start_day is None:
+            return
+        self._show_week_label(loading=True)
+        self.call_service("week", _query_week, self._queries(self.start_day, DAYS_SHOWN))
+
+    def refresh_data(self) -> None:
+        self.load()
+
+    def done_week(self, results: list[AvailabilityResult]) -> None:
+        table = self.query_one("#slots", DataTable)
+        keep = self._select_after_load or self._highlighted_key()
+        self._select_after_load = None
+        days: dict[str, list[Slot]] = {}
+        for result in results:
+            for day, slots in result.days.items():
+                days.setdefault(day, []).extend(slots)
+        zone = self.zone
+        self.slots = {}
+        table.clear()
+        first_slot_row = None
+        for day in sorted(days):
+            slots = sorted(days[day], key=lambda s: (s.start_time, s.clinician_id or "", s.is_remote))
+            heading = Text(fmt.day_label(date.fromisoformat(day)), style="bold")
+            count = Text(f"{len(slots)} free" if slots else "no availability", style="dim" if not slots else "")
+            table.add_row(heading, count, "", "", key=f"day|{day}")
+            for slot in slots:
+                key = slot_key(slot)
+                self.slots[key] = slot
+                room = ", ".join(self.app.room_names(slot.resource_ids))
+                where = "Remote (video)" if slot.is_remote else self.app.location_name(slot.location_id)
+                table.add_row(
+                    Text(f"  {fmt.hhmm(slot.start_time, zone)}–{fmt.hhmm(slot.end_time, zone)}"),
+                    fmt.plain(slot.clinician_name),
+                    fmt.plain(where),
+                    fmt.plain(room or None),
+                    key=key,
+                )
+                if first_slot_row is None:
+                    first_slot_row = table.row_count - 1
+        if keep in self.slots or (keep or "").startswith("day|") and keep[4:] in days:
+            table.move_cursor(row=table.get_row_index(keep), scroll=True)
+        elif first_slot_row is not None and not self._loaded_once:
+            table.move_cursor(row=first_slot_row)
+        self._loaded_once = True
+        self._show_week_label(total=len(self.slots))
+
+    def _show_week_label(self, loading: bool = False, total: int | None = None) -> None:
+        if self.start_day is None:
+            return
+        end = self.start_day + timedelta(days=DAYS_SHOWN - 1)
+        label = Text(f"{fmt.day_label(self.start_day)} – {fmt.day_label(end)}", style="bold")
+        if loading:
+            label.append("  · looking…", style="dim")
+        elif total is not None:
+            label.append(f"  · {total} free slots")
+        label.append(f"  · times in {self.zone}", style="dim")
+        self.query_one("#week-label", Label).update(label)
+
+    def _highlighted_key(self) -> str | None:
+        table = self.query_one("#slots", DataTable)
+        if not table.row_count:
+            return None
+        try:
+            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:
+            return None
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "type" and event.value != self.type_id and event.value is not Select.NULL:
+            self.type_id = event.value
+            self._reset_filters_for_type()
+        if self.start_day is not None:
+            self.load()
+
+    def _reset_filters_for_type(self) -> None:
+        kind = self._type()
+        self.query_one("#clinician", Select).set_options(self._clinician_options())
+        mode = self.query_one("#mode", Select)
+        mode.set_options(self._mode_options())
+        locations = self.query_one("#location", Select)
+        current = locations.value
+        locations.set_options([(Text(self.app.short_place(loc.name)), loc.id) for loc in self.app.overview.locations if loc.id in kind.location_ids])
+        if current in kind.location_ids:
+            locations.value = current
+
+    # --- keys -------------------------------------------------------------------------------
+
+    def action_next_week(self) -> None:
+        self.start_day += timedelta(days=DAYS_SHOWN)
+        self.load()
+
+    def action_previous_week(self) -> None:
+        self.start_day -= timedelta(days=DAYS_SHOWN)
+        self.load()
+
+    def action_today(self) -> None:
+        self.start_day = self.app.today()
+        self.load()
+
+    def action_choose_type(self) -> None:
+        self.query_one("#type", Select).focus()
+
+    def action_first_available(self) -> None:
+        self.call_service("first", _query_week, self._queries(self.app.today(), FIRST_AVAILABLE_DAYS, first_available=True))
+
+    def done_first(self, results: list[AvailabilityResult]) -> None:
+        slots = sorted((s for r in results for s in r.slots), key=lambda s: s.start_time)
+        if not slots:
+            self.notify(f"No availability in the next {FIRST_AVAILABLE_DAYS} days with these filters.", severity="warning")
+            return
+        first = slots[0]
+        self.start_day = fmt.local(first.start_time, self.zone).date()
+        self._select_after_load = slot_key(first)
+        self.query_one("#slots", DataTable).focus()
+        self.load()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    # --- holding a slot ---------------------------------------------------------------------
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        slot = self.slots.get(event.row_key.value)
+        if slot is None:
+            return
+        if slot.clinician_id is None:
+            self.notify("Choose a slot with one clinician.", severity="warning")
+            return
+        request = HoldRequest(
+            appointment_type_id=self.type_id,
+            clinician_id=slot.clinician_id,
+            start=slot.start_time,
+            location_id=slot.location_id,
+            room_id=None if slot.is_remote else self.app.room_id_of(slot.resource_ids),
+            is_remote=slot.is_remote,
+        )
+        self.call_service("hold", _create_hold, request, exclusive=False)
+
+    def done_hold(self, hold) -> None:
+        from frontdesk.tui.screens.patient import PatientScreen
+
+        self.app.owned_holds.add(hold.id)
+
+        def finished(appointment) -> None:
+            if appointment is not None:
+                self.dismiss(appointment)
+            else:
+                self.load()
+
+        self.app.push_screen(PatientScreen(hold), finished)
+
+    def failed_hold(self, message: ServiceFailed) -> bool:
+        if message.code == "SLOT_UNAVAILABLE":
+            self.notify(
+                "Another desk took that slot a moment ago. The list is refreshed: please pick another.",
+                title="Slot taken",
+                severity="warning",
+                timeout=8,
+            )
+            self.load()
+            return True
+        return False

@@ -1,0 +1,148 @@
+"""Small widgets: the header line and the hold countdown."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import DataTable, Input, Static
+from textual.widgets.data_table import ColumnKey
+
+from frontdesk.tui import format as fmt
+
+
+class ClinicHeader(Static):
+    """clinic › location · operator · the app clock (in the location's zone, zone named)."""
+
+    DEFAULT_CSS = """
+    ClinicHeader {
+        dock: top;
+        height: 1;
+        background: $panel;
+        color: $foreground;
+        padding: 0 1;
+    }
+    """
+
+    def on_mount(self) -> None:
+        self.tick()
+        self.set_interval(1.0, self.tick)
+
+    def tick(self) -> None:
+        app = self.app
+        now = app.ctx.clock.now()
+        zone = app.location.timezone if app.location else "UTC"
+        left = Text(app.clinic_name, style="bold")
+        if app.location:
+            left.append(" › ")
+            left.append(app.short_place(app.location.name))
+        right = Text()
+        right.append(app.ctx.operator, style="italic")
+        right.append("  ")
+        right.append(f"{fmt.day_label(fmt.local(now, zone).date())} {fmt.hhmm(now, zone)} {fmt.zone_abbrev(now, zone)}")
+        width = max(self.size.width - 2, 0)
+        gap = width - len(left) - len(right)
+        if gap < 1:  # narrow: keep the clock whole, shorten the place
+            left.truncate(max(width - len(right) - 1, 0), overflow="ellipsis")
+            gap = max(width - len(left) - len(right), 1)
+        self.update(Text.assemble(left, " " * gap, right))
+
+    def on_resize(self) -> None:
+        self.tick()
+
+
+class HoldCountdown(Static):
+    """Time left on a hold, mm:ss, always computed as expires_at - clock (never counted down).
+
+    Colours change at two minutes and at thirty seconds; at zero it posts Expired once.
+    """
+
+    DEFAULT_CSS = """
+    HoldCountdown {
+        width: auto;
+        padding: 0 1;
+        background: $success 30%;
+        color: $foreground;
+        text-style: bold;
+    }
+    HoldCountdown.-soon { background: $warning 50%; }
+    HoldCountdown.-final { background: $error 70%; }
+    HoldCountdown.-expired { background: $error; color: $text; }
+    """
+
+    SOON = timedelta(minutes=2)
+    FINAL = timedelta(seconds=30)
+
+    class Expired(Message):
+        """The hold's time is up by the app's clock."""
+
+    def __init__(self, expires_at: datetime, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.expires_at = expires_at
+        self._expired_sent = False
+
+    def on_mount(self) -> None:
+        self.tick()
+        self.set_interval(0.25, self.tick)
+
+    def restart(self, expires_at: datetime) -> None:
+        self.expires_at = expires_at
+        self._expired_sent = False
+        self.tick()
+
+    @property
+    def remaining(self) -> timedelta:
+        return self.expires_at - self.app.ctx.clock.now()
+
+    def tick(self) -> None:
+        left = self.remaining
+        expired = left <= timedelta(0)
+        self.set_class(not expired and self.FINAL < left <= self.SOON, "-soon")
+        self.set_class(not expired and left <= self.FINAL, "-final")
+        self.set_class(expired, "-expired")
+        label = "Hold expired 00:00" if expired else f"Hold {fmt.countdown(left)} left"
+        self.update(label)
+        if expired and not self._expired_sent:
+            self._expired_sent = True
+            self.post_message(self.Expired())
+
+
+class FieldInput(Input):
+    """An Input that follows the app's cursor-blink setting (off in tests and snapshots)."""
+
+    def on_mount(self) -> None:
+        if not getattr(self.app, "blink", True):
+            self.cursor_blink = False
+
+
+class FitTable(DataTable):
+    """A row-cursor DataTable whose columns share its width: fixed columns keep their width,
+    the others split what is left by weight. Fixed widths also spare measuring every cell,
+    which keeps filling a long slot list fast."""
+
+    SCROLLBAR_ROOM = 2
+
+    def __init__(self, columns: list[tuple[str, str, int, bool]], **kwargs) -> None:
+        """columns: (key, label, width or weight, is_fixed)."""
+        kwargs.setdefault("cursor_type", "row")
+        super().__init__(**kwargs)
+        self.column_plan = columns
+        for key, label, size, fixed in columns:
+            self.add_column(label, key=key, width=size if fixed else max(size, len(label)))
+
+    def on_resize(self) -> None:
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        width = self.size.width - self.SCROLLBAR_ROOM - 2 * self.cell_padding * len(self.column_plan)
+        fixed = sum(size for _, _, size, is_fixed in self.column_plan if is_fixed)
+        weights = sum(size for _, _, size, is_fixed in self.column_plan if not is_fixed) or 1
+        spare = max(width - fixed, 0)
+        for key, label, size, is_fixed in self.column_plan:
+            column = self.columns[ColumnKey(key)]
+            column.auto_width = False
+            column.width = size if is_fixed else max(spare * size // weights, 3)
+        self._clear_caches()
+        self._require_update_dimensions = True
+        self.refresh()

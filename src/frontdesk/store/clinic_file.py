@@ -291,6 +291,7 @@ def weeks_to_now(data: dict[str, Any], now: datetime) -> int:
 # --- checking ----------------------------------------------------------------------------
 
 MISSING = object()
+BROKEN_ZONE = "(a timezone already reported as wrong)"  # spares follow-on errors
 
 
 class Problems:
@@ -575,7 +576,7 @@ def check_clinic_data(data: Any, existing: Existing) -> tuple[Checked, list[str]
                     if _hours_span(part, start, end) and days:
                         hours.extend((d, start, end) for d in days)
         if lid is not None:
-            file_locations[lid] = tz
+            file_locations[lid] = tz if tz is not None else BROKEN_ZONE
         out.locations.append({"id": lid, "name": row.text("name", required=True), "timezone": tz,
                               "hours": sorted(set(hours))})
 
@@ -610,7 +611,7 @@ def check_clinic_data(data: Any, existing: Existing) -> tuple[Checked, list[str]
                 tz = row.text("timezone", max_len=64)
                 if tz is not None and not is_zone(tz):
                     row.bad("timezone", f"{_show(tz)} is not an IANA timezone (e.g. \"Europe/London\")")
-                    tz = None
+                    tz = BROKEN_ZONE
                 record["timezone"] = tz
                 out.clinicians.append(record)
             if rid is not None:
@@ -761,7 +762,7 @@ def check_clinic_data(data: Any, existing: Existing) -> tuple[Checked, list[str]
     # Remote hours are in the clinician's own time: it must have one.
     for record in out.schedules + out.overrides:
         cid = record["clinician_id"]
-        if record["remote"] and cid and not clinician_zone(cid):
+        if record["remote"] and cid and clinician_zone(cid) is None:
             problems.add(f"{record['_place']}.clinician_id",
                          f"clinician {_show(cid)} has no timezone for remote hours (set its timezone)")
 
@@ -783,9 +784,9 @@ def check_clinic_data(data: Any, existing: Existing) -> tuple[Checked, list[str]
             start = None
         span = None
         zone_name = resource_zone(rid) if rid else None
-        if rid and not zone_name:
+        if rid and zone_name is None:
             row.bad("resource_id", f"clinician {_show(rid)} has no timezone (set its timezone or give it hours at a location)")
-        if rid and zone_name and start and end and rule is not MISSING:
+        if rid and zone_name not in (None, BROKEN_ZONE) and start and end and rule is not MISSING:
             try:
                 span = block_span(start, end, rule, ZoneInfo(zone_name))
             except FrontdeskError as exc:

@@ -255,7 +255,11 @@ def create_appointment(ctx: Context, req: AppointmentCreate) -> AppointmentView:
 def _create(ctx: Context, req: AppointmentCreate) -> AppointmentView:
     now = ctx.clock.now()
     digest = _digest(req)
+    resource_ids = sorted({r for r in (req.clinician_profile_id, req.room_id) if r})
     with ctx.db.session() as session:
+        # Lock first: a desk that waited here for another one with the same idempotency key
+        # then finds that desk's key, rather than its appointment in the way.
+        lock_resources(session, resource_ids)
         if req.idempotency_key is not None:
             seen = session.get(IdempotencyKey, req.idempotency_key)
             if seen is not None:
@@ -290,10 +294,8 @@ def _create(ctx: Context, req: AppointmentCreate) -> AppointmentView:
             if req.location_id is not None and room.location_id != req.location_id:
                 raise validation(f"Room {req.room_id} is not at {req.location_id}", room_id=req.room_id)
 
-        resource_ids = sorted({r for r in (req.clinician_profile_id, req.room_id) if r})
         start, end = req.start_time, req.end_time
         interval = rules.padded(start, end, *type_padding(appointment_type))
-        lock_resources(session, resource_ids)
         found = check_free(session, resource_ids, interval, now, appointment_type=appointment_type, start=start)
         if found and overlap_reason is None:
             raise slot_unavailable(resource_ids, start, end, found)

@@ -15,7 +15,9 @@ from sqlalchemy import select
 from frontdesk.domain.blocks import expand_block
 from frontdesk.domain.intervals import Interval
 from frontdesk.domain.timeutil import local_to_utc, parse_date, parse_hhmm, parse_instant, parse_local_datetime
+from frontdesk.domain.errors import FrontdeskError
 from frontdesk.services.clinic import clinic_overview, default_sample, load_clinic_data, load_clinic_file
+from frontdesk.services.context import Context
 from frontdesk.store.clinic_file import DAYS, read_clinic_file, shift_clinic_data
 from frontdesk.store.models import Appointment, appointment_resources
 
@@ -60,6 +62,25 @@ def test_sample_loaded_twice_changes_nothing(ctx, clock):
     clock.advance(days=1)
     load_clinic_file(ctx, SAMPLE)
     assert _dump(ctx) == first
+
+
+@pytest.mark.postgres
+def test_sample_loads_on_postgresql_all_or_nothing_and_once(postgres_url, clock, sample):
+    ctx = Context.open(postgres_url, clock=clock, operator="tester")
+    try:
+        broken = json.loads(json.dumps(sample))
+        broken["patients"][0]["id"] = "pat_" + "x" * 120  # longer than the column: refused, not a crash
+        with pytest.raises(FrontdeskError) as caught:
+            load_clinic_data(ctx, broken)
+        assert "patients[0].id: is longer than 100 characters" in caught.value.details["errors"]
+        assert not any(_dump(ctx).values())
+        load_clinic_file(ctx, SAMPLE)
+        first = _dump(ctx)
+        clock.advance(hours=2)
+        load_clinic_file(ctx, SAMPLE)
+        assert _dump(ctx) == first
+    finally:
+        ctx.db.dispose()
 
 
 def test_sample_as_json_loads_the_same(ctx, tmp_path, sample):

@@ -890,14 +890,25 @@ def _assign(obj: Any, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     return changed
 
 
-def _merge(session: Session, model: type, values: dict[str, Any]) -> Any:
-    obj = session.get(model, values["id"])
-    if obj is None:
-        obj = model(**values)
-        session.add(obj)
-    else:
-        _assign(obj, values)
-    return obj
+def _by_id(session: Session, model: type, ids: list[str]) -> dict[str, Any]:
+    """The rows of `model` with these ids, read in a few queries rather than one each."""
+    found: dict[str, Any] = {}
+    for i in range(0, len(ids), 500):
+        for obj in session.scalars(select(model).where(model.id.in_(ids[i : i + 500]))):
+            found[obj.id] = obj
+    return found
+
+
+def _merge_all(session: Session, model: type, records: list[dict[str, Any]]) -> None:
+    """Insert rows with new ids; update the others in place where they differ."""
+    found = _by_id(session, model, [r["id"] for r in records])
+    with session.no_autoflush:
+        for values in records:
+            obj = found.get(values["id"])
+            if obj is None:
+                session.add(model(**values))
+            else:
+                _assign(obj, values)
 
 
 def _json_value(value: Any) -> Any:
@@ -925,28 +936,30 @@ def load_into_session(
         else:
             _assign(clinic, checked.clinic)
 
-    for record in checked.locations:
-        hours = record.pop("hours")
-        location = _merge(session, Location, record)
-        if [(h.weekday, h.start_minute, h.end_minute) for h in location.hours] != hours:
-            location.hours = [LocationHours(weekday=d, start_minute=s, end_minute=e) for d, s, e in hours]
-    for record in checked.clinicians:
-        _merge(session, Resource, {**record, "location_id": None})
-    for record in checked.rooms:
-        _merge(session, Resource, {**record, "timezone": None})
+    hours = {record["id"]: record.pop("hours") for record in checked.locations}
+    _merge_all(session, Location, checked.locations)
+    session.flush()
+    for location in _by_id(session, Location, list(hours)).values():
+        if [(h.weekday, h.start_minute, h.end_minute) for h in location.hours] != hours[location.id]:
+            location.hours = [LocationHours(weekday=d, start_minute=s, end_minute=e) for d, s, e in hours[location.id]]
+    _merge_all(session, Resource, [{**r, "location_id": None} for r in checked.clinicians]
+               + [{**r, "timezone": None} for r in checked.rooms])
     session.flush()
 
-    paddings_changed: set[str] = set()
-    for record in checked.types:
-        links = {key: record.pop(key) for key in ("clinician_ids", "location_ids", "room_ids")}
-        before = existing.types.get(record["id"])
-        kind_type = _merge(session, AppointmentType, record)
-        if before is not None and before != (record["padding_before_minutes"], record["padding_after_minutes"]):
-            paddings_changed.add(record["id"])
+    links = {r["id"]: {key: r.pop(key) for key in ("clinician_ids", "location_ids", "room_ids")} for r in checked.types}
+    paddings_changed = {
+        r["id"] for r in checked.types
+        if r["id"] in existing.types
+        and existing.types[r["id"]] != (r["padding_before_minutes"], r["padding_after_minutes"])
+    }
+    _merge_all(session, AppointmentType, checked.types)
+    session.flush()
+    for kind_type in _by_id(session, AppointmentType, list(links)).values():
         for attr, key, model in (("clinicians", "clinician_ids", Resource), ("locations", "location_ids", Location),
                                  ("rooms", "room_ids", Resource)):
-            if [item.id for item in getattr(kind_type, attr)] != links[key]:
-                setattr(kind_type, attr, [session.get(model, i) for i in links[key]])
+            wanted = links[kind_type.id][key]
+            if [item.id for item in getattr(kind_type, attr)] != wanted:
+                setattr(kind_type, attr, [session.get(model, i) for i in wanted])
     session.flush()
 
     _insert_keyed(session, ScheduleRule, "schedule", [
@@ -962,8 +975,7 @@ def load_into_session(
         record["_span"] = (span_start, span_end)
     _insert_keyed(session, Block, "block", blocks)
 
-    for record in checked.patients:
-        _merge(session, Patient, record)
+    _merge_all(session, Patient, checked.patients)
     session.flush()
 
     if paddings_changed:
@@ -1021,36 +1033,45 @@ def _write_appointments(session: Session, records: list[dict], now: datetime, op
     if not records:
         return
     type_names = dict(session.execute(select(AppointmentType.id, AppointmentType.name)).all())
+    found = _by_id(session, Appointment, [r["id"] for r in records])
     links: dict[str, list[str]] = {}
-    for record in records:
-        links[record["id"]] = record.pop("resource_ids")
-        created_at, updated_at = record.pop("created_at"), record.pop("updated_at")
-        record["title"] = record["title"] or type_names[record["appointment_type_id"]]
-        record["duration_minutes"] = int((record["end_time"] - record["start_time"]).total_seconds() // 60)
-        appointment = session.get(Appointment, record["id"])
-        if appointment is None:
-            stamp = created_at or now
-            appointment = Appointment(**record, created_by=operator, created_at=stamp, updated_at=updated_at or now)
-            appointment.status_history.append(StatusChange(status=record["status"], changed_by=operator, changed_at=stamp))
-            session.add(appointment)
-            continue
-        # Matched by id: only what the file changes is written, and recorded as a change.
-        changed = _assign(appointment, record)
-        if created_at is not None:
-            _assign(appointment, {"created_at": created_at})
-        if "status" in changed:
-            appointment.status_history.append(StatusChange(status=record["status"], changed_by=operator, changed_at=now))
-        for name, (old, new) in changed.items():
-            if name != "status":
-                appointment.change_log.append(FieldChange(
-                    field=name, old=_json_value(old), new=_json_value(new), changed_by=operator, changed_at=now,
-                ))
-        if updated_at is not None:
-            _assign(appointment, {"updated_at": updated_at})
-        elif changed:
-            appointment.updated_at = now
+    with session.no_autoflush:
+        for record in records:
+            _write_appointment(session, found.get(record["id"]), record, links, type_names, now, operator)
     session.flush()
     _write_appointment_links(session, records, links)
+
+
+def _write_appointment(
+    session: Session, appointment: Appointment | None, record: dict, links: dict[str, list[str]],
+    type_names: dict[str, str], now: datetime, operator: str,
+) -> None:
+    """Add one appointment from the file, or update the one with its id where it differs."""
+    links[record["id"]] = record.pop("resource_ids")
+    created_at, updated_at = record.pop("created_at"), record.pop("updated_at")
+    record["title"] = record["title"] or type_names[record["appointment_type_id"]]
+    record["duration_minutes"] = int((record["end_time"] - record["start_time"]).total_seconds() // 60)
+    if appointment is None:
+        stamp = created_at or now
+        appointment = Appointment(**record, created_by=operator, created_at=stamp, updated_at=updated_at or now)
+        appointment.status_history.append(StatusChange(status=record["status"], changed_by=operator, changed_at=stamp))
+        session.add(appointment)
+        return
+    # Matched by id: only what the file changes is written, and recorded as a change.
+    changed = _assign(appointment, record)
+    if created_at is not None:
+        _assign(appointment, {"created_at": created_at})
+    if "status" in changed:
+        appointment.status_history.append(StatusChange(status=record["status"], changed_by=operator, changed_at=now))
+    for name, (old, new) in changed.items():
+        if name != "status":
+            appointment.change_log.append(FieldChange(
+                field=name, old=_json_value(old), new=_json_value(new), changed_by=operator, changed_at=now,
+            ))
+    if updated_at is not None:
+        _assign(appointment, {"updated_at": updated_at})
+    elif changed:
+        appointment.updated_at = now
 
 
 def _write_appointment_links(session: Session, records: list[dict], links: dict[str, list[str]]) -> None:
@@ -1065,6 +1086,7 @@ def _write_appointment_links(session: Session, records: list[dict], links: dict[
             .where(link.appointment_id.in_(chunk)).order_by(link.appointment_id, link.resource_id)
         ):
             current.setdefault(aid, []).append((rid, start, end))
+    rows: list[dict] = []
     for record in records:
         aid = record["id"]
         before, after = paddings.get(record["appointment_type_id"], (0, 0))
@@ -1074,9 +1096,11 @@ def _write_appointment_links(session: Session, records: list[dict], links: dict[
         wanted = [(rid, busy_start, busy_end) for rid in sorted({*clinician, *links[aid]})]
         if current.get(aid, []) == wanted:
             continue
-        session.execute(delete(appointment_resources).where(link.appointment_id == aid))
-        if wanted:
-            session.execute(insert(appointment_resources), [
-                {"appointment_id": aid, "resource_id": rid, "busy_start": start, "busy_end": end}
-                for rid, start, end in wanted
-            ])
+        if aid in current:
+            session.execute(delete(appointment_resources).where(link.appointment_id == aid))
+        rows.extend(
+            {"appointment_id": aid, "resource_id": rid, "busy_start": start, "busy_end": end}
+            for rid, start, end in wanted
+        )
+    if rows:
+        session.execute(insert(appointment_resources), rows)

@@ -307,6 +307,8 @@ ERROR_CASES = [
      'appointment_types[0].room_ids[0]: "cli_ann" is a clinician, not a room'),
     ("room at another site", _set(["appointment_types", 0, "location_ids"], ["loc_b"]),
      'appointment_types[0].room_ids[0]: room "res_room_1" is at "loc_a", which is not in location_ids'),
+    ("in person nowhere", _set(["appointment_types", 0, "location_ids"], []),
+     "appointment_types[0].location_ids: names no location (an in-person type needs the locations that offer it)"),
     ("room's location unknown", _set(["rooms", 0, "location_id"], "loc_mars"),
      'rooms[0].location_id: "loc_mars" is not a location in the file or the database'),
     ("block on nobody", _set(["blocks", 0, "resource_id"], "cli_ghost"),
@@ -362,6 +364,16 @@ def test_every_error_is_reported_at_once(ctx):
     assert len(errors) == 5
     assert [e.split(":")[0] for e in errors] == [
         "locations[1].timezone", "clinicians[0].nickname", "schedules[0].start", "blocks[0].rrule", "patients[0].email",
+    ]
+
+
+def test_one_mistake_is_reported_once_not_again_by_every_row_that_depends_on_it(ctx):
+    data = good()
+    data["rooms"][0]["location_id"] = "loc_typo"  # the room's block can have no timezone either
+    data["locations"][1]["timezone"] = "New York"  # nor can Bob, who works there
+    assert errors_of(ctx, data) == [
+        'locations[1].timezone: "New York" is not an IANA timezone (e.g. "Europe/London")',
+        'rooms[0].location_id: "loc_typo" is not a location in the file or the database',
     ]
 
 

@@ -668,8 +668,8 @@ def check_clinic_data(data: Any, existing: Existing) -> tuple[Checked, list[str]
         location_ids = row.text_list("location_ids") or []
         for i, lid in enumerate(location_ids):
             known_location(row, f"location_ids[{i}]", lid)
-        if "in_person" in modes and not location_ids and "location_ids" not in row.raw and row.ok:
-            row.bad("location_ids", "is missing (an in-person type needs the locations that offer it)")
+        if "in_person" in modes and row.ok and row.raw.get("location_ids", []) == []:
+            row.bad("location_ids", "names no location (an in-person type needs the locations that offer it)")
         room_ids = row.text_list("room_ids") or []
         for i, rid in enumerate(room_ids):
             if known(row, f"room_ids[{i}]", rid, ("room",)):
@@ -756,7 +756,8 @@ def check_clinic_data(data: Any, existing: Existing) -> tuple[Checked, list[str]
 
     def resource_zone(rid: str) -> str | None:
         if resource_kind(rid) == "room":
-            return location_zone(room_location(rid))
+            at = room_location(rid)  # None: its bad location_id is reported already
+            return location_zone(at) if at else BROKEN_ZONE
         return clinician_zone(rid)
 
     # Remote hours are in the clinician's own time: it must have one.

@@ -140,3 +140,26 @@ def test_build_demo_takes_another_sample(ctx, tmp_path, clock):
     with ctx.db.session() as s:
         start = s.get(Appointment, "apt_x").start_time
     assert start == datetime(2025, 1, 22, 9, 0, tzinfo=UTC)  # the Wednesday of the clock's week
+
+
+def test_the_demo_offers_free_time_around_its_bookings(ctx, clock):
+    """End to end: the loaded hours, lunch blocks and padded bookings are what the engine reads."""
+    from frontdesk.services.availability import query_availability
+    from frontdesk.services.objects import AvailabilityQuery
+
+    clock.set(datetime(2026, 3, 9, 7, 0, tzinfo=UTC))  # the Monday of the demo week, 07:00 London
+    build_demo(ctx)
+    wednesday = query_availability(ctx, AvailabilityQuery(
+        appointment_type_id="type_new_patient", clinician_id="cli_amara_okafor", location_id="loc_central",
+        start_date="2026-03-11", end_date="2026-03-11", timezone="Europe/London",
+    ))
+    starts = {s.start_time.strftime("%H:%M") for s in wednesday.slots}
+    # Wednesday: practice meeting 08:30-09:30, bookings 09:30-09:50 and 10:00-10:45,
+    # lunch 12:30-13:15; a new patient takes 45 minutes.
+    assert not {"08:30", "09:00", "09:30", "10:00", "10:30", "12:00", "12:15", "12:30", "13:00"} & starts
+    assert {"10:45", "11:45", "13:15", "16:15"} <= starts
+    video = query_availability(ctx, AvailabilityQuery(
+        appointment_type_id="type_telehealth", start_date="2026-03-10", end_date="2026-03-10",
+        timezone="Europe/London",
+    ))
+    assert video.slots and all(s.is_remote for s in video.slots)

@@ -288,11 +288,11 @@ class PatientScreen(FrontdeskScreen):
         self.query_one("#confirm", Button).disabled = False
         if message.code == "HOLD_EXPIRED":
             self.app.owned_holds.discard(self.hold.id)
-            self.lock("The hold ran out before the booking was confirmed. Nothing was booked.")
+            self.lock_form("The hold ran out before the booking was confirmed. Nothing was booked.")
             return False
         if message.code == "HOLD_NOT_ACTIVE":
             self.app.owned_holds.discard(self.hold.id)
-            self.lock("This hold is no longer active (released or already booked). Nothing was booked.")
+            self.lock_form("This hold is no longer active (released or already booked). Nothing was booked.")
             return False
         field = message.details.get("field")
         if message.code == "VALIDATION_ERROR" and isinstance(field, str):
@@ -307,9 +307,9 @@ class PatientScreen(FrontdeskScreen):
         if not self.locked and not self.busy:
             zone = self.app.location_zone(self.hold.location_id)
             self.app.owned_holds.discard(self.hold.id)
-            self.lock(f"The hold ran out at {fmt.hhmm(self.hold.expires_at, zone)} {fmt.zone_abbrev(self.hold.expires_at, zone)}. Nothing was booked.")
+            self.lock_form(f"The hold ran out at {fmt.hhmm(self.hold.expires_at, zone)} {fmt.zone_abbrev(self.hold.expires_at, zone)}. Nothing was booked.")
 
-    def lock(self, reason: str) -> None:
+    def lock_form(self, reason: str) -> None:
         self.locked = True
         self.query_one("#patient-form").disabled = True
         panel = self.query_one("#expired-panel")
@@ -319,7 +319,7 @@ class PatientScreen(FrontdeskScreen):
         self.query_one("#again", Button).focus()
         self.refresh_bindings()
 
-    def unlock(self) -> None:
+    def unlock_form(self) -> None:
         self.locked = False
         self.query_one("#expired-panel").display = False
         self.query_one("#patient-form").disabled = False
@@ -349,7 +349,7 @@ class PatientScreen(FrontdeskScreen):
         self.hold = hold
         self.query_one("#hold-summary", Static).update(self._hold_summary())
         self.query_one(HoldCountdown).restart(hold.expires_at)
-        self.unlock()
+        self.unlock_form()
         self.notify("The slot is held again.", title="Held")
 
     def failed_rehold(self, message: ServiceFailed) -> bool:

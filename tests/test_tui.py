@@ -1,0 +1,666 @@
+"""The front-desk UI driven by keyboard only (Textual's Pilot), on the demo clinic with a fake clock."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from textual.keys import _character_to_key
+from textual.widgets import DataTable, OptionList
+
+from frontdesk.clock import FakeClock
+from frontdesk.services import appointments, holds
+from frontdesk.services.clinic import build_demo
+from frontdesk.services.context import Context
+from frontdesk.services.objects import (
+    AvailabilityQuery,
+    ConfirmRequest,
+    HoldRequest,
+    NewPatient,
+)
+from frontdesk.tui.app import FrontdeskApp, create_app
+from frontdesk.tui.modals import CancelModal, ConfirmModal, DateModal, HelpScreen
+from frontdesk.tui.screens.agenda import AgendaScreen
+from frontdesk.tui.screens.appointment import AppointmentScreen
+from frontdesk.tui.screens.patient import PatientScreen
+from frontdesk.tui.screens.slots import SlotPickerScreen
+from frontdesk.tui.widgets import HoldCountdown
+
+NOW = datetime(2025, 1, 20, 8, 0, tzinfo=UTC)  # Monday, 08:00 in London
+MONDAY = date(2025, 1, 20)
+FOLLOW_UP = "type_follow_up"
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory):
+    """The demo clinic built once; every test gets its own copy of the file."""
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    ctx = Context.open(f"sqlite:///{path}", clock=FakeClock(NOW), operator="builder")
+    build_demo(ctx)
+    ctx.db.dispose()
+    return path
+
+
+@pytest.fixture
+def desk(demo_template, tmp_path, monkeypatch):
+    """A context for this desk: a copy of the demo database, a fake clock, its own config folder."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    path = tmp_path / "frontdesk.db"
+    shutil.copy(demo_template, path)
+    ctx = Context.open(f"sqlite:///{path}", clock=FakeClock(NOW), operator="desk-1")
+    yield ctx
+    ctx.db.dispose()
+
+
+@pytest.fixture
+def other_desk(desk):
+    """A second terminal on the same database (its own engine and connections)."""
+    ctx = Context.open(str(desk.db.url), clock=desk.clock, operator="desk-2")
+    yield ctx
+    ctx.db.dispose()
+
+
+def make_app(ctx, **kwargs) -> FrontdeskApp:
+    app = create_app(ctx, **kwargs)
+    app.blink = False
+    app.animation_level = "none"
+    return app
+
+
+async def settle(pilot) -> None:
+    """Let thread workers finish and their messages land."""
+    for _ in range(4):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def type_text(pilot, text: str) -> None:
+    await pilot.press(*[_character_to_key(ch) for ch in text])
+
+
+def screen_text(app) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def row_texts(table: DataTable) -> list[str]:
+    return [" | ".join(str(cell) for cell in table.get_row_at(index)) for index in range(table.row_count)]
+
+
+async def open_booking(pilot, type_id: str = FOLLOW_UP) -> SlotPickerScreen:
+    """b, then arrows to the type, Enter: the slot picker for that type."""
+    app = pilot.app
+    await pilot.press("b")
+    await settle(pilot)
+    options = app.screen.query_one(OptionList)
+    wanted = [o.id for o in options.options].index(type_id)
+    await pilot.press(*["down"] * (wanted - (options.highlighted or 0)))
+    await pilot.press("enter")
+    await settle(pilot)
+    assert isinstance(app.screen, SlotPickerScreen)
+    return app.screen
+
+
+def first_slot_key(screen: SlotPickerScreen) -> str:
+    table = screen.query_one("#slots", DataTable)
+    return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+
+# --- the appointment list -----------------------------------------------------------------
+
+
+async def test_home_lists_the_day_in_local_time(desk):
+    app = make_app(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        home = app.screen
+        assert isinstance(home, AgendaScreen)
+        rows = row_texts(home.query_one("#agenda", DataTable))
+        expected = appointments.agenda(desk, location_id="loc_central", day=MONDAY).items
+        assert len(rows) == len(expected) > 0
+        first = expected[0]
+        assert first.patient_name in rows[0]
+        assert rows[0].startswith(first.appointment.start_time.strftime("%H:%M"))  # London is UTC in January
+        text = screen_text(app)
+        assert "Mon 20 Jan 2025 (today)" in text
+        assert "Europe/London (GMT)" in text
+        assert "Riverside Health" in text and "desk-1" in text and "08:00 GMT" in text
+
+
+async def test_days_step_and_go_to_date(desk):
+    app = make_app(desk)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        assert "Tue 21 Jan 2025 (tomorrow)" in screen_text(app)
+        await pilot.press("p", "p")
+        await settle(pilot)
+        assert "Sun 19 Jan 2025 (yesterday)" in screen_text(app)
+        await pilot.press("g")
+        await settle(pilot)
+        assert isinstance(app.screen, DateModal)
+        await pilot.press("ctrl+a", "ctrl+k")
+        await type_text(pilot, "2025-01-22")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, AgendaScreen)
+        assert app.screen.day == date(2025, 1, 22)
+        expected = appointments.agenda(desk, location_id="loc_central", day=date(2025, 1, 22)).items
+        assert app.screen.query_one("#agenda", DataTable).row_count == len(expected)
+        await pilot.press("t")
+        await settle(pilot)
+        assert app.screen.day == MONDAY
+
+
+async def test_search_and_status_filter(desk):
+    app = make_app(desk)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        row = appointments.agenda(desk, location_id="loc_central", day=MONDAY).items[0]
+        await pilot.press("slash")
+        await type_text(pilot, row.patient_name.split()[-1])
+        await settle(pilot)
+        rows = row_texts(app.screen.query_one("#agenda", DataTable))
+        assert rows and all(row.patient_name.split()[-1] in r for r in rows)
+        await pilot.press("enter", "escape")  # back to the table, clear the filters
+        await settle(pilot)
+        everything = app.screen.query_one("#agenda", DataTable).row_count
+        assert everything > len(rows)
+
+
+async def test_a_large_day_pages(desk, other_desk):
+    start = datetime(2025, 1, 21, 9, 0, tzinfo=UTC)
+    for n in range(55):
+        appointments.create_appointment(
+            other_desk,
+            __import__("frontdesk.services.objects", fromlist=["AppointmentCreate"]).AppointmentCreate(
+                title=f"Walk-in {n}",
+                start_time=start + timedelta(minutes=n),
+                end_time=start + timedelta(minutes=n + 5),
+                location_id="loc_central",
+                allow_overlap_reason="test data",
+            ),
+        )
+    app = make_app(desk)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        table = app.screen.query_one("#agenda", DataTable)
+        assert table.row_count == 50
+        assert "next page" in screen_text(app)
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        total = len([r for r in range(table.row_count)])
+        assert 5 <= total < 50
+        await pilot.press("left_square_bracket")
+        await settle(pilot)
+        assert table.row_count == 50
+
+
+# --- opening, cancelling, editing ---------------------------------------------------------
+
+
+def _active_row_index(desk) -> tuple[int, object]:
+    rows = appointments.agenda(desk, location_id="loc_central", day=date(2025, 1, 22)).items
+    index = next(i for i, r in enumerate(rows) if r.appointment.status in ("confirmed", "pending", "scheduled"))
+    return index, rows[index]
+
+
+async def test_cancel_with_a_reason(desk):
+    app = make_app(desk)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.screen.show_day(date(2025, 1, 22))
+        await settle(pilot)
+        index, row = _active_row_index(desk)
+        await pilot.press(*["down"] * index)
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, CancelModal)
+        await pilot.press("enter")  # no reason yet: asked for one, nothing cancelled
+        await settle(pilot)
+        assert isinstance(app.screen, CancelModal)
+        assert "give a reason" in screen_text(app)
+        await type_text(pilot, "Patient has flu")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, AgendaScreen)
+        cancelled = appointments.get_appointment(desk, row.appointment.id)
+        assert cancelled.status == "cancelled"
+        assert cancelled.cancellation_reason == "Patient has flu"
+        assert cancelled.status_history[-1].changed_by == "desk-1"
+        table = app.screen.query_one("#agenda", DataTable)
+        assert "Cancelled" in row_texts(table)[index]
+
+        # Opening the row shows the reason and the history.
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, AppointmentScreen)
+        text = screen_text(app)
+        assert "Patient has flu" in text
+        assert "Status history" in text and "desk-1" in text
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, AgendaScreen)
+
+
+async def test_edit_title_notes_and_attendee(desk):
+    app = make_app(desk)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.screen.show_day(date(2025, 1, 22))
+        await settle(pilot)
+        index, row = _active_row_index(desk)
+        await pilot.press(*["down"] * index, "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, AppointmentScreen)
+        await pilot.press("e")
+        await settle(pilot)
+        await pilot.press("ctrl+a", "ctrl+k")  # title
+        await type_text(pilot, "Review of results")
+        await pilot.press("tab", "tab", "tab")  # attendee, email, notes
+        await type_text(pilot, "Bring the letter")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, AppointmentScreen)
+        updated = appointments.get_appointment(desk, row.appointment.id)
+        assert updated.title == "Review of results"
+        assert updated.description == "Bring the letter"
+        fields = {entry.field for entry in updated.change_log}
+        assert {"title", "description"} <= fields
+        text = screen_text(app)
+        assert "Review of results" in text and "Change log" in text and "Bring the letter" in text
+
+
+# --- booking ------------------------------------------------------------------------------
+
+
+async def test_whole_booking_flow_by_keyboard(desk):
+    app = make_app(desk)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        picker = await open_booking(pilot)
+        key = first_slot_key(picker)
+        slot = picker.slots[key]
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, PatientScreen)
+        assert screen.hold.status == "active" and screen.hold.id in app.owned_holds
+        assert "Hold 15:00 left" in screen_text(app)
+
+        await pilot.press("ctrl+n")
+        await type_text(pilot, "Zoe")
+        await pilot.press("tab")
+        await type_text(pilot, "Quill")
+        await pilot.press("tab")
+        await type_text(pilot, "1990-02-03")
+        await pilot.press("tab")
+        await type_text(pilot, "07700 900123")
+        await pilot.press("tab")
+        await type_text(pilot, "zoe@example.com")
+        assert screen.query_one("#attendee_name").value == "Zoe Quill"
+        assert screen.query_one("#attendee_email").value == "zoe@example.com"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+
+        home = app.screen
+        assert isinstance(home, AgendaScreen)
+        assert not app.owned_holds
+        local_day = slot.start_time.date()
+        assert home.day == local_day
+        table = home.query_one("#agenda", DataTable)
+        highlighted = home.highlighted_id()
+        booked = appointments.get_appointment(desk, highlighted)
+        assert booked.status == "confirmed" and booked.attendee_name == "Zoe Quill"
+        assert booked.start_time == slot.start_time.astimezone(UTC)
+        assert "Zoe Quill" in row_texts(table)[table.cursor_row]
+
+
+async def test_booking_for_an_existing_patient(desk):
+    app = make_app(desk)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await open_booking(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, PatientScreen)
+        await type_text(pilot, "bennett")
+        await settle(pilot)
+        results = screen.query_one("#results", DataTable)
+        assert results.row_count >= 1
+        await pilot.press("down", "enter")  # into the results, choose the first
+        await settle(pilot)
+        assert screen.patient is not None
+        assert screen.query_one("#attendee_name").value.endswith(screen.patient.last_name)
+        await pilot.press("enter")  # focus is on Confirm
+        await settle(pilot)
+        assert isinstance(app.screen, AgendaScreen)
+        booked = appointments.get_appointment(desk, app.screen.highlighted_id())
+        assert booked.patient_id == screen.patient.id
+
+
+async def test_new_patient_fields_are_checked_beside_them(desk):
+    app = make_app(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await open_booking(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("ctrl+n", "tab", "tab")
+        await type_text(pilot, "02/03/1990")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, PatientScreen)
+        assert str(screen.query_one("#first_name-error").render()) == "Required."
+        assert "YYYY-MM-DD" in str(screen.query_one("#date_of_birth-error").render())
+        assert screen.focused.id == "first_name"
+
+
+async def test_slot_taken_by_another_desk(desk, other_desk):
+    app = make_app(desk)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        picker = await open_booking(pilot)
+        slot = picker.slots[first_slot_key(picker)]
+        holds.create_hold(
+            other_desk,
+            HoldRequest(
+                appointment_type_id=FOLLOW_UP,
+                clinician_id=slot.clinician_id,
+                start=slot.start_time,
+                location_id=slot.location_id,
+                is_remote=slot.is_remote,
+            ),
+        )
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is picker  # no patient screen: nothing was held here
+        assert not app.owned_holds
+        messages = [n.message for n in app._notifications]
+        assert any("Another desk took that slot" in m for m in messages)
+        # refreshed: that clinician's slot at that time is gone
+        still_there = [s for s in picker.slots.values() if s.start_time == slot.start_time and s.clinician_id == slot.clinician_id]
+        assert not still_there
+
+
+async def test_hold_countdown_and_expiry(desk):
+    app = make_app(desk)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await open_booking(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        countdown = screen.query_one(HoldCountdown)
+        hold = screen.hold
+
+        desk.clock.set(hold.expires_at - timedelta(minutes=1, seconds=30))
+        countdown.tick()
+        await pilot.pause()
+        assert "Hold 01:30 left" in screen_text(app)
+        assert countdown.has_class("-soon")
+        desk.clock.set(hold.expires_at - timedelta(seconds=20))
+        countdown.tick()
+        await pilot.pause()
+        assert countdown.has_class("-final") and not countdown.has_class("-soon")
+
+        desk.clock.set(hold.expires_at + timedelta(seconds=1))
+        countdown.tick()
+        await settle(pilot)
+        assert screen.locked
+        assert screen.query_one("#patient-form").disabled
+        assert "The hold ran out" in screen_text(app)
+        await pilot.press("ctrl+s")  # locked: nothing happens
+        await settle(pilot)
+
+        # The slot is still free: hold it again, and the countdown starts over.
+        await pilot.press("r")
+        await settle(pilot)
+        assert not screen.locked
+        assert screen.hold.id != hold.id and screen.hold.status == "active"
+        assert "Hold 15:00 left" in screen_text(app)
+        assert holds.get_hold(desk, hold.id).status == "expired"
+
+
+async def test_confirm_after_expiry_is_refused_plainly(desk):
+    """The screen may still show a second left; the service decides."""
+    app = make_app(desk)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await open_booking(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        await type_text(pilot, "x")  # nothing found
+        await pilot.press("ctrl+n")
+        await type_text(pilot, "Late")
+        await pilot.press("tab")
+        await type_text(pilot, "Comer")
+        screen.query_one(HoldCountdown).remove()  # the screen never noticed the time run out
+        desk.clock.set(screen.hold.expires_at + timedelta(seconds=1))
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert screen.locked
+        assert "The hold ran out before the booking was confirmed" in screen_text(app)
+        assert any("expired" in n.message.lower() for n in app._notifications)
+        assert appointments.agenda(desk, location_id="loc_central", day=screen.hold.start_time.date(), search="Comer").items == []
+
+
+async def test_expired_slot_taken_meanwhile_offers_another(desk, other_desk):
+    app = make_app(desk)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await open_booking(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        hold = screen.hold
+        desk.clock.set(hold.expires_at + timedelta(seconds=1))
+        screen.query_one(HoldCountdown).tick()
+        await settle(pilot)
+        holds.create_hold(
+            other_desk,
+            HoldRequest(
+                appointment_type_id=hold.appointment_type_id,
+                clinician_id=hold.clinician_id,
+                start=hold.start_time,
+                location_id=hold.location_id,
+                is_remote=hold.is_remote,
+            ),
+        )
+        await pilot.press("r")
+        await settle(pilot)
+        assert screen.locked
+        assert "taken by another desk" in screen_text(app)
+        await pilot.press("s")
+        await settle(pilot)
+        assert isinstance(app.screen, SlotPickerScreen)
+
+
+async def test_escape_releases_the_hold_after_asking(desk):
+    app = make_app(desk)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await open_booking(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        hold = app.screen.hold
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("n")  # stay
+        await settle(pilot)
+        assert isinstance(app.screen, PatientScreen)
+        assert holds.get_hold(desk, hold.id).status == "active"
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, SlotPickerScreen)
+        assert holds.get_hold(desk, hold.id).status == "released"
+        assert not app.owned_holds
+
+
+async def test_quitting_releases_the_hold(desk):
+    app = make_app(desk)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await open_booking(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        hold = app.screen.hold
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert holds.get_hold(desk, hold.id).status == "released"
+
+
+async def test_first_available_and_weeks(desk):
+    app = make_app(desk)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        picker = await open_booking(pilot)
+        assert picker.start_day == MONDAY
+        text = screen_text(app)
+        assert "Mon 20 Jan 2025 – Sun 26 Jan 2025" in text
+        assert "no availability" in text or picker.query_one("#slots", DataTable).row_count > 7
+        await pilot.press("n")
+        await settle(pilot)
+        assert picker.start_day == MONDAY + timedelta(days=7)
+        await pilot.press("f")
+        await settle(pilot)
+        first = __import__("frontdesk.services.availability", fromlist=["x"]).query_availability(
+            desk,
+            AvailabilityQuery(
+                appointment_type_id=FOLLOW_UP,
+                start_date="2025-01-20",
+                end_date="2025-02-19",
+                location_id="loc_central",
+                is_remote=False,
+                timezone="Europe/London",
+                first_available=True,
+            ),
+        ).slots[0]
+        assert picker.start_day == first.start_time.date()
+        assert picker.slots[first_slot_key(picker)].start_time == first.start_time
+        await pilot.press("t")
+        await settle(pilot)
+        assert picker.start_day == MONDAY
+
+
+async def test_days_without_slots_say_so(desk):
+    app = make_app(desk)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        picker = await open_booking(pilot)
+        table = picker.query_one("#slots", DataTable)
+        headings = [row for row in row_texts(table) if not row.startswith("  ")]
+        assert len(headings) == 7
+        assert any("Sun 26 Jan 2025 | no availability" in row for row in headings)
+
+
+# --- plain text, live refresh, help, themes -----------------------------------------------
+
+
+async def test_markup_in_a_patient_name_is_shown_as_typed(desk):
+    slots = __import__("frontdesk.services.availability", fromlist=["x"]).query_availability(
+        desk,
+        AvailabilityQuery(appointment_type_id=FOLLOW_UP, start_date="2025-01-20", end_date="2025-01-20", location_id="loc_central", timezone="Europe/London"),
+    ).slots
+    slot = slots[0]
+    hold = holds.create_hold(
+        desk,
+        HoldRequest(appointment_type_id=FOLLOW_UP, clinician_id=slot.clinician_id, start=slot.start_time, location_id="loc_central"),
+    )
+    evil = "[bold red]Mallory[/]"
+    apt = holds.confirm_hold(desk, hold.id, ConfirmRequest(new_patient=NewPatient(first_name=evil, last_name="[link=x]O'Brien")))
+    appointments.update_appointment(desk, apt.id, {"description": "[blink]call back[/blink]"})
+    app = make_app(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        await type_text(pilot, "mallory")
+        await settle(pilot)
+        table = app.screen.query_one("#agenda", DataTable)
+        assert table.row_count == 1
+        assert "[bold red]Mallory[/]" in screen_text(app)
+        await pilot.press("enter", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, AppointmentScreen)
+        text = screen_text(app)
+        assert "[bold red]Mallory[/] [link=x]O'Brien" in text
+        assert "[blink]call back[/blink]" in text
+
+
+async def test_other_desks_changes_show_up(desk, other_desk):
+    app = make_app(desk)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.check_for_changes()
+        await settle(pilot)
+        home = app.screen
+        home.show_day(date(2025, 1, 22))
+        await settle(pilot)
+        index, row = _active_row_index(desk)
+        appointments.cancel_appointment(other_desk, row.appointment.id, "rang the other desk")
+        app.check_for_changes()  # what the 2-second timer does
+        await settle(pilot)
+        assert "Cancelled" in row_texts(home.query_one("#agenda", DataTable))[index]
+
+
+async def test_help_lists_every_key(desk):
+    app = make_app(desk)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f1")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        assert "Appointment list (home)" in screen_text(app)
+        from frontdesk.tui.help import help_sections
+
+        text = "\n".join(f"{key} {description}" for _, keys in help_sections(app) for key, description in keys)
+        for screen_class in (AgendaScreen, SlotPickerScreen, PatientScreen, AppointmentScreen):
+            for binding in screen_class.BINDINGS:
+                assert binding.description in text
+        await pilot.press("escape")
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, AgendaScreen)
+
+
+async def test_theme_from_option_and_remembered(desk):
+    app = make_app(desk, theme="frontdesk-light")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.theme == "frontdesk-light"
+        assert {"frontdesk-dark", "frontdesk-light", "frontdesk-high-contrast"} <= set(app.available_themes)
+        app.theme = "frontdesk-high-contrast"
+        await pilot.pause()
+    again = make_app(desk)
+    async with again.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert again.theme == "frontdesk-high-contrast"
+
+
+async def test_command_palette_has_the_main_actions(desk):
+    app = make_app(desk)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        for wanted in ("Book an appointment", "Go to date", "Switch theme"):
+            assert wanted in titles
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await type_text(pilot, "go to date")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DateModal)

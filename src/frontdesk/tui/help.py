@@ -10,7 +10,7 @@ def _keys(app: App, bindings: list[Binding]) -> list[tuple[str, str]]:
     rows = []
     for binding in bindings:
         keys = " / ".join(app.get_key_display(Binding(key.strip(), binding.action)) for key in binding.key.split(","))
-        rows.append((keys, binding.description or binding.action.replace("_", " ")))
+        rows.append((keys, binding.tooltip or binding.description or binding.action.replace("_", " ")))
     return rows
 
 

@@ -30,9 +30,9 @@ class AgendaScreen(FrontdeskScreen):
 
     BINDINGS = [
         Binding("b", "book", "Book", id="book"),
-        Binding("n", "next_day", "Next day", id="next-day"),
-        Binding("p", "previous_day", "Prev day", id="previous-day"),
-        Binding("t", "today", "Today", id="today"),
+        Binding("n", "next_day", "Next", tooltip="Next day", id="next-day"),
+        Binding("p", "previous_day", "Prev", tooltip="Previous day", id="previous-day"),
+        Binding("t", "today", "Today", show=False, id="today"),
         Binding("g", "go_to_date", "Date", id="go-to-date"),
         Binding("slash", "search", "Search", id="search"),
         Binding("c", "cancel", "Cancel", id="cancel"),

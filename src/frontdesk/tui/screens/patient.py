@@ -55,10 +55,10 @@ class PatientScreen(FrontdeskScreen):
     AUTO_FOCUS = "#find"
 
     BINDINGS = [
-        Binding("ctrl+s", "confirm", "Confirm booking", id="confirm"),
+        Binding("ctrl+s", "confirm", "Confirm", tooltip="Confirm the booking", id="confirm"),
         Binding("ctrl+n", "new_patient", "New patient", id="new-patient"),
-        Binding("ctrl+f", "find", "Find patient", id="find"),
-        Binding("escape", "leave", "Back (release)", id="leave"),
+        Binding("ctrl+f", "find", "Find", tooltip="Find an existing patient", id="find"),
+        Binding("escape", "leave", "Back", tooltip="Back to the slots (the hold is released)", id="leave"),
         Binding("r", "hold_again", "Hold again", id="hold-again"),
         Binding("s", "pick_another", "Pick another", id="pick-another"),
         Binding("down", "to_results", "Results", show=False, id="to-results"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -195,12 +195,14 @@ class SlotPickerScreen(FrontdeskScreen):
         if self.start_day is None:
             return
         end = self.start_day + timedelta(days=DAYS_SHOWN - 1)
-        label = Text(f"{fmt.day_label(self.start_day)} – {fmt.day_label(end)}", style="bold")
+        start = self.start_day
+        label = Text(f"{start:%a} {start.day} {start:%b} – {fmt.day_label(end)}", style="bold")
         if loading:
-            label.append("  · looking…", style="dim")
+            label.append(" · looking…", style="dim")
         elif total is not None:
-            label.append(f"  · {total} free slots")
-        label.append(f"  · times in {self.zone}", style="dim")
+            label.append(f" · {total} free slots")
+        noon = datetime.combine(self.start_day, time(12), tzinfo=fmt.tz(self.zone))
+        label.append(f" · times in {self.zone} ({fmt.zone_abbrev(noon, self.zone)})", style="dim")
         self.query_one("#week-label", Label).update(label)
 
     def _highlighted_key(self) -> str | None:

@@ -1,0 +1,162 @@
+"""Pictures of every screen and dialog at 80x24 and 120x40 (pytest-textual-snapshot).
+
+Deterministic: the demo clinic with a fixed fake clock, no cursor blink, no animation, a
+fresh config folder (default theme). Update with `pytest tests/test_tui_snapshots.py --snapshot-update`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from test_tui import demo_template, desk, make_app, open_booking, settle, type_text  # noqa: F401  (fixtures)
+
+from frontdesk.services import appointments
+from frontdesk.tui.widgets import HoldCountdown
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+WEDNESDAY = date(2025, 1, 22)
+
+
+def _active_index(desk) -> int:
+    rows = appointments.agenda(desk, location_id="loc_central", day=WEDNESDAY).items
+    return next(i for i, r in enumerate(rows) if r.appointment.status in ("confirmed", "pending", "scheduled"))
+
+
+async def _on_wednesday(pilot, desk) -> None:
+    await settle(pilot)
+    pilot.app.screen.show_day(WEDNESDAY)
+    await settle(pilot)
+    await pilot.press(*["down"] * _active_index(desk))
+
+
+async def _to_patient_details(pilot) -> None:
+    await settle(pilot)
+    await open_booking(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_home(snap_compare, desk, size):
+    async def run_before(pilot):
+        await _on_wednesday(pilot, desk)
+
+    assert snap_compare(make_app(desk), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_appointment(snap_compare, desk, size):
+    async def run_before(pilot):
+        await _on_wednesday(pilot, desk)
+        await pilot.press("enter")
+        await settle(pilot)
+
+    assert snap_compare(make_app(desk), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_cancel_dialog(snap_compare, desk, size):
+    async def run_before(pilot):
+        await _on_wednesday(pilot, desk)
+        await pilot.press("c")
+        await settle(pilot)
+        await type_text(pilot, "Patient <b>[red]unwell[/]")
+
+    assert snap_compare(make_app(desk), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_edit_dialog(snap_compare, desk, size):
+    async def run_before(pilot):
+        await _on_wednesday(pilot, desk)
+        await pilot.press("e")
+        await settle(pilot)
+
+    assert snap_compare(make_app(desk), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_date_dialog(snap_compare, desk, size):
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("g", "ctrl+a", "ctrl+k")
+        await type_text(pilot, "+3")
+        await settle(pilot)
+
+    assert snap_compare(make_app(desk), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_type_choice(snap_compare, desk, size):
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+
+    assert snap_compare(make_app(desk), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_slot_picker(snap_compare, desk, size):
+    async def run_before(pilot):
+        await settle(pilot)
+        await open_booking(pilot)
+
+    assert snap_compare(make_app(desk), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_patient_details(snap_compare, desk, size):
+    async def run_before(pilot):
+        await _to_patient_details(pilot)
+        await type_text(pilot, "ben")
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        await type_text(pilot, "Zoe")
+        await pilot.press("tab", "tab")
+        await type_text(pilot, "1990-13-01")
+        desk.clock.advance(minutes=13, seconds=15)  # 1:45 left: the warning colour
+        pilot.app.screen.query_one(HoldCountdown).tick()
+        await settle(pilot)
+
+    assert snap_compare(make_app(desk), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_patient_details_expired(snap_compare, desk, size):
+    async def run_before(pilot):
+        await _to_patient_details(pilot)
+        desk.clock.set(pilot.app.screen.hold.expires_at + timedelta(seconds=1))
+        pilot.app.screen.query_one(HoldCountdown).tick()
+        await settle(pilot)
+
+    assert snap_compare(make_app(desk), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_leave_question(snap_compare, desk, size):
+    async def run_before(pilot):
+        await _to_patient_details(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+
+    assert snap_compare(make_app(desk), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_help(snap_compare, desk, size):
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("f1")
+        await settle(pilot)
+
+    assert snap_compare(make_app(desk), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("theme", ["frontdesk-light", "frontdesk-high-contrast"])
+def test_other_themes(snap_compare, desk, theme):
+    async def run_before(pilot):
+        await _on_wednesday(pilot, desk)
+
+    assert snap_compare(make_app(desk, theme=theme), terminal_size=(80, 24), run_before=run_before)

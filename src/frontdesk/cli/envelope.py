@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from frontdesk.domain.errors import FrontdeskError
@@ -16,8 +16,9 @@ def to_jsonable(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, datetime):
-        if value.utcoffset() == timedelta(0):
-            return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        # Z for UTC itself; a zone that happens to sit at +00:00 (London in winter) keeps its offset.
+        if value.tzinfo is UTC or getattr(value.tzinfo, "key", None) in ("UTC", "Etc/UTC"):
+            return value.isoformat().replace("+00:00", "Z")
         return value.isoformat()
     if isinstance(value, date):
         return value.isoformat()

@@ -82,6 +82,8 @@ def _worker(index: int, barrier, tasks, results) -> None:
     while True:
         task = tasks.get()
         if task is None:
+            for context in contexts.values():
+                context.db.dispose()
             break
         url, name, args = task
         ctx = contexts.get(url)

@@ -17,10 +17,11 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from frontdesk.domain.busy import APPOINTMENT, BLOCK, Busy
+from frontdesk.domain.busy import APPOINTMENT, BLOCK, Busy, BusySpan
 from frontdesk.domain.intervals import Interval
 from frontdesk.domain.timeutil import local_to_utc
 
@@ -91,7 +92,7 @@ class SlotSearch:
     duration_minutes: int
     interval_minutes: int
     channels: tuple[Channel, ...]
-    busy: Mapping[str, Sequence[Busy]]
+    busy: Mapping[str, Sequence[Busy | BusySpan]]  # by resource; BusySpan is the fast form
     padding_before_minutes: int = 0
     padding_after_minutes: int = 0
     min_notice_minutes: int = 0
@@ -104,11 +105,12 @@ class SlotSearch:
     round_robin: str | None = None
     combined_ids: tuple[str, ...] = ()  # COMBINED: every resource that must be free
     seed: int | None = None
+    output_tz: ZoneInfo | timezone = UTC  # the zone of the offers' datetimes (instants are the same)
 
 
-@dataclass(frozen=True)
-class Offer:
-    """One slot the engine offers, in UTC."""
+class Offer(NamedTuple):
+    """One slot the engine offers; datetimes in the search's output_tz. (A tuple: the engine
+    makes tens of thousands.)"""
 
     start: datetime
     end: datetime
@@ -116,9 +118,6 @@ class Offer:
     location_id: str | None
     is_remote: bool
     resource_ids: tuple[str, ...]
-
-    def sort_key(self) -> tuple:
-        return (self.start, self.clinician_id or "", self.is_remote, self.location_id or "")
 
 
 # --- working windows -------------------------------------------------------------------------
@@ -214,21 +213,25 @@ class Timeline:
 
     __slots__ = ("lows", "highs", "shared")
 
-    def __init__(self, busy: Sequence[Busy], search: SlotSearch, counts_capacity: bool):
+    def __init__(self, busy: Sequence[Busy | BusySpan], search: SlotSearch, counts_capacity: bool):
         before = search.padding_before_minutes * 60
         ahead = (search.duration_minutes + search.padding_after_minutes) * 60
         group = search.capacity > 1
-        pairs: list[tuple[int, int]] = []
+        type_id = search.appointment_type_id
         self.shared: dict[int, set[str]] = {}
-        for item in busy:
-            low, high = _secs(item.interval.start) - ahead, _secs(item.interval.end) + before
-            if group and item.source != BLOCK and item.appointment_type_id == search.appointment_type_id and item.start:
-                at = _secs(item.start)
-                self.shared.setdefault(at, set()).add(item.ref_id or "")
-                pairs.append((low, at))  # every start but the shared one is blocked
-                pairs.append((at, high))
-            else:
-                pairs.append((low, high))
+        if not group:
+            pairs = [(item.start - ahead, item.end + before) for item in _spans(busy)]
+        else:
+            pairs = []
+            for item in _spans(busy):
+                low, high = item.start - ahead, item.end + before
+                at = item.booked_start
+                if item.source != BLOCK and item.appointment_type_id == type_id and at is not None:
+                    self.shared.setdefault(at, set()).add(item.ref_id or "")
+                    pairs.append((low, at))  # every start but the shared one is blocked
+                    pairs.append((at, high))
+                else:
+                    pairs.append((low, high))
         if counts_capacity:
             for at, refs in self.shared.items():
                 if len(refs) >= search.capacity:
@@ -278,6 +281,10 @@ class Timeline:
         return out
 
 
+def _spans(busy: Sequence[Busy | BusySpan]) -> list[BusySpan]:
+    return [item if isinstance(item, BusySpan) else item.span() for item in busy]
+
+
 def _merge_open(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Open intervals (low, high) joined when they overlap; touching ones leave their shared
     point free, which is how a group's own start stays open."""
@@ -317,8 +324,8 @@ def find_slots(search: SlotSearch) -> list[Offer]:
         hours = search.opening_hours.get(location) if location is not None else None
         return _window_pairs(channel, search.start, search.end, hours, search.location_zones.get(location or ""))
 
-    def room_for(location_id: str, t: int, clinician_refs: set[str], allowed: Sequence[str] | None = None) -> str | None:
-        for room_id in allowed if allowed is not None else search.rooms.get(location_id, ()):
+    def room_for(location_id: str, t: int, clinician_refs: set[str]) -> str | None:
+        for room_id in search.rooms.get(location_id, ()):
             if timeline(room_id, counts_capacity=False).free_for(t, clinician_refs):
                 return room_id
         return None
@@ -326,50 +333,75 @@ def find_slots(search: SlotSearch) -> list[Offer]:
     if search.round_robin == COMBINED:
         return _combined(search, windows_of, timeline, first, last, step, duration)
 
-    # (start, location, is_remote) -> [(clinician, room)] for the pooled modes; a flat list otherwise.
-    found: list[tuple[int, str, str | None, str | None]] = []
-    for channel in search.channels:
-        clinician = timeline(channel.clinician_id)
-        needs_room = search.needs_room and not channel.is_remote
+    moments: dict[int, datetime] = {}
+    zone = search.output_tz
+
+    def moment(t: int) -> datetime:
+        # Many slots share an instant; make each datetime once, in the zone asked for.
+        found = moments.get(t)
+        if found is None:
+            found = moments[t] = datetime.fromtimestamp(t, zone)
+        return found
+
+    # Rows (start, clinician or "", is_remote, location or "", resources) sort as plain tuples
+    # in the result's order: start, clinician, in person before remote, location.
+    rows: list[tuple[int, str, bool, str, tuple[str, ...]]] = []
+    pooled = search.round_robin is not None
+    # Pooled modes: per place (is_remote, location), start -> clinicians (with their room).
+    pools: dict[tuple[bool, str], dict[int, list]] = defaultdict(lambda: defaultdict(list))
+    # Clinicians in id order, so every pool is already sorted by clinician.
+    for channel in sorted(search.channels, key=lambda c: (c.clinician_id, c.is_remote, c.location_id or "")):
+        cid, location_id = channel.clinician_id, channel.location_id
+        place = (location_id is None, location_id or "")
+        clinician = timeline(cid)
+        needs_room = search.needs_room and location_id is not None
+        pool = pools[place]
         for window in windows_of(channel):
-            for t in clinician.free_starts(window, step, duration, first, last):
-                room = None
-                if needs_room:
-                    room = room_for(channel.location_id, t, clinician.shared.get(t, set()))
+            starts = clinician.free_starts(window, step, duration, first, last)
+            if needs_room:
+                for t in starts:
+                    room = room_for(location_id, t, clinician.shared.get(t, set()))
                     if room is None:
                         continue
-                found.append((t, channel.clinician_id, channel.location_id, room))
+                    if pooled:
+                        pool[t].append((cid, room))
+                    else:
+                        rows.append((t, cid, *place, (cid, room)))
+            elif pooled:
+                for t in starts:
+                    pool[t].append(cid)
+            else:
+                resources = (cid,)
+                rows.extend([(t, cid, *place, resources) for t in starts])
 
-    def offer(t: int, clinicians: tuple[str, ...], location_id: str | None, resources: tuple[str, ...]) -> Offer:
-        return Offer(
-            _instant(t), _instant(t + duration), clinicians[0] if len(clinicians) == 1 else None,
-            location_id, location_id is None, resources,
-        )
-
-    if search.round_robin is None:
-        offers = [offer(t, (c,), loc, (c, room) if room else (c,)) for t, c, loc, room in found]
-    else:
-        pools: dict[tuple[int, bool, str], list[tuple[str, str | None]]] = defaultdict(list)
-        for t, c, loc, room in found:
-            pools[(t, loc is None, loc or "")].append((c, room))
+    if pooled:
         rng = random.Random(search.seed)
         load = _appointment_counts(search) if search.round_robin == BALANCED else {}
-        offers = []
-        for key in sorted(pools):
-            t, _, loc = key
-            location_id = loc or None
-            pool = sorted(pools[key])
-            if search.round_robin == NONE:
-                clinicians = tuple(c for c, _ in pool)
-                offers.append(offer(t, clinicians, location_id, clinicians))
-                continue
-            if search.round_robin == BALANCED:
-                fewest = min(load.get(c, 0) for c, _ in pool)
-                pool = [p for p in pool if load.get(p[0], 0) == fewest]
-            c, room = pool[0] if len(pool) == 1 else rng.choice(pool)
-            offers.append(offer(t, (c,), location_id, (c, room) if room else (c,)))
-    offers.sort(key=Offer.sort_key)
-    return offers
+        for place in sorted(pools):
+            for t, pool in sorted(pools[place].items()):
+                with_rooms = search.needs_room and not place[0]
+                if search.round_robin == NONE:  # rooms are chosen when the slot is held
+                    clinicians = tuple(c for c, _ in pool) if with_rooms else tuple(pool)
+                    rows.append((t, clinicians[0] if len(clinicians) == 1 else "", *place, clinicians))
+                    continue
+                choices = pool if with_rooms else [(c, None) for c in pool]
+                if search.round_robin == BALANCED:
+                    fewest = min(load.get(c, 0) for c, _ in choices)
+                    choices = [p for p in choices if load.get(p[0], 0) == fewest]
+                c, room = choices[0] if len(choices) == 1 else rng.choice(choices)
+                rows.append((t, c, *place, (c, room) if room else (c,)))
+    rows.sort()
+
+    moments: dict[int, datetime] = {}
+    zone = search.output_tz
+    for t in {row[0] for row in rows}:  # many slots share an instant: make each datetime once
+        for instant in (t, t + duration):
+            if instant not in moments:
+                moments[instant] = datetime.fromtimestamp(instant, zone)
+    return [
+        Offer(moments[t], moments[t + duration], cid or None, loc or None, remote, resources)
+        for t, cid, remote, loc, resources in rows
+    ]
 
 
 def _appointment_counts(search: SlotSearch) -> dict[str, int]:
@@ -378,10 +410,11 @@ def _appointment_counts(search: SlotSearch) -> dict[str, int]:
     for channel in search.channels:
         rid = channel.clinician_id
         if rid not in counts:
+            first, last = search.start.timestamp(), search.end.timestamp()
             counts[rid] = sum(
                 1
-                for item in search.busy.get(rid, ())
-                if item.source == APPOINTMENT and item.start is not None and search.start <= item.start <= search.end
+                for item in _spans(search.busy.get(rid, ()))
+                if item.source == APPOINTMENT and item.booked_start is not None and first <= item.booked_start <= last
             )
     return counts
 
@@ -425,9 +458,11 @@ def _combined(search: SlotSearch, windows_of, timeline, first: int, last: int, s
                     resources += (room,)
                 offers.append(
                     Offer(
-                        _instant(t), _instant(t + duration), clinicians[0] if len(clinicians) == 1 else None,
+                        datetime.fromtimestamp(t, search.output_tz),
+                        datetime.fromtimestamp(t + duration, search.output_tz),
+                        clinicians[0] if len(clinicians) == 1 else None,
                         location_id, location_id is None, resources,
                     )
                 )
-    offers.sort(key=Offer.sort_key)
+    offers.sort(key=lambda o: (o.start, o.clinician_id or "", o.is_remote, o.location_id or ""))
     return offers

@@ -137,6 +137,26 @@ def block_span(
     return span_start, naive_local_to_utc(last + length, tz) + SPAN_SLACK
 
 
+_PERIODS = {"HOURLY": timedelta(hours=1), "DAILY": timedelta(days=1), "WEEKLY": timedelta(weeks=1)}
+
+
+def _later_start(text: str, start_local: datetime, low: datetime) -> datetime:
+    """The same rule started a whole number of its periods later, at or before `low`.
+
+    dateutil walks every occurrence from DTSTART, so a lunch block set up years ago would
+    cost more each year; an hourly, daily or weekly rule without COUNT repeats exactly
+    after INTERVAL periods (in wall time, as dateutil counts), so it may start later.
+    """
+    if low <= start_local:
+        return start_local
+    parts = _parts(_normalise(text))
+    period = _PERIODS.get(parts["FREQ"].upper())
+    if period is None or "COUNT" in parts:
+        return start_local
+    period *= int(parts.get("INTERVAL", "1"))
+    return start_local + ((low - start_local) // period) * period
+
+
 def expand_block(
     start_local: datetime, end_local: datetime, rrule_text: str | None, tz: ZoneInfo, window: Interval
 ) -> list[Interval]:
@@ -149,10 +169,11 @@ def expand_block(
         occurrence = Interval(naive_local_to_utc(start_local, tz), naive_local_to_utc(end_local, tz))
         ok = occurrence.start < occurrence.end and occurrence.overlaps(window)
         return [occurrence] if ok else []
-    rule = _rule(rrule_text, start_local, tz.key)
     # Local starts that can reach the window, with a day of slack for any UTC offset.
     low = window.start.astimezone(tz).replace(tzinfo=None) - length - timedelta(days=1)
     high = window.end.astimezone(tz).replace(tzinfo=None) + timedelta(days=1)
+    _rule(rrule_text, start_local, tz.key)  # refuses a bad rule before it is read below
+    rule = _rule(rrule_text, _later_start(rrule_text, start_local, low), tz.key)
     out = []
     for local in rule.between(low, high, inc=True):
         occurrence = Interval(naive_local_to_utc(local, tz), naive_local_to_utc(local + length, tz))

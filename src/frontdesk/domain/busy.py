@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import NamedTuple
 
 from frontdesk.domain.intervals import Interval
 
@@ -29,3 +30,30 @@ class Busy:
     appointment_type_id: str | None = None
     start: datetime | None = None
     ref_id: str | None = None  # the appointment's or hold's id, or the block's id as text
+
+    def span(self) -> BusySpan:
+        return BusySpan(
+            int(self.interval.start.timestamp() // 1),
+            -int(-self.interval.end.timestamp() // 1),
+            self.source,
+            self.appointment_type_id,
+            None if self.start is None else int(self.start.timestamp() // 1),
+            self.ref_id,
+        )
+
+
+class BusySpan(NamedTuple):
+    """Busy, in whole seconds since the epoch: what the engine works on (cheap to make by
+    the ten thousand). start/end are padded; booked_start is the booking's own start."""
+
+    start: int
+    end: int
+    source: str
+    appointment_type_id: str | None = None
+    booked_start: int | None = None
+    ref_id: str | None = None
+
+    def busy(self) -> Busy:
+        at = None if self.booked_start is None else datetime.fromtimestamp(self.booked_start, UTC)
+        interval = Interval(datetime.fromtimestamp(self.start, UTC), datetime.fromtimestamp(self.end, UTC))
+        return Busy(interval, self.source, self.appointment_type_id, at, self.ref_id)

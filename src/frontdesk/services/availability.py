@@ -7,8 +7,10 @@ and busy time through busy_time's indexed range reads.
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -29,7 +31,7 @@ from frontdesk.domain.availability import (
 from frontdesk.domain.errors import DATE_RANGE_TOO_LARGE, FrontdeskError, not_found, validation
 from frontdesk.domain.intervals import Interval
 from frontdesk.domain.timeutil import parse_date, parse_instant, zone
-from frontdesk.services.busy import busy_time, resource_zones
+from frontdesk.services.busy import busy_spans, resource_zones
 from frontdesk.services.context import Context
 from frontdesk.services.objects import AvailabilityQuery, AvailabilityResult, Slot
 from frontdesk.store.models import (
@@ -124,6 +126,7 @@ class _Ask:
     round_robin: str | None = None
     combined_ids: tuple[str, ...] = ()
     seed: int | None = None
+    tz: ZoneInfo = ZoneInfo("UTC")  # of the slots' datetimes
 
 
 def _type(session: Session, type_id: str) -> AppointmentType:
@@ -252,7 +255,7 @@ def _offers(session: Session, now: datetime, ask: _Ask) -> list[Offer]:
         ask.end + timedelta(minutes=ask.duration + t.padding_after_minutes),
     )
     room_ids = [r for rooms in ask.rooms.values() for r in rooms]
-    busy = busy_time(session, [*{c.clinician_id for c in channels}, *room_ids, *ask.extra_busy_ids], window, now)
+    busy = busy_spans(session, [*{c.clinician_id for c in channels}, *room_ids, *ask.extra_busy_ids], window, now)
     return find_slots(
         SlotSearch(
             appointment_type_id=t.id,
@@ -274,6 +277,7 @@ def _offers(session: Session, now: datetime, ask: _Ask) -> list[Offer]:
             round_robin=ask.round_robin,
             combined_ids=ask.combined_ids,
             seed=ask.seed,
+            output_tz=ask.tz,
         )
     )
 
@@ -285,13 +289,13 @@ def _names(session: Session, model, ids: set[str]) -> dict[str, str]:
     return dict(session.execute(select(model.id, model.name).where(model.id.in_(ids))).all())
 
 
-def _slots(session: Session, offers: list[Offer], tz: ZoneInfo) -> list[Slot]:
+def _slots(session: Session, offers: list[Offer]) -> list[Slot]:
     clinicians = _names(session, Resource, {o.clinician_id for o in offers})
     locations = _names(session, Location, {o.location_id for o in offers})
     return [
         Slot(
-            start_time=o.start.astimezone(tz),
-            end_time=o.end.astimezone(tz),
+            start_time=o.start,
+            end_time=o.end,
             clinician_id=o.clinician_id,
             clinician_name=clinicians.get(o.clinician_id) if o.clinician_id else None,
             location_id=o.location_id,
@@ -309,6 +313,20 @@ def _existing(session: Session, ids: set[str], kind: str | None, label: str) -> 
         if rid not in found or (kind is not None and found[rid].kind != kind):
             raise not_found(label, rid)
     return found
+
+
+@contextmanager
+def _without_gc_pauses() -> Iterator[None]:
+    """A month of slots is tens of thousands of small tuples made at once; each batch of
+    them would set off a collection that walks every live object. They hold no cycles, so
+    the collector waits until the question is answered."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 # --- the two questions -----------------------------------------------------------------------
@@ -329,7 +347,7 @@ def query_availability(ctx: Context, query: AvailabilityQuery) -> AvailabilityRe
         raise validation("round_robin COMBINED needs the resource ids that must all be free", round_robin=mode)
     interval = _minutes(query.interval, "interval")
 
-    with ctx.db.session() as session:
+    with ctx.db.session() as session, _without_gc_pauses():
         now = ctx.clock.now()
         appointment_type = _type(session, query.appointment_type_id)
         duration = _duration(appointment_type, query.duration)
@@ -388,11 +406,12 @@ def query_availability(ctx: Context, query: AvailabilityQuery) -> AvailabilityRe
                 round_robin=mode,
                 combined_ids=tuple(sorted(given)),
                 seed=query.seed,
+                tz=tz,
             ),
         )
         if query.first_available:
             offers = offers[:1]
-        slots = _slots(session, offers, tz)
+        slots = _slots(session, offers)
 
     days: dict[str, list[Slot]] = {}
     day, last_day = start.astimezone(tz).date(), end.astimezone(tz).date()
@@ -471,4 +490,4 @@ def find_offered_slot(
     match = [o for o in offers if o.start == start and o.is_remote == is_remote and o.location_id == location_id]
     if not match:
         return None
-    return _slots(session, match[:1], ZoneInfo("UTC"))[0]
+    return _slots(session, match[:1])[0]

@@ -166,6 +166,8 @@ class ScheduleOverride(Base):
     date: Mapped[date] = mapped_column(Date)
     start_minute: Mapped[int | None] = mapped_column(Integer)
     end_minute: Mapped[int | None] = mapped_column(Integer)
+    # Availability reads the dates of its window only, however many past overrides there are.
+    __table_args__ = (Index("ix_schedule_overrides_clinician_date", "clinician_id", "date"),)
 
 
 class Block(Base):
@@ -238,7 +240,8 @@ appointment_resources = Table(
     Column("resource_id", ForeignKey("resources.id"), primary_key=True),
     Column("busy_start", UTCDateTime, nullable=False),
     Column("busy_end", UTCDateTime, nullable=False),
-    Index("ix_appointment_resources_resource_busy_end", "resource_id", "busy_end"),
+    # Covering: availability reads a month of busy time from the index alone.
+    Index("ix_appointment_resources_resource_busy_end", "resource_id", "busy_end", "busy_start", "appointment_id"),
 )
 
 

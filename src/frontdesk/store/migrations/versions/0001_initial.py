@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-20 22:34:37.931121
+Create Date: 2026-11-20 22:49:58.768494
 """
 from alembic import op
 import sqlalchemy as sa
@@ -140,6 +140,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('key', name=op.f('uq_schedule_overrides_key'))
     )
     with op.batch_alter_table('schedule_overrides', schema=None) as batch_op:
+        batch_op.create_index('ix_schedule_overrides_clinician_date', ['clinician_id', 'date'], unique=False)
         batch_op.create_index(batch_op.f('ix_schedule_overrides_clinician_id'), ['clinician_id'], unique=False)
 
     op.create_table('schedule_rules',
@@ -240,7 +241,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('appointment_id', 'resource_id', name=op.f('pk_appointment_resources'))
     )
     with op.batch_alter_table('appointment_resources', schema=None) as batch_op:
-        batch_op.create_index('ix_appointment_resources_resource_busy_end', ['resource_id', 'busy_end'], unique=False)
+        batch_op.create_index('ix_appointment_resources_resource_busy_end', ['resource_id', 'busy_end', 'busy_start', 'appointment_id'], unique=False)
 
     op.create_table('change_log',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -314,6 +315,7 @@ def downgrade() -> None:
     op.drop_table('schedule_rules')
     with op.batch_alter_table('schedule_overrides', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_schedule_overrides_clinician_id'))
+        batch_op.drop_index('ix_schedule_overrides_clinician_date')
 
     op.drop_table('schedule_overrides')
     with op.batch_alter_table('holds', schema=None) as batch_op:

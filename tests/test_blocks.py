@@ -6,6 +6,9 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from dateutil.rrule import rrulestr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from frontdesk.domain.blocks import block_span, expand_block, validate_rrule
 from frontdesk.domain.errors import FrontdeskError
@@ -131,3 +134,38 @@ def test_whole_day_block_on_a_short_day_is_the_local_day():
     window = Interval(utc(2025, 3, 29), utc(2025, 4, 1))
     got = expand_block(datetime(2025, 3, 30), datetime(2025, 3, 31), None, LONDON, window)
     assert got == [Interval(utc(2025, 3, 30, 0), utc(2025, 3, 30, 23))]
+
+
+# --- a block set up long ago costs no more than a new one, and means the same ------------
+
+
+@st.composite
+def old_rules(draw):
+    freq = draw(st.sampled_from(["HOURLY", "DAILY", "WEEKLY"]))
+    parts = [f"FREQ={freq}", f"INTERVAL={draw(st.integers(1, 3))}"]
+    if freq == "WEEKLY" and draw(st.booleans()):
+        parts.append("BYDAY=" + ",".join(draw(st.lists(st.sampled_from(["MO", "TU", "WE", "TH", "FR", "SA", "SU"]),
+                                                       min_size=1, max_size=3, unique=True))))
+    if freq == "HOURLY" and draw(st.booleans()):
+        parts.append("BYHOUR=" + ",".join(str(h) for h in draw(st.lists(st.integers(0, 23), min_size=1, max_size=3,
+                                                                         unique=True))))
+    if draw(st.booleans()):
+        parts.append("UNTIL=" + (datetime(2025, 3, 1) + timedelta(days=draw(st.integers(0, 60)))).strftime("%Y%m%dT%H%M%S"))
+    start = datetime(2023, 1, 1) + timedelta(minutes=15 * draw(st.integers(0, 4 * 24 * 400)))
+    return ";".join(parts), start, timedelta(minutes=draw(st.integers(1, 300)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(old_rules(), st.integers(0, 90), st.sampled_from([LONDON, NEW_YORK, ZoneInfo("Australia/Sydney")]))
+def test_expanding_near_the_window_matches_expanding_from_the_start(rule, offset, tz):
+    text, start, length = rule
+    window = Interval(utc(2025, 2, 1) + timedelta(days=offset), utc(2025, 2, 4) + timedelta(days=offset))
+    full = rrulestr(text, dtstart=start)
+    expected = []
+    for local in full.between(datetime(2025, 1, 1), datetime(2025, 6, 1), inc=True):
+        occurrence = Interval(
+            local.replace(tzinfo=tz, fold=0).astimezone(UTC), (local + length).replace(tzinfo=tz, fold=0).astimezone(UTC)
+        )
+        if occurrence.start < occurrence.end and occurrence.overlaps(window):
+            expected.append(occurrence)
+    assert expand_block(start, start + length, text, tz, window) == sorted(expected)

@@ -19,12 +19,6 @@ PAGE_SIZE = 50
 ALL = "__all__"
 
 
-def _services():
-    from frontdesk.services import appointments, clinic
-
-    return appointments, clinic
-
-
 class AgendaScreen(FrontdeskScreen):
     AUTO_FOCUS = "#agenda"
 
@@ -81,7 +75,8 @@ class AgendaScreen(FrontdeskScreen):
 
     def on_mount(self) -> None:
         if self.app.overview is None:
-            self.call_service("overview", _services()[1].clinic_overview)
+            # after the first frame: the list's frame shows at once, its data follows
+            self.call_after_refresh(self.call_service, "overview", "clinic:clinic_overview")
         else:
             self._start()
 
@@ -110,7 +105,7 @@ class AgendaScreen(FrontdeskScreen):
         self._show_day_label()
         self.call_service(
             "agenda",
-            _services()[0].agenda,
+            "appointments:agenda",
             location_id=self.app.location.id,
             day=self.day,
             clinician_id=None if clinician is Select.NULL else clinician,
@@ -364,9 +359,7 @@ def ask_cancel(screen: FrontdeskScreen, appointment, patient_name: str | None) -
 
     def chosen(reason: str | None) -> None:
         if reason is not None:
-            from frontdesk.services.appointments import cancel_appointment
-
-            screen.call_service("cancel", cancel_appointment, appointment.id, reason, exclusive=False)
+            screen.call_service("cancel", "appointments:cancel_appointment", appointment.id, reason, exclusive=False)
 
     app.push_screen(CancelModal(summary), chosen)
 
@@ -376,9 +369,7 @@ def ask_edit(screen: FrontdeskScreen, appointment) -> None:
 
     def chosen(changes: dict | None) -> None:
         if changes:
-            from frontdesk.services.appointments import update_appointment
-
-            screen.call_service("update", update_appointment, appointment.id, changes, exclusive=False)
+            screen.call_service("update", "appointments:update_appointment", appointment.id, changes, exclusive=False)
 
     screen.app.push_screen(
         EditModal(appointment.title, appointment.description, appointment.attendee_name, appointment.attendee_email),

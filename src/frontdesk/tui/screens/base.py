@@ -3,6 +3,7 @@ messages, readable errors, and a hook for live refresh."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +69,13 @@ def run_service_call(target: Screen, purpose: str, call: Callable[[], Any]) -> N
         target.post_message(outcome)
 
 
+def _resolve(function: Callable[..., Any] | str) -> Callable[..., Any]:
+    if isinstance(function, str):
+        module, name = function.split(":")
+        return getattr(importlib.import_module(f"frontdesk.services.{module}"), name)
+    return function
+
+
 class FrontdeskScreen(Screen):
     """A screen whose database work runs in thread workers.
 
@@ -83,10 +91,12 @@ class FrontdeskScreen(Screen):
     def ctx(self):
         return self.app.ctx
 
-    def call_service(self, purpose: str, function: Callable[..., Any], *args: Any, exclusive: bool = True, **kwargs: Any) -> None:
+    def call_service(self, purpose: str, function: Callable[..., Any] | str, *args: Any, exclusive: bool = True, **kwargs: Any) -> None:
+        """function: a callable, or "module:name" of frontdesk.services, imported in the worker
+        thread so the UI never waits for the services (and SQLAlchemy's ORM) to import."""
         ctx = self.ctx
         self.run_worker(
-            lambda: run_service_call(self, purpose, lambda: function(ctx, *args, **kwargs)),
+            lambda: run_service_call(self, purpose, lambda: _resolve(function)(ctx, *args, **kwargs)),
             thread=True,
             group=purpose,
             exclusive=exclusive,

@@ -206,3 +206,49 @@ def test_find_offered_slot_matches_availability(clinic):
     with pytest.raises(FrontdeskError) as caught:
         find(start=datetime(2025, 1, 20, 9, tzinfo=UTC), duration_minutes=45)
     assert caught.value.code == "VALIDATION_ERROR"
+
+
+# --- what a query reads ---------------------------------------------------------------------
+
+
+def test_a_query_reads_few_rows_through_indexes_whatever_the_history(clinic):
+    """The statements availability runs are few, and those on the tables that grow (bookings,
+    holds, blocks, overrides) search an index rather than scan the table."""
+    from sqlalchemy import event, insert, text
+
+    from frontdesk.store.models import Appointment, appointment_resources
+
+    # Two years of past appointments: none of it may be read.
+    with clinic.db.session() as s:
+        rows, links = [], []
+        for n in range(2000):
+            start = datetime(2023, 1, 2, 9, tzinfo=UTC) + (datetime(2023, 1, 3) - datetime(2023, 1, 2)) * (n // 4)
+            rows.append({"id": f"apt_old_{n}", "title": "old", "start_time": start, "end_time": start,
+                         "status": "completed", "duration_minutes": 30, "created_at": start, "updated_at": start,
+                         "clinician_profile_id": "cli_sarah"})
+            links.append({"appointment_id": f"apt_old_{n}", "resource_id": "cli_sarah", "busy_start": start,
+                          "busy_end": start})
+        s.execute(insert(Appointment.__table__), rows)
+        s.execute(insert(appointment_resources), links)
+
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    event.listen(clinic.db.engine, "before_cursor_execute", record)
+    try:
+        result = ask(clinic, start_date="2025-01-20", end_date="2025-02-19")
+    finally:
+        event.remove(clinic.db.engine, "before_cursor_execute", record)
+    assert result.slots
+    queries = [(q, p) for q, p in statements if q.lstrip().upper().startswith("SELECT")]
+    assert len(queries) <= 15, [q for q, _ in queries]
+    growing = ("appointment_resources", "hold_resources", "blocks", "schedule_overrides")
+    with clinic.db.engine.connect() as conn:
+        for statement, parameters in queries:
+            if not any(f"FROM {t}" in statement or f"JOIN {t}" in statement for t in growing):
+                continue
+            plan = " | ".join(row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+            for table in growing:
+                assert f"SCAN {table}" not in plan, (statement, plan)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, or_, select, type_coerce
+from sqlalchemy import String, and_, select, type_coerce, union_all
 from sqlalchemy.orm import Session
 
 from frontdesk.domain.blocks import expand_block
@@ -114,11 +114,15 @@ def busy_spans(
     if not ids:
         return busy
 
+    # Two searches of (resource_id, span_end): rules that recur forever, and spans that end
+    # after the window starts. Old one-off blocks are never read.
+    columns = (Block.id, Block.resource_id, Block.start_local, Block.end_local, Block.rrule)
     blocks = session.execute(
-        select(Block.id, Block.resource_id, Block.start_local, Block.end_local, Block.rrule).where(
-            Block.resource_id.in_(ids),
-            Block.span_start < window.end,
-            or_(Block.span_end.is_(None), Block.span_end > window.start),
+        union_all(
+            select(*columns).where(Block.resource_id.in_(ids), Block.span_end.is_(None)),
+            select(*columns).where(
+                Block.resource_id.in_(ids), Block.span_end > window.start, Block.span_start < window.end
+            ),
         )
     ).all()
     if blocks:

@@ -187,7 +187,8 @@ class Block(Base):
     reason: Mapped[str | None] = mapped_column(String(200))
     span_start: Mapped[datetime] = mapped_column(UTCDateTime)
     span_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    __table_args__ = (Index("ix_blocks_resource_span", "resource_id", "span_start"),)
+    # Past one-off blocks end before any window asked about: (resource, span_end) skips them.
+    __table_args__ = (Index("ix_blocks_resource_span_end", "resource_id", "span_end"),)
 
 
 class Patient(Base):

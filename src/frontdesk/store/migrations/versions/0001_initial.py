@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-20 22:49:58.768494
+Create Date: 2026-11-20 22:50:51.051892
 """
 from alembic import op
 import sqlalchemy as sa
@@ -101,7 +101,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('key', name=op.f('uq_blocks_key'))
     )
     with op.batch_alter_table('blocks', schema=None) as batch_op:
-        batch_op.create_index('ix_blocks_resource_span', ['resource_id', 'span_start'], unique=False)
+        batch_op.create_index('ix_blocks_resource_span_end', ['resource_id', 'span_end'], unique=False)
 
     op.create_table('holds',
     sa.Column('id', sa.String(length=100), nullable=False),
@@ -323,7 +323,7 @@ def downgrade() -> None:
 
     op.drop_table('holds')
     with op.batch_alter_table('blocks', schema=None) as batch_op:
-        batch_op.drop_index('ix_blocks_resource_span')
+        batch_op.drop_index('ix_blocks_resource_span_end')
 
     op.drop_table('blocks')
     op.drop_table('type_locations')

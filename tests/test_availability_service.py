@@ -252,3 +252,60 @@ def test_a_query_reads_few_rows_through_indexes_whatever_the_history(clinic):
             plan = " | ".join(row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
             for table in growing:
                 assert f"SCAN {table}" not in plan, (statement, plan)
+
+
+def load_with(ctx, **sections):
+    data = copy.deepcopy(CLINIC)
+    for name, rows in sections.items():
+        data.setdefault(name, []).extend(rows)
+    load_clinic_data(ctx, data, source="test")
+    return ctx
+
+
+def test_group_type_keeps_its_start_open_until_full(ctx):
+    group = {"id": "type_group", "name": "Class", "duration_minutes": 60, "capacity": 2,
+             "clinician_ids": ["cli_sarah"], "location_ids": ["loc_central"]}
+    booking = {"patient_id": "pat_john", "clinician_profile_id": "cli_sarah", "appointment_type_id": "type_group",
+               "location_id": "loc_central", "title": "Class", "start_time": "2025-01-21T09:00:00Z",
+               "end_time": "2025-01-21T10:00:00Z", "status": "confirmed"}
+    load_with(ctx, appointment_types=[group], appointments=[{**booking, "id": "apt_g1"}])
+
+    def hours():
+        result = ask(ctx, appointment_type_id="type_group", start_date="2025-01-21", end_date="2025-01-21")
+        return [s.start_time.hour for s in result.slots]
+
+    assert hours() == [9, 10, 11]  # one of two places taken
+    load_clinic_data(ctx, {**copy.deepcopy(CLINIC), "appointment_types": [*CLINIC["appointment_types"], group],
+                           "appointments": [{**booking, "id": "apt_g2"}]}, source="test")
+    assert hours() == [10, 11]  # full
+
+
+def test_override_and_minimum_notice_through_the_service(ctx):
+    notice = {"id": "type_notice", "name": "Needs notice", "duration_minutes": 60, "min_notice_minutes": 120,
+              "clinician_ids": ["cli_sarah"], "location_ids": ["loc_central"]}
+    override = {"clinician_id": "cli_sarah", "location_id": "loc_central", "date": "2025-01-21",
+                "start": "13:00", "end": "15:00"}
+    load_with(ctx, appointment_types=[notice], overrides=[override])
+    # The clock stands at 08:00Z on the 20th: 09:00 is within two hours; 10:00 is apt_1's.
+    # On the 21st the override's 13:00-15:00 replaces 09:00-12:00.
+    result = ask(ctx, appointment_type_id="type_notice", start_date="2025-01-20", end_date="2025-01-21")
+    assert [s.start_time.strftime("%d %H:%M") for s in result.slots] == ["20 11:00", "21 13:00", "21 14:00"]
+
+
+def test_combined_with_a_room_and_a_block(ctx):
+    block = {"resource_id": "res_room_1", "start": "2025-01-20T09:00", "end": "2025-01-20T10:00", "reason": "Cleaning"}
+    load_with(ctx, blocks=[block])
+    result = ask(ctx, appointment_type_id="type_room", round_robin="COMBINED", resource_ids=("cli_sarah", "res_room_1"))
+    assert [(s.start_time.hour, s.resource_ids) for s in result.slots] == [(11, ["cli_sarah", "res_room_1"])]
+    # Sarah is at 10:00 with apt_1 (until 10:30), the room until 10:00.
+    with pytest.raises(FrontdeskError) as caught:
+        ask(ctx, round_robin="COMBINED", resource_ids=("res_room_1",))
+    assert caught.value.code == "VALIDATION_ERROR"
+
+
+def test_cancelled_appointments_and_released_holds_free_their_time(clinic):
+    from frontdesk.services.appointments import cancel_appointment
+
+    assert ("10:00", "cli_sarah", "loc_central") not in starts(ask(clinic, clinician_id="cli_sarah"))
+    cancel_appointment(clinic, "apt_1", "patient called")
+    assert ("10:00", "cli_sarah", "loc_central") in starts(ask(clinic, clinician_id="cli_sarah"))

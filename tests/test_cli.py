@@ -143,3 +143,32 @@ def test_the_installed_command_runs_as_a_process(db):
     assert result.returncode == 0, result.stderr
     assert [p["id"] for p in json.loads(result.stdout)["data"]] == ["pat_1"]
     assert result.stderr == ""
+
+
+def test_update_moves_a_time_only_over_busy_time_with_a_reason(capsys, db):
+    def create(day: int) -> str:
+        code, doc = run(capsys, "appointments", "create", "--title", "T", "--clinician", "cli_a", "--db", db,
+                        "--now", NOW, "--start-time", f"2025-01-{day}T10:00:00Z", "--end-time", f"2025-01-{day}T10:30:00Z")
+        assert code == 0, doc
+        return doc["data"]["id"]
+
+    create(21)
+    moving = create(22)
+    move = ["appointments", "update", moving, "--start-time", "2025-01-21T10:15:00Z",
+            "--end-time", "2025-01-21T10:45:00Z", "--db", db, "--now", NOW]
+    code, doc = run(capsys, *move)
+    assert code == 1 and doc["error"]["code"] == "SLOT_UNAVAILABLE"
+    code, doc = run(capsys, *move, "--allow-overlap", "Double-booked on purpose: interpreter present")
+    assert code == 0, doc
+    assert doc["data"]["start_time"] == "2025-01-21T10:15:00Z"
+    assert doc["data"]["overlap_reason"] == "Double-booked on purpose: interpreter present"
+    assert {c["field"] for c in doc["data"]["change_log"]} >= {"start_time", "end_time"}
+
+
+def test_update_refuses_a_status_change(capsys, db):
+    code, created = run(capsys, "appointments", "create", "--title", "T", "--db", db, "--now", NOW,
+                        "--start-time", "2025-01-21T10:00:00Z", "--end-time", "2025-01-21T10:30:00Z")
+    code, doc = run(capsys, "appointments", "update", created["data"]["id"], "--status", "completed", "--db", db)
+    assert code == 1 and doc["error"]["code"] == "VALIDATION_ERROR"
+    code, doc = run(capsys, "appointments", "get", created["data"]["id"], "--db", db)
+    assert doc["data"]["status"] == "pending"

@@ -141,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--attendee-email", metavar="E")
     au.add_argument("--start-time", metavar="INSTANT")
     au.add_argument("--end-time", metavar="INSTANT")
+    au.add_argument("--allow-overlap", metavar="REASON", help="allow a time change over busy time, recording why")
     au.add_argument("--status", help="refused: status changes only through actions such as cancel")
     ax = command("cancel", "cancel an appointment with a reason", aps)
     ax.add_argument("id")
@@ -307,6 +308,8 @@ def _appointments(ctx, args):
         for name in ("start_time", "end_time"):
             if getattr(args, name) is not None:
                 changes[name] = _instant(getattr(args, name))
+        if args.allow_overlap is not None:
+            changes["allow_overlap_reason"] = args.allow_overlap
         return appointments.update_appointment(ctx, args.id, changes)
     return appointments.cancel_appointment(ctx, args.id, args.reason)
 

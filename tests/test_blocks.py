@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from dateutil.rrule import rrulestr
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from frontdesk.domain.blocks import block_span, expand_block, validate_rrule
@@ -160,7 +160,10 @@ def old_rules(draw):
 def test_expanding_near_the_window_matches_expanding_from_the_start(rule, offset, tz):
     text, start, length = rule
     window = Interval(utc(2025, 2, 1) + timedelta(days=offset), utc(2025, 2, 4) + timedelta(days=offset))
-    full = rrulestr(text, dtstart=start)
+    try:
+        full = rrulestr(text, dtstart=start)
+    except ValueError:  # e.g. BYHOUR never reached from this start: block_span refuses it on load
+        assume(False)
     expected = []
     for local in full.between(datetime(2025, 1, 1), datetime(2025, 6, 1), inc=True):
         occurrence = Interval(

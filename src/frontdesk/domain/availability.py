@@ -281,7 +281,10 @@ class Timeline:
         return out
 
 
-def _spans(busy: Sequence[Busy | BusySpan]) -> list[BusySpan]:
+def _spans(busy: Sequence[Busy | BusySpan]) -> Sequence[BusySpan]:
+    """A resource's busy time as BusySpans (the service hands them over as such already)."""
+    if not busy or all(type(item) is BusySpan for item in busy):
+        return busy
     return [item if isinstance(item, BusySpan) else item.span() for item in busy]
 
 

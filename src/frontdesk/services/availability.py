@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
@@ -126,7 +126,7 @@ class _Ask:
     round_robin: str | None = None
     combined_ids: tuple[str, ...] = ()
     seed: int | None = None
-    tz: ZoneInfo = ZoneInfo("UTC")  # of the slots' datetimes
+    tz: ZoneInfo | timezone = UTC  # of the slots' datetimes
 
 
 def _type(session: Session, type_id: str) -> AppointmentType:
@@ -406,7 +406,7 @@ def query_availability(ctx: Context, query: AvailabilityQuery) -> AvailabilityRe
                 round_robin=mode,
                 combined_ids=tuple(sorted(given)),
                 seed=query.seed,
-                tz=tz,
+                tz=UTC if tz_name == "UTC" else tz,
             ),
         )
         if query.first_available:

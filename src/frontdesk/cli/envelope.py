@@ -4,29 +4,65 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 import uuid
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
 
 from frontdesk.domain.errors import FrontdeskError
 from frontdesk.services.objects import ActionResult, AvailabilityResult, Page
 
 
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def _instant(value: datetime) -> str:
+    # Z for UTC itself; a zone that happens to sit at +00:00 (London in winter) keeps its offset.
+    if value.tzinfo is UTC or getattr(value.tzinfo, "key", None) in ("UTC", "Etc/UTC"):
+        return value.isoformat().replace("+00:00", "Z")
+    return value.isoformat()
+
+
+_PLAIN = frozenset({str, bool, int, float})
+
+
+class _Converter:
+    """Turns plain objects into JSON values. An object met twice (a slot in both the flat
+    list and the day view) is converted once and shared: a month of slots stays fast."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int, Any] = {}
+
+    def __call__(self, value: Any) -> Any:
+        if value is None or type(value) in _PLAIN:
+            return value
+        key = id(value)
+        if key in self._seen:
+            return self._seen[key]
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            out: Any = {}
+            for name in _field_names(type(value)):
+                item = getattr(value, name)
+                out[name] = item if item is None or type(item) in _PLAIN else self(item)
+        elif isinstance(value, datetime):
+            out = _instant(value)
+        elif isinstance(value, date):
+            out = value.isoformat()
+        elif isinstance(value, dict):
+            out = {k: self(v) for k, v in value.items()}
+        elif isinstance(value, list | tuple):
+            out = [v if type(v) in _PLAIN else self(v) for v in value]
+        else:
+            out = value
+        self._seen[key] = out
+        return out
+
+
 def to_jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, datetime):
-        # Z for UTC itself; a zone that happens to sit at +00:00 (London in winter) keeps its offset.
-        if value.tzinfo is UTC or getattr(value.tzinfo, "key", None) in ("UTC", "Etc/UTC"):
-            return value.isoformat().replace("+00:00", "Z")
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
-    return value
+    return _Converter()(value)
 
 
 def _meta() -> dict[str, Any]:
@@ -35,20 +71,21 @@ def _meta() -> dict[str, Any]:
 
 def success(result: Any) -> dict[str, Any]:
     meta = _meta()
+    convert = _Converter()
     if isinstance(result, Page):
         meta.update(limit=result.limit, next_offset=result.next_offset, has_more=result.has_more)
-        return {"data": to_jsonable(result.items), "meta": meta}
+        return {"data": convert(result.items), "meta": meta}
     if isinstance(result, ActionResult):
         meta.update(
             action=result.action,
-            performed_at=to_jsonable(result.performed_at),
+            performed_at=convert(result.performed_at),
             performed_by=result.performed_by,
         )
-        return {"data": to_jsonable(result.appointment), "meta": meta}
+        return {"data": convert(result.appointment), "meta": meta}
     if isinstance(result, AvailabilityResult):
         meta.update(timezone=result.timezone, count=len(result.slots))
-        return {"data": to_jsonable(result.slots), "days": to_jsonable(result.days), "meta": meta}
-    return {"data": to_jsonable(result), "meta": meta}
+        return {"data": convert(result.slots), "days": convert(result.days), "meta": meta}
+    return {"data": convert(result), "meta": meta}
 
 
 def failure(error: FrontdeskError) -> dict[str, Any]:
@@ -56,4 +93,7 @@ def failure(error: FrontdeskError) -> dict[str, Any]:
 
 
 def dumps(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=2, ensure_ascii=False)
+    """Indented for a person at a terminal; compact (and much faster) for a script."""
+    if sys.stdout.isatty():
+        return json.dumps(document, indent=2, ensure_ascii=False)
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))

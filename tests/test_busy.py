@@ -163,3 +163,29 @@ def test_blocks_expand_in_the_resource_zone(clinic):
     assert [b.interval for b in busy["cli_a"]] == [Interval(utc(2025, 1, 20, 17), utc(2025, 1, 20, 18))]
     assert busy["cli_a"][0].source == "block"
     assert [b.interval for b in busy["res_room"]] == [Interval(utc(2025, 1, 20, 9), utc(2025, 1, 20, 10))]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_instants_are_read_as_whole_seconds_rounded_outwards(backend, request, tmp_path, clock):
+    # The database turns instants into epoch seconds; a busy end with a fraction never shrinks.
+    from frontdesk.services.context import Context
+
+    url = f"sqlite:///{tmp_path / 'b.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    ctx = Context.open(url, clock=clock, operator="tester")
+    try:
+        with ctx.db.session() as s:
+            s.add(Resource(id="cli_a", kind="clinician", name="A"))
+            s.add(AppointmentType(id="type_x", name="X", duration_minutes=30))
+            s.flush()
+            add_appointment(s, "apt_whole", "confirmed", utc(2025, 1, 20, 9), pad=(0, 0))
+            add_appointment(s, "apt_frac", "confirmed", utc(2025, 1, 20, 11, 0, 0) + timedelta(microseconds=1),
+                            minutes=30, pad=(0, 0))
+        with ctx.db.session() as s:
+            busy = busy_time(s, ["cli_a"], WINDOW, NOW)
+        assert [b.interval for b in busy["cli_a"]] == [
+            Interval(utc(2025, 1, 20, 9), utc(2025, 1, 20, 9, 30)),
+            Interval(utc(2025, 1, 20, 11), utc(2025, 1, 20, 11, 30, 1)),
+        ]
+        assert [b.start for b in busy["cli_a"]] == [utc(2025, 1, 20, 9), utc(2025, 1, 20, 11)]
+    finally:
+        ctx.db.dispose()

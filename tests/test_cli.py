@@ -172,3 +172,30 @@ def test_update_refuses_a_status_change(capsys, db):
     assert code == 1 and doc["error"]["code"] == "VALIDATION_ERROR"
     code, doc = run(capsys, "appointments", "get", created["data"]["id"], "--db", db)
     assert doc["data"]["status"] == "pending"
+
+
+def test_availability_text_is_the_plain_conversion_of_its_slots():
+    # The envelope writes slots its own fast way; the document must be the plain one.
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from frontdesk.cli.envelope import dumps, success, to_jsonable
+    from frontdesk.services.objects import AvailabilityResult, Slot
+
+    london = ZoneInfo("Europe/London")
+    nine = datetime(2025, 3, 29, 9, tzinfo=london)
+    slots = [
+        Slot(nine + timedelta(days=d, minutes=m), nine + timedelta(days=d, minutes=m + 30), cid, name, "loc_a",
+             'Site "A" – Zoë', False, [cid or "cli_a", "cli_b"])
+        for d in (0, 2) for m, cid, name in ((0, "cli_a", "Dr A"), (30, None, None))
+    ]
+    days = {"2025-03-29": slots[:2], "2025-03-30": [], "2025-03-31": slots[2:]}
+    result = AvailabilityResult(slots=slots, days=days, timezone="Europe/London")
+    doc = json.loads(dumps(success(result)))
+    assert doc["data"] == to_jsonable(slots)
+    assert doc["days"] == to_jsonable(days)
+    assert doc["data"][2]["start_time"] == "2025-03-31T09:00:00+01:00"
+    utc_slot = Slot(datetime(2025, 1, 20, 9, tzinfo=UTC), datetime(2025, 1, 20, 9, 30, tzinfo=UTC), None, None,
+                    None, None, True, ["cli_a"])
+    doc = json.loads(dumps(success(AvailabilityResult([utc_slot], {"2025-01-20": [utc_slot]}, "UTC"))))
+    assert doc["days"]["2025-01-20"][0]["start_time"] == "2025-01-20T09:00:00Z"

@@ -8,10 +8,12 @@ import sys
 import uuid
 from datetime import UTC, date, datetime
 from functools import cache
+from itertools import chain
+from operator import is_
 from typing import Any
 
 from frontdesk.domain.errors import FrontdeskError
-from frontdesk.services.objects import ActionResult, AvailabilityResult, Page
+from frontdesk.services.objects import ActionResult, AvailabilityResult, Page, Slot
 
 
 @cache
@@ -65,6 +67,51 @@ def to_jsonable(value: Any) -> Any:
     return _Converter()(value)
 
 
+class _Written:
+    """A JSON value already written as compact text; dumps splices it in as it stands."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _availability_json(result: AvailabilityResult) -> tuple[_Written, _Written]:
+    """`data` and `days` of a result as text, fast enough for a month of slots.
+
+    A Slot's fields are plain values but for its two datetimes, so each slot is written from
+    its __dict__ (in field order) with those two as text; the engine shares one datetime per
+    instant, so each is formatted once. The day view, in order, is the flat list cut by
+    date: each slot is written once, and `data` is the days joined.
+    """
+    if result.slots and tuple(vars(result.slots[0])) != _field_names(Slot):
+        return _Written(_compact(to_jsonable(result.slots))), _Written(_compact(to_jsonable(result.days)))
+    instants: dict[int, str] = {}
+
+    def instant(value: datetime) -> str:
+        text = instants.get(id(value))
+        if text is None:
+            text = instants[id(value)] = _instant(value)
+        return text
+
+    def write(slots: list[Slot]) -> str:
+        return _compact(
+            [{**vars(s), "start_time": instant(s.start_time), "end_time": instant(s.end_time)} for s in slots]
+        )
+
+    days = {day: write(slots) for day, slots in result.days.items()}
+    in_order = chain.from_iterable(result.days.values())
+    if sum(map(len, result.days.values())) == len(result.slots) and all(map(is_, in_order, result.slots)):
+        data = "[" + ",".join(text[1:-1] for text in days.values() if text != "[]") + "]"
+    else:
+        data = write(result.slots)
+    return _Written(data), _Written("{" + ",".join(f"{_compact(day)}:{text}" for day, text in days.items()) + "}")
+
+
 def _meta() -> dict[str, Any]:
     return {"request_id": f"req_{uuid.uuid4().hex[:16]}"}
 
@@ -84,7 +131,8 @@ def success(result: Any) -> dict[str, Any]:
         return {"data": convert(result.appointment), "meta": meta}
     if isinstance(result, AvailabilityResult):
         meta.update(timezone=result.timezone, count=len(result.slots))
-        return {"data": convert(result.slots), "days": convert(result.days), "meta": meta}
+        data, days = _availability_json(result)
+        return {"data": data, "days": days, "meta": meta}
     return {"data": convert(result), "meta": meta}
 
 
@@ -95,5 +143,28 @@ def failure(error: FrontdeskError) -> dict[str, Any]:
 def dumps(document: dict[str, Any]) -> str:
     """Indented for a person at a terminal; compact (and much faster) for a script."""
     if sys.stdout.isatty():
-        return json.dumps(document, indent=2, ensure_ascii=False)
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+        return json.dumps(document, indent=2, ensure_ascii=False, default=_read_written)
+    written: list[str] = []
+
+    def mark(value: Any) -> str:
+        if not isinstance(value, _Written):
+            raise TypeError(f"{type(value).__name__} is not JSON serializable")
+        written.append(value.text)
+        return _MARK
+
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=mark)
+    if not written:
+        return text
+    parts = text.split(f'"{_MARK}"')  # the encoder calls `mark` in document order
+    assert len(parts) == len(written) + 1
+    return "".join(part + piece for part, piece in zip(parts, written)) + parts[-1]
+
+
+# A placeholder no value can spell by chance: random for each process.
+_MARK = f"written-{uuid.uuid4().hex}"
+
+
+def _read_written(value: Any) -> Any:
+    if isinstance(value, _Written):
+        return json.loads(value.text)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")

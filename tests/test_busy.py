@@ -189,3 +189,21 @@ def test_instants_are_read_as_whole_seconds_rounded_outwards(backend, request, t
         assert [b.start for b in busy["cli_a"]] == [utc(2025, 1, 20, 9), utc(2025, 1, 20, 11)]
     finally:
         ctx.db.dispose()
+
+
+def test_one_lunch_rule_shared_by_resources_in_two_zones(clinic):
+    def lunch(key, rid, zone):
+        start, end, rule = datetime(2025, 1, 6, 12), datetime(2025, 1, 6, 13), "FREQ=DAILY"
+        span = block_span(start, end, rule, ZoneInfo(zone))
+        return Block(key=key, resource_id=rid, start_local=start, end_local=end, rrule=rule, span_start=span[0],
+                     span_end=span[1])
+
+    with clinic.db.session() as s:
+        s.add_all([lunch("a", "cli_a", "America/New_York"), lunch("room", "res_room", "Europe/London"),
+                   lunch("b", "cli_b", "Asia/Tokyo")])
+    with clinic.db.session() as s:
+        busy = busy_time(s, ["cli_a", "res_room", "cli_b"], WINDOW, NOW)
+    assert [b.interval for b in busy["cli_a"]] == [Interval(utc(2025, 1, 20, 17), utc(2025, 1, 20, 18))]
+    assert [b.interval for b in busy["res_room"]] == [Interval(utc(2025, 1, 20, 12), utc(2025, 1, 20, 13))]
+    assert [b.interval for b in busy["cli_b"]] == [Interval(utc(2025, 1, 20, 3), utc(2025, 1, 20, 4))]
+    assert busy["cli_a"][0].ref_id != busy["res_room"][0].ref_id  # each keeps its own block

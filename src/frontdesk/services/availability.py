@@ -19,6 +19,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from frontdesk.domain.availability import (
+    BALANCED,
     COMBINED,
     ROUND_ROBIN_MODES,
     Channel,
@@ -255,7 +256,10 @@ def _offers(session: Session, now: datetime, ask: _Ask) -> list[Offer]:
         ask.end + timedelta(minutes=ask.duration + t.padding_after_minutes),
     )
     room_ids = [r for rooms in ask.rooms.values() for r in rooms]
-    busy = busy_spans(session, [*{c.clinician_id for c in channels}, *room_ids, *ask.extra_busy_ids], window, now)
+    resource_ids = [*{c.clinician_id for c in channels}, *room_ids, *ask.extra_busy_ids]
+    # Only a group type (bookings share a start) and BALANCED (counts bookings) look at them.
+    bookings = (t.capacity or 1) > 1 or ask.round_robin == BALANCED
+    busy = busy_spans(session, resource_ids, window, now, bookings=bookings)
     return find_slots(
         SlotSearch(
             appointment_type_id=t.id,

@@ -664,3 +664,15 @@ async def test_command_palette_has_the_main_actions(desk):
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, DateModal)
+
+
+async def test_no_color_still_shows_everything(desk, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.no_color
+        await open_booking(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "Hold 15:00 left" in screen_text(app)

@@ -12,7 +12,7 @@ import pytest
 from test_tui import demo_template, desk, make_app, open_booking, settle, type_text  # noqa: F401  (fixtures)
 
 from frontdesk.services import appointments
-from frontdesk.tui.widgets import HoldCountdown
+from frontdesk.tui.widgets import ClinicHeader, HoldCountdown
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 WEDNESDAY = date(2025, 1, 22)
@@ -28,6 +28,14 @@ async def _on_wednesday(pilot, desk) -> None:
     pilot.app.screen.show_day(WEDNESDAY)
     await settle(pilot)
     await pilot.press(*["down"] * _active_index(desk))
+
+
+async def _move_clock(pilot, desk, when) -> None:
+    """Move the fake clock and redraw what shows it now, not at the next timer tick."""
+    desk.clock.set(when)
+    pilot.app.screen.query_one(ClinicHeader).tick()
+    pilot.app.screen.query_one(HoldCountdown).tick()
+    await settle(pilot)
 
 
 async def _to_patient_details(pilot) -> None:
@@ -116,9 +124,8 @@ def test_patient_details(snap_compare, desk, size):
         await type_text(pilot, "Zoe")
         await pilot.press("tab", "tab")
         await type_text(pilot, "1990-13-01")
-        desk.clock.advance(minutes=13, seconds=15)  # 1:45 left: the warning colour
-        pilot.app.screen.query_one(HoldCountdown).tick()
-        await settle(pilot)
+        # 1:45 left: the warning colour
+        await _move_clock(pilot, desk, pilot.app.screen.hold.expires_at - timedelta(minutes=1, seconds=45))
 
     assert snap_compare(make_app(desk), terminal_size=size, run_before=run_before)
 
@@ -127,9 +134,7 @@ def test_patient_details(snap_compare, desk, size):
 def test_patient_details_expired(snap_compare, desk, size):
     async def run_before(pilot):
         await _to_patient_details(pilot)
-        desk.clock.set(pilot.app.screen.hold.expires_at + timedelta(seconds=1))
-        pilot.app.screen.query_one(HoldCountdown).tick()
-        await settle(pilot)
+        await _move_clock(pilot, desk, pilot.app.screen.hold.expires_at + timedelta(seconds=1))
 
     assert snap_compare(make_app(desk), terminal_size=size, run_before=run_before)
 

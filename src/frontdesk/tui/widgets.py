@@ -55,7 +55,8 @@ class ClinicHeader(Static):
 class HoldCountdown(Static):
     """Time left on a hold, mm:ss, always computed as expires_at - clock (never counted down).
 
-    Colours change at two minutes and at thirty seconds; at zero it posts Expired once.
+    Colours change at two minutes and at thirty seconds (the last thirty seconds are also
+    drawn reversed, which still shows with NO_COLOR); at zero it posts Expired once.
     """
 
     DEFAULT_CSS = """
@@ -67,8 +68,8 @@ class HoldCountdown(Static):
         text-style: bold;
     }
     HoldCountdown.-soon { background: $warning 50%; }
-    HoldCountdown.-final { background: $error 70%; }
-    HoldCountdown.-expired { background: $error; color: $text; }
+    HoldCountdown.-final { background: $error 70%; text-style: bold reverse; }
+    HoldCountdown.-expired { background: $error; color: $text; text-style: bold reverse; }
     """
 
     SOON = timedelta(minutes=2)

@@ -236,9 +236,7 @@ class Timeline:
             for at, refs in self.shared.items():
                 if len(refs) >= search.capacity:
                     pairs.append((at - 1, at + 1))
-        merged = _merge_open(pairs)
-        self.lows = [p[0] for p in merged]
-        self.highs = [p[1] for p in merged]
+        self.lows, self.highs = _merge_open(pairs)
 
     def free(self, t: int) -> bool:
         i = bisect_right(self.lows, t - 1)  # intervals with low < t
@@ -288,19 +286,23 @@ def _spans(busy: Sequence[Busy | BusySpan]) -> Sequence[BusySpan]:
     return [item if isinstance(item, BusySpan) else item.span() for item in busy]
 
 
-def _merge_open(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Open intervals (low, high) joined when they overlap; touching ones leave their shared
-    point free, which is how a group's own start stays open."""
-    out: list[tuple[int, int]] = []
+def _merge_open(pairs: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
+    """Open intervals (low, high) joined when they overlap, as their lows and highs; touching
+    ones leave their shared point free, which is how a group's own start stays open."""
+    lows: list[int] = []
+    highs: list[int] = []
+    top = None  # the high of the last interval kept
     for low, high in sorted(pairs):
         if low >= high - 1:
             continue  # (a, a+1) holds no whole second
-        if out and low < out[-1][1]:
-            if high > out[-1][1]:
-                out[-1] = (out[-1][0], high)
+        if top is not None and low < top:
+            if high > top:
+                highs[-1] = top = high
         else:
-            out.append((low, high))
-    return out
+            lows.append(low)
+            highs.append(high)
+            top = high
+    return lows, highs
 
 
 # --- the slots -------------------------------------------------------------------------------
@@ -322,10 +324,18 @@ def find_slots(search: SlotSearch) -> list[Offer]:
             timelines[resource_id] = Timeline(search.busy.get(resource_id, ()), search, counts_capacity)
         return timelines[resource_id]
 
+    windows: dict[tuple, list[tuple[int, int]]] = {}
+
     def windows_of(channel: Channel) -> list[tuple[int, int]]:
         location = channel.location_id
         hours = search.opening_hours.get(location) if location is not None else None
-        return _window_pairs(channel, search.start, search.end, hours, search.location_zones.get(location or ""))
+        location_tz = search.location_zones.get(location or "")
+        # Colleagues on the same hours in the same zone have the same windows: work them out once.
+        key = (channel.weekly, channel.overrides, channel.tz, channel.is_remote, hours, location_tz)
+        found = windows.get(key)
+        if found is None:
+            found = windows[key] = _window_pairs(channel, search.start, search.end, hours, location_tz)
+        return found
 
     def room_for(location_id: str, t: int, clinician_refs: set[str]) -> str | None:
         for room_id in search.rooms.get(location_id, ()):
@@ -335,16 +345,6 @@ def find_slots(search: SlotSearch) -> list[Offer]:
 
     if search.round_robin == COMBINED:
         return _combined(search, windows_of, timeline, first, last, step, duration)
-
-    moments: dict[int, datetime] = {}
-    zone = search.output_tz
-
-    def moment(t: int) -> datetime:
-        # Many slots share an instant; make each datetime once, in the zone asked for.
-        found = moments.get(t)
-        if found is None:
-            found = moments[t] = datetime.fromtimestamp(t, zone)
-        return found
 
     # Rows (start, clinician or "", is_remote, location or "", resources) sort as plain tuples
     # in the result's order: start, clinician, in person before remote, location.
@@ -395,12 +395,11 @@ def find_slots(search: SlotSearch) -> list[Offer]:
                 rows.append((t, c, *place, (c, room) if room else (c,)))
     rows.sort()
 
-    moments: dict[int, datetime] = {}
+    # Many slots share an instant: make each datetime once.
+    instants = {row[0] for row in rows}
+    instants.update([t + duration for t in instants])
     zone = search.output_tz
-    for t in {row[0] for row in rows}:  # many slots share an instant: make each datetime once
-        for instant in (t, t + duration):
-            if instant not in moments:
-                moments[instant] = datetime.fromtimestamp(instant, zone)
+    moments = {t: datetime.fromtimestamp(t, zone) for t in instants}
     return [
         Offer(moments[t], moments[t + duration], cid or None, loc or None, remote, resources)
         for t, cid, remote, loc, resources in rows

@@ -296,18 +296,11 @@ def _names(session: Session, model, ids: set[str]) -> dict[str, str]:
 def _slots(session: Session, offers: list[Offer]) -> list[Slot]:
     clinicians = _names(session, Resource, {o.clinician_id for o in offers})
     locations = _names(session, Location, {o.location_id for o in offers})
+    # Positional: a month holds thousands of slots (fields: start_time, end_time,
+    # clinician_id, clinician_name, location_id, location_name, is_remote, resource_ids).
     return [
-        Slot(
-            start_time=o.start,
-            end_time=o.end,
-            clinician_id=o.clinician_id,
-            clinician_name=clinicians.get(o.clinician_id) if o.clinician_id else None,
-            location_id=o.location_id,
-            location_name=locations.get(o.location_id) if o.location_id else None,
-            is_remote=o.is_remote,
-            resource_ids=list(o.resource_ids),
-        )
-        for o in offers
+        Slot(start, end, cid, clinicians.get(cid), loc, locations.get(loc), remote, list(resources))
+        for start, end, cid, loc, remote, resources in offers
     ]
 
 

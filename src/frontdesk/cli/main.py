@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from frontdesk.cli.envelope import dumps, failure, success
 from frontdesk.domain.errors import FrontdeskError, validation
 
 STATUSES = ["pending_approval", "pending", "confirmed", "scheduled", "cancelled", "completed", "no_show"]
@@ -168,15 +167,21 @@ def _clock(now: str | None):
     return StartedClock(parse_instant(now)) if now else SystemClock()
 
 
-def _context(args: argparse.Namespace, db: str | None = None):
-    from sqlalchemy.exc import SQLAlchemyError
-
+def _context(args: argparse.Namespace, db: str | None = None, prepare=None):
+    """A context whose database opens on first use (the UI opens it in a worker)."""
     from frontdesk.services.context import Context
 
+    return Context(db or args.db, clock=_clock(args.now), operator=args.operator, prepare=prepare)
+
+
+def _open(ctx) -> None:
+    """Open the database now, turning a database that cannot be opened into a plain refusal."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
-        return Context.open(db or args.db, clock=_clock(args.now), operator=args.operator)
+        ctx.db  # noqa: B018
     except SQLAlchemyError as exc:
-        raise validation(f"Cannot open the database: {exc.__class__.__name__}: {exc.orig or exc}") from None
+        raise validation(f"Cannot open the database: {exc.__class__.__name__}: {getattr(exc, 'orig', None) or exc}") from None
     except OSError as exc:
         raise validation(f"Cannot open the database: {exc}") from None
 
@@ -350,18 +355,26 @@ def _demo_database(args) -> str:
 
 
 def _run_demo(args) -> int:
-    from frontdesk.services.clinic import build_demo, clinic_overview
+    loaded: dict[str, int] = {}
 
-    ctx = _context(args, _demo_database(args))
-    if clinic_overview(ctx).locations:
-        raise validation(
-            "The demo needs a fresh database, and this one already holds a clinic; leave out --db "
-            "to use the demo's own file.",
-            db=str(ctx.db.url),
-        )
-    report = build_demo(ctx)
+    def fill(ctx) -> None:
+        from frontdesk.services.clinic import build_demo, clinic_overview
+
+        if clinic_overview(ctx).locations:
+            raise validation(
+                "The demo needs a fresh database, and this one already holds a clinic; leave out --db "
+                "to use the demo's own file.",
+                db=str(ctx.db_url),
+            )
+        loaded.update(build_demo(ctx).counts)
+
+    ctx = _context(args, _demo_database(args), prepare=fill)
+    if args.no_ui or args.db:
+        _open(ctx)  # a refusal is printed here, not drawn; the usual demo fills in a UI worker
     if args.no_ui:
-        print(dumps(success({"database": str(ctx.db.url), "loaded": report.counts})))
+        from frontdesk.cli.envelope import dumps, success
+
+        print(dumps(success({"database": str(ctx.db.url), "loaded": loaded})))
         return 0
     return _run_ui(ctx, args)
 
@@ -378,20 +391,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except UsageError as exc:
-        print(dumps(failure(validation(str(exc)))))
+        _print_failure(validation(str(exc)))
         print(str(exc), file=sys.stderr)
         print(parser.format_usage(), file=sys.stderr, end="")
         return 2
     try:
         if args.command in JSON_COMMANDS:
+            from frontdesk.cli.envelope import dumps, success
+
             ctx = _context(args)
+            _open(ctx)
             print(dumps(success(JSON_COMMANDS[args.command](ctx, args))))
             return 0
         if args.command == "demo":
             return _run_demo(args)
         return _run_ui(_context(args), args)
     except FrontdeskError as error:
-        print(dumps(failure(error)))
+        _print_failure(error)
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _print_failure(error: FrontdeskError) -> None:
+    # Imported here, not at the top: the UI's first frame should not wait for the JSON layer.
+    from frontdesk.cli.envelope import dumps, failure
+
+    print(dumps(failure(error)))

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import getpass
 import os
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from frontdesk.clock import Clock, SystemClock
-from frontdesk.store.db import Database, open_database
+
+if TYPE_CHECKING:
+    from frontdesk.store.db import Database
 
 
 def default_operator() -> str:
@@ -17,13 +21,48 @@ def default_operator() -> str:
         return "unknown"
 
 
-@dataclass
 class Context:
-    db: Database
-    clock: Clock
-    operator: str
+    """The database, the clock and the operator for one desk.
+
+    The database opens (and its schema is created or upgraded) on first use of `db`, so the
+    UI can draw its first frame before SQLAlchemy is even imported and open it in a worker.
+    `prepare`, if given, runs once right after opening (the demo fills its clinic there).
+    """
+
+    def __init__(
+        self,
+        db_url: str | os.PathLike | None = None,
+        clock: Clock | None = None,
+        operator: str | None = None,
+        prepare: Callable[[Context], None] | None = None,
+    ):
+        self.db_url = db_url
+        self.clock = clock or SystemClock()
+        self.operator = operator or default_operator()
+        self._prepare = prepare
+        self._db: Database | None = None
+        self._opening = threading.RLock()
 
     @classmethod
-    def open(cls, db_url: str | None = None, clock: Clock | None = None, operator: str | None = None) -> Context:
-        """Open (creating or upgrading) the database and bind the clock and operator."""
-        return cls(open_database(db_url), clock or SystemClock(), operator or default_operator())
+    def open(cls, db_url=None, clock: Clock | None = None, operator: str | None = None) -> Context:
+        """A context whose database is opened now (command line, tests, benchmarks)."""
+        context = cls(db_url, clock, operator)
+        context.db  # noqa: B018 - open now, so a bad --db fails here
+        return context
+
+    @property
+    def db(self) -> Database:
+        with self._opening:  # two UI workers asking at once open it once
+            if self._db is None:
+                from frontdesk.store.db import open_database
+
+                self._db = open_database(self.db_url)
+                if self._prepare is not None:
+                    try:
+                        self._prepare(self)
+                    except BaseException:
+                        self._db.dispose()  # the next use tries again from the start
+                        self._db = None
+                        raise
+                    self._prepare = None
+            return self._db

@@ -7,6 +7,7 @@ so the first frame never waits for a query. The app reads time only through ctx.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from datetime import date
 
 from textual.app import App, SystemCommand
@@ -14,12 +15,14 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
-from frontdesk.services.context import Context
-from frontdesk.services.objects import ClinicOverview, LocationView
 from frontdesk.tui import format as fmt
 from frontdesk.tui import themes
 from frontdesk.tui.screens.agenda import AgendaScreen
 from frontdesk.tui.screens.base import DataChanged, FrontdeskScreen
+
+if TYPE_CHECKING:  # annotations only: the first frame must not wait on these imports
+    from frontdesk.services.context import Context
+    from frontdesk.services.objects import ClinicOverview, LocationView
 
 CHANGE_CHECK_SECONDS = 2.0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -10,10 +11,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Label, Select
 
-from frontdesk.services.objects import AgendaRow, Page
 from frontdesk.tui import format as fmt
 from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
 from frontdesk.tui.widgets import ClinicHeader, FieldInput, FitTable
+
+if TYPE_CHECKING:  # imported for annotations only: keeps the first frame quick
+    from frontdesk.services.objects import AgendaRow, Page
 
 PAGE_SIZE = 50
 ALL = "__all__"

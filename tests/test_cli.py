@@ -199,3 +199,19 @@ def test_availability_text_is_the_plain_conversion_of_its_slots():
                     None, None, True, ["cli_a"])
     doc = json.loads(dumps(success(AvailabilityResult([utc_slot], {"2025-01-20": [utc_slot]}, "UTC"))))
     assert doc["days"]["2025-01-20"][0]["start_time"] == "2025-01-20T09:00:00Z"
+
+
+def test_availability_text_keeps_both_times_of_a_repeated_hour():
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from frontdesk.cli.envelope import dumps, success
+    from frontdesk.services.objects import AvailabilityResult, Slot
+
+    london = ZoneInfo("Europe/London")
+    first = datetime(2025, 10, 26, 1, 30, tzinfo=london)  # BST; the clocks go back at 02:00
+    second = first.replace(fold=1)  # the same wall time an hour later, GMT
+    slots = [Slot(at, at + timedelta(minutes=15), "cli_a", "Dr A", "loc_a", "A", False, ["cli_a"])
+             for at in (first, second)]
+    doc = json.loads(dumps(success(AvailabilityResult(slots, {"2025-10-26": slots}, "Europe/London"))))
+    assert [s["start_time"] for s in doc["data"]] == ["2025-10-26T01:30:00+01:00", "2025-10-26T01:30:00+00:00"]

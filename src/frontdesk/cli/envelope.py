@@ -96,7 +96,8 @@ def _availability_json(result: AvailabilityResult) -> tuple[_Written, _Written]:
     """`data` and `days` of a result as text, fast enough for a month of thousands of slots.
 
     Each slot is written once from pieces written once each: an instant (the engine shares
-    one datetime per instant) and an id, name or flag. The day view, in order, is the flat
+    one datetime per instant; by identity, as equal datetimes of a zone may differ in fold)
+    and an id, name or flag. The day view, in order, is the flat
     list cut by date, so `data` is the days joined.
     """
     if _field_names(Slot) != _SLOT_FIELDS:  # a new field: the plain way until taught here
@@ -107,7 +108,7 @@ def _availability_json(result: AvailabilityResult) -> tuple[_Written, _Written]:
     def instant(value: datetime) -> str:
         text = instants.get(id(value))
         if text is None:
-            text = instants[id(value)] = _compact(_instant(value))
+            text = instants[id(value)] = f'"{_instant(value)}"'  # ISO 8601 needs no escaping
         return text
 
     def write(slots: list[Slot]) -> str:

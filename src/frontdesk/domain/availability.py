@@ -281,7 +281,7 @@ class Timeline:
 
 def _spans(busy: Sequence[Busy | BusySpan]) -> Sequence[BusySpan]:
     """A resource's busy time as BusySpans (the service hands them over as such already)."""
-    if not busy or all(type(item) is BusySpan for item in busy):
+    if not busy or set(map(type, busy)) == {BusySpan}:
         return busy
     return [item if isinstance(item, BusySpan) else item.span() for item in busy]
 
@@ -381,12 +381,13 @@ def find_slots(search: SlotSearch) -> list[Offer]:
         rng = random.Random(search.seed)
         load = _appointment_counts(search) if search.round_robin == BALANCED else {}
         for place in sorted(pools):
-            for t, pool in sorted(pools[place].items()):
-                with_rooms = search.needs_room and not place[0]
-                if search.round_robin == NONE:  # rooms are chosen when the slot is held
+            with_rooms = search.needs_room and not place[0]
+            if search.round_robin == NONE:  # rooms are chosen when the slot is held
+                for t, pool in sorted(pools[place].items()):
                     clinicians = tuple(c for c, _ in pool) if with_rooms else tuple(pool)
                     rows.append((t, clinicians[0] if len(clinicians) == 1 else "", *place, clinicians))
-                    continue
+                continue
+            for t, pool in sorted(pools[place].items()):
                 choices = pool if with_rooms else [(c, None) for c in pool]
                 if search.round_robin == BALANCED:
                     fewest = min(load.get(c, 0) for c, _ in choices)

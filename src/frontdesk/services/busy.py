@@ -107,8 +107,9 @@ def _spans_of(rows, source: str, busy: dict[str, list[BusySpan]], bookings: bool
         for rid, low, high, ref, type_id, at in rows:
             busy[rid].append(BusySpan(low, high, source, type_id, at, ref))
     else:
+        make = tuple.__new__  # BusySpan(low, high, source) without the Python-level __new__
         for rid, low, high in rows:
-            busy[rid].append(BusySpan(low, high, source))
+            busy[rid].append(make(BusySpan, (low, high, source, None, None, None)))
 
 
 def busy_spans(

@@ -401,8 +401,9 @@ def find_slots(search: SlotSearch) -> list[Offer]:
     instants.update([t + duration for t in instants])
     zone = search.output_tz
     moments = {t: datetime.fromtimestamp(t, zone) for t in instants}
+    make = tuple.__new__  # Offer(...) without a NamedTuple's Python-level __new__, thousands of times
     return [
-        Offer(moments[t], moments[t + duration], cid or None, loc or None, remote, resources)
+        make(Offer, (moments[t], moments[t + duration], cid or None, loc or None, remote, resources))
         for t, cid, remote, loc, resources in rows
     ]
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, timezone
+from itertools import groupby
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
@@ -415,8 +416,8 @@ def query_availability(ctx: Context, query: AvailabilityQuery) -> AvailabilityRe
     while day <= last_day:
         days[day.isoformat()] = []
         day += timedelta(days=1)
-    for slot in slots:
-        days.setdefault(slot.start_time.date().isoformat(), []).append(slot)
+    for day, group in groupby(slots, key=lambda slot: slot.start_time.date()):  # slots are sorted
+        days.setdefault(day.isoformat(), []).extend(group)
     return AvailabilityResult(slots=slots, days=days, timezone=tz_name)
 
 

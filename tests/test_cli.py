@@ -195,6 +195,10 @@ def test_availability_text_is_the_plain_conversion_of_its_slots():
     assert doc["data"] == to_jsonable(slots)
     assert doc["days"] == to_jsonable(days)
     assert doc["data"][2]["start_time"] == "2025-03-31T09:00:00+01:00"
+    odd_days = {"2025-03-31": slots[2:], "2025-03-29": slots[:2]}  # not the flat list cut in order
+    doc = json.loads(dumps(success(AvailabilityResult(slots=slots, days=odd_days, timezone="Europe/London"))))
+    assert doc["data"] == to_jsonable(slots)
+    assert doc["days"] == to_jsonable(odd_days)
     utc_slot = Slot(datetime(2025, 1, 20, 9, tzinfo=UTC), datetime(2025, 1, 20, 9, 30, tzinfo=UTC), None, None,
                     None, None, True, ["cli_a"])
     doc = json.loads(dumps(success(AvailabilityResult([utc_slot], {"2025-01-20": [utc_slot]}, "UTC"))))

@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, date, datetime
 from functools import cache
 from itertools import chain
-from operator import is_
+from operator import attrgetter, is_
 from typing import Any
 
 from frontdesk.domain.errors import FrontdeskError
@@ -95,38 +95,32 @@ _SLOT_FIELDS = ("start_time", "end_time", "clinician_id", "clinician_name", "loc
 def _availability_json(result: AvailabilityResult) -> tuple[_Written, _Written]:
     """`data` and `days` of a result as text, fast enough for a month of thousands of slots.
 
-    Each slot is written once from pieces written once each: an instant (the engine shares
-    one datetime per instant; by identity, as equal datetimes of a zone may differ in fold)
-    and an id, name or flag. The day view, in order, is the flat
-    list cut by date, so `data` is the days joined.
+    The day view, in order, is the flat list cut by date: each slot is written once, and
+    `data` is the days joined. A slot is written from pieces written once each: an instant
+    (the engine shares one datetime per instant; found by identity, as equal datetimes of a
+    zone may differ in fold) and an id, name or flag.
     """
-    if _field_names(Slot) != _SLOT_FIELDS:  # a new field: the plain way until taught here
+    in_order = chain.from_iterable(result.days.values())
+    cut = sum(map(len, result.days.values())) == len(result.slots) and all(map(is_, in_order, result.slots))
+    if not cut or _field_names(Slot) != _SLOT_FIELDS:  # the plain way (a new field: until taught here)
         return _Written(_compact(to_jsonable(result.slots))), _Written(_compact(to_jsonable(result.days)))
-    instants: dict[int, str] = {}
     value = _Texts().__getitem__
-
-    def instant(value: datetime) -> str:
-        text = instants.get(id(value))
-        if text is None:
-            text = instants[id(value)] = f'"{_instant(value)}"'  # ISO 8601 needs no escaping
-        return text
+    moments = [*map(attrgetter("start_time"), result.slots), *map(attrgetter("end_time"), result.slots)]
+    distinct = dict(zip(map(id, moments), moments))
+    instant = {key: f'"{_instant(moment)}"' for key, moment in distinct.items()}  # ISO 8601 needs no escaping
 
     def write(slots: list[Slot]) -> str:
-        return "[" + ",".join(
-            f'{{"start_time":{instant(s.start_time)},"end_time":{instant(s.end_time)},'
+        return ",".join(
+            f'{{"start_time":{instant[id(s.start_time)]},"end_time":{instant[id(s.end_time)]},'
             f'"clinician_id":{value(s.clinician_id)},"clinician_name":{value(s.clinician_name)},'
             f'"location_id":{value(s.location_id)},"location_name":{value(s.location_name)},'
             f'"is_remote":{value(s.is_remote)},"resource_ids":[{",".join(map(value, s.resource_ids))}]}}'
             for s in slots
-        ) + "]"
+        )
 
     days = {day: write(slots) for day, slots in result.days.items()}
-    in_order = chain.from_iterable(result.days.values())
-    if sum(map(len, result.days.values())) == len(result.slots) and all(map(is_, in_order, result.slots)):
-        data = "[" + ",".join(text[1:-1] for text in days.values() if text != "[]") + "]"
-    else:
-        data = write(result.slots)
-    return _Written(data), _Written("{" + ",".join(f"{_compact(day)}:{text}" for day, text in days.items()) + "}")
+    data = "[" + ",".join(text for text in days.values() if text) + "]"
+    return _Written(data), _Written("{" + ",".join(f"{_compact(day)}:[{text}]" for day, text in days.items()) + "}")
 
 
 def _meta() -> dict[str, Any]:

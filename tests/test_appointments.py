@@ -112,6 +112,23 @@ def test_a_busy_room_refuses_another_clinician(desk):
     assert create_appointment(desk, booking(clinician_profile_id="cli_tom", room_id="res_room_2", location_id="loc_central"))
 
 
+def test_a_type_that_needs_a_room_takes_its_first_free_room_or_is_refused(desk):
+    followup = dict(appointment_type_id="type_followup", location_id="loc_central")
+    first = create_appointment(desk, booking(**followup))
+    assert first.resource_ids == ["cli_sarah", "res_room_1"]
+    # Room 1 is the type's only room: Tom cannot have it at the same time.
+    refused("SLOT_UNAVAILABLE", create_appointment, desk, booking(clinician_profile_id="cli_tom", **followup))
+    # A remote booking of the same type needs no room.
+    remote = create_appointment(desk, booking(clinician_profile_id="cli_tom", appointment_type_id="type_followup",
+                                              is_remote=True))
+    assert remote.resource_ids == ["cli_tom"]
+
+
+def test_a_remote_appointment_with_a_location_is_refused(desk):
+    refused("VALIDATION_ERROR", create_appointment, desk, booking(is_remote=True, location_id="loc_central"))
+    assert list_appointments(desk, AppointmentFilter()).items == []
+
+
 def test_time_off_refuses_a_create_but_working_hours_are_not_enforced(desk):
     refused("SLOT_UNAVAILABLE", create_appointment, desk, booking(start=utc(2025, 1, 20, 12, 45)))  # lunch
     # Saturday at 07:00 is outside every working hour, and still a valid direct booking.

@@ -219,3 +219,10 @@ def test_availability_text_keeps_both_times_of_a_repeated_hour():
              for at in (first, second)]
     doc = json.loads(dumps(success(AvailabilityResult(slots, {"2025-10-26": slots}, "Europe/London"))))
     assert [s["start_time"] for s in doc["data"]] == ["2025-10-26T01:30:00+01:00", "2025-10-26T01:30:00+00:00"]
+
+
+def test_a_database_url_without_its_driver_is_a_plain_refusal(capsys):
+    code, doc = run(capsys, "patients", "get", "pat_1", "--db", "mysql://nobody@localhost/x")
+    assert code == 1
+    assert doc["error"]["code"] == "VALIDATION_ERROR"
+    assert "driver" in doc["error"]["message"]

@@ -37,7 +37,7 @@ def test_schema_is_created_on_first_use_and_left_alone_after(tmp_path):
 
 
 def test_database_file_is_readable_by_its_owner_only(tmp_path):
-    path = tmp_path / "private" / "frontdesk.db"
+    path = tmp_path / "frontdesk.db"
     database = open_database(path)
     with database.session() as session:  # a write makes the WAL files appear
         session.execute(text("INSERT INTO clinic (id, name, hold_minutes) VALUES (1, 'x', 15)"))
@@ -84,3 +84,15 @@ def test_default_database_lives_in_the_user_data_folder(monkeypatch, tmp_path):
     monkeypatch.delenv("FRONTDESK_DB", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     assert resolve_url(None).database == str(tmp_path / "xdg" / "frontdesk" / "frontdesk.db")
+    assert (tmp_path / "xdg" / "frontdesk").is_dir()
+
+
+def test_a_db_path_in_a_missing_folder_is_refused_not_created(tmp_path):
+    import pytest
+
+    from frontdesk.domain.errors import FrontdeskError
+
+    with pytest.raises(FrontdeskError) as refused:
+        open_database(tmp_path / "no-such-folder" / "x.db")
+    assert refused.value.code == "VALIDATION_ERROR"
+    assert not (tmp_path / "no-such-folder").exists()

@@ -184,6 +184,8 @@ def _open(ctx) -> None:
         raise validation(f"Cannot open the database: {exc.__class__.__name__}: {getattr(exc, 'orig', None) or exc}") from None
     except OSError as exc:
         raise validation(f"Cannot open the database: {exc}") from None
+    except ImportError as exc:  # e.g. a mysql:// URL without its driver installed
+        raise validation(f"Cannot open the database: its driver is not installed ({exc.name})") from None
 
 
 def _instant(text: str | None):
@@ -349,6 +351,7 @@ def _demo_database(args) -> str:
     from frontdesk.paths import data_dir
 
     path = data_dir() / "demo.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     return str(path)
@@ -411,6 +414,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `frontdesk ... | head`: the reader left; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _print_failure(error: FrontdeskError) -> None:

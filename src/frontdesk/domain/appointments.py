@@ -66,6 +66,11 @@ def apply_action(current_status: str, action: str) -> str:
     return target
 
 
+def can_cancel(status: str) -> bool:
+    """Whether an appointment in `status` may still be cancelled (the faces ask before offering it)."""
+    return status in ACTIONS["cancel"][0]
+
+
 def hold_state(stored_status: str, expires_at: datetime, now: datetime) -> str:
     """A hold's state: `expired` is read from the clock, never written."""
     if stored_status == HOLD_ACTIVE and expires_at <= now:
@@ -143,6 +148,12 @@ def check_new_patient(
         phone=check_phone(phone or None),
         date_of_birth=check_date_of_birth(date_of_birth or None, today),
     )
+
+
+def check_place(is_remote: bool, location_id: str | None) -> None:
+    """A remote appointment happens nowhere in particular: a location with it is a contradiction."""
+    if is_remote and location_id is not None:
+        raise validation("A remote appointment has no location", location_id=location_id, is_remote=True)
 
 
 def check_title(title: str | None) -> str:

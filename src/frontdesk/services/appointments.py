@@ -54,6 +54,7 @@ from frontdesk.store.models import (
     ScheduleRule,
     StatusChange,
     appointment_resources,
+    type_rooms,
 )
 
 # --- reading -----------------------------------------------------------------------------
@@ -255,8 +256,11 @@ def create_appointment(ctx: Context, req: AppointmentCreate) -> AppointmentView:
 def _create(ctx: Context, req: AppointmentCreate) -> AppointmentView:
     now = ctx.clock.now()
     digest = _digest(req)
-    resource_ids = sorted({r for r in (req.clinician_profile_id, req.room_id) if r})
     with ctx.db.session() as session:
+        # A type that needs a room takes the first free one of its rooms there (booking.md,
+        # availability rule 6), so lock those rooms too.
+        room_choices = [] if req.room_id else _type_rooms_at(session, req)
+        resource_ids = sorted({r for r in (req.clinician_profile_id, req.room_id, *room_choices) if r})
         # Lock first: a desk that waited here for another one with the same idempotency key
         # then finds that desk's key, rather than its appointment in the way.
         lock_resources(session, resource_ids)
@@ -276,6 +280,7 @@ def _create(ctx: Context, req: AppointmentCreate) -> AppointmentView:
         status = rules.initial_status(req.status)
         attendee_email = rules.check_email(req.attendee_email, "attendee_email")
         overlap_reason = _overlap_reason(req.allow_overlap_reason)
+        rules.check_place(req.is_remote, req.location_id)
         if req.patient_id is not None and session.get(Patient, req.patient_id) is None:
             raise not_found("patient", req.patient_id)
         if req.clinician_profile_id is not None:
@@ -296,6 +301,19 @@ def _create(ctx: Context, req: AppointmentCreate) -> AppointmentView:
 
         start, end = req.start_time, req.end_time
         interval = rules.padded(start, end, *type_padding(appointment_type))
+        if room_choices:
+            free_rooms = [
+                room_id
+                for room_id in room_choices
+                if not check_free(session, [room_id], interval, now, appointment_type=appointment_type, start=start)
+            ]
+            if not free_rooms and overlap_reason is None:
+                raise FrontdeskError(
+                    SLOT_UNAVAILABLE,
+                    "No room this appointment type needs is free at that time",
+                    {"room_ids": room_choices, "start_time": iso(start), "end_time": iso(end)},
+                )
+            resource_ids = sorted({r for r in (req.clinician_profile_id, (free_rooms or room_choices)[0]) if r})
         found = check_free(session, resource_ids, interval, now, appointment_type=appointment_type, start=start)
         if found and overlap_reason is None:
             raise slot_unavailable(resource_ids, start, end, found)
@@ -335,6 +353,20 @@ def _create(ctx: Context, req: AppointmentCreate) -> AppointmentView:
             )
         session.flush()
         return appointment_view(appointment, resource_ids)
+
+
+def _type_rooms_at(session: Session, req: AppointmentCreate) -> list[str]:
+    """The rooms an in-person appointment of this type could take at its location, by id."""
+    if req.is_remote or req.location_id is None or req.appointment_type_id is None:
+        return []
+    return list(
+        session.scalars(
+            select(type_rooms.c.room_id)
+            .join(Resource, Resource.id == type_rooms.c.room_id)
+            .where(type_rooms.c.appointment_type_id == req.appointment_type_id, Resource.location_id == req.location_id)
+            .order_by(type_rooms.c.room_id)
+        )
+    )
 
 
 def _overlap_reason(reason: str | None) -> str | None:

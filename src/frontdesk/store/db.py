@@ -28,7 +28,11 @@ def default_database_path() -> Path:
 def resolve_url(db: str | os.PathLike | None) -> URL:
     """`--db` as given (URL or plain path), else $FRONTDESK_DB, else the user's data folder."""
     value = os.fspath(db) if db else None
-    value = value or os.environ.get("FRONTDESK_DB") or str(default_database_path())
+    value = value or os.environ.get("FRONTDESK_DB")
+    if not value:
+        default = default_database_path()
+        default.parent.mkdir(parents=True, exist_ok=True)
+        value = str(default)
     if "://" not in value:
         return URL.create("sqlite", database=str(Path(value).expanduser().resolve()))
     try:
@@ -42,7 +46,8 @@ def _prepare_sqlite_file(path: str) -> None:
     if path in ("", ":memory:"):
         return
     file = Path(path)
-    file.parent.mkdir(parents=True, exist_ok=True)
+    if not file.parent.is_dir():  # a mistyped --db should not quietly make a new clinic
+        raise validation(f"There is no folder {str(file.parent)!r} for the database {path!r}", db=path)
     if not file.exists():
         os.close(os.open(file, os.O_CREAT | os.O_WRONLY, 0o600))
         os.chmod(file, 0o600)

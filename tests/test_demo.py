@@ -163,3 +163,15 @@ def test_the_demo_offers_free_time_around_its_bookings(ctx, clock):
         timezone="Europe/London",
     ))
     assert video.slots and all(s.is_remote for s in video.slots)
+
+
+@pytest.mark.parametrize("now", [datetime(2025, 3, 31, 8, 0, tzinfo=UTC), datetime(2026, 11, 18, 12, 0, tzinfo=UTC)])
+def test_the_demo_never_shows_a_visit_that_has_not_ended_as_completed_or_no_show(ctx, clock, now):
+    clock.set(now)
+    build_demo(ctx)
+    with ctx.db.session() as session:
+        rows = session.execute(select(Appointment.status, Appointment.end_time)).all()
+    assert not [(s, e) for s, e in rows if s in ("completed", "no_show") and e > now]
+    # The earlier part of the week still shows outcomes (Monday morning has none yet).
+    if now.weekday() > 0:
+        assert any(s == "completed" for s, _ in rows) and any(s == "no_show" for s, _ in rows)

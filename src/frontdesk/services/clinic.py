@@ -17,7 +17,13 @@ from frontdesk.services.objects import (
     LocationView,
     RoomView,
 )
-from frontdesk.store.clinic_file import load_into_session, read_clinic_file, shift_clinic_data, weeks_to_now
+from frontdesk.store.clinic_file import (
+    load_into_session,
+    read_clinic_file,
+    settle_outcomes,
+    shift_clinic_data,
+    weeks_to_now,
+)
 from frontdesk.store.models import AppointmentType, Clinic, Location, Resource, ScheduleRule
 
 DEFAULT_CLINIC_NAME = "frontdesk"
@@ -52,7 +58,8 @@ def build_demo(ctx: Context, sample: Path | None = None) -> LoadReport:
     week of `ctx.clock.now()` (the week ahead on a weekend)."""
     path = sample or default_sample()
     data = read_clinic_file(path)
-    shifted = shift_clinic_data(data, weeks_to_now(data, ctx.clock.now()))
+    now = ctx.clock.now()
+    shifted = settle_outcomes(shift_clinic_data(data, weeks_to_now(data, now)), now)
     return load_clinic_data(ctx, shifted, str(path))
 
 

@@ -261,6 +261,26 @@ def shift_clinic_data(data: dict[str, Any], weeks: int) -> dict[str, Any]:
     return out
 
 
+OUTCOME_STATUSES = ("completed", "no_show")
+
+
+def settle_outcomes(data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A copy in which no appointment that has not ended yet is already completed or a no-show
+    (a moved demo week would otherwise show this afternoon's visits as done); they become
+    confirmed, with the status history that says so."""
+    out = json.loads(json.dumps(data))
+    for appointment in out.get("appointments") or []:
+        if not isinstance(appointment, dict) or appointment.get("status") not in OUTCOME_STATUSES:
+            continue
+        try:
+            ended = parse_instant(appointment["end_time"]) <= now
+        except (FrontdeskError, KeyError, TypeError):
+            continue  # the loader reports the bad time
+        if not ended:
+            appointment["status"] = "confirmed"
+    return out
+
+
 def appointment_week(data: dict[str, Any]) -> date | None:
     """The Monday of the week of the file's first appointment (None without appointments)."""
     starts = []

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import sys
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from functools import cache
 from itertools import chain
@@ -68,12 +69,13 @@ def to_jsonable(value: Any) -> Any:
 
 
 class _Written:
-    """A JSON value already written as compact text; dumps splices it in as it stands."""
+    """A JSON value already written as compact text, in pieces; dumps splices it in as it
+    stands. (Pieces, so that megabytes of slots are copied once, into the document.)"""
 
-    __slots__ = ("text",)
+    __slots__ = ("pieces",)
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+    def __init__(self, *pieces: str) -> None:
+        self.pieces = pieces
 
 
 def _compact(value: Any) -> str:
@@ -119,8 +121,18 @@ def _availability_json(result: AvailabilityResult) -> tuple[_Written, _Written]:
         )
 
     days = {day: write(slots) for day, slots in result.days.items()}
-    data = "[" + ",".join(text for text in days.values() if text) + "]"
-    return _Written(data), _Written("{" + ",".join(f"{_compact(day)}:[{text}]" for day, text in days.items()) + "}")
+    data = _separated((text,) for text in days.values() if text)
+    day_view = _separated((f"{_compact(day)}:[", text, "]") for day, text in days.items())
+    return _Written("[", *data, "]"), _Written("{", *day_view, "}")
+
+
+def _separated(groups: Iterable[tuple[str, ...]]) -> list[str]:
+    """Groups of pieces with a comma between groups, as pieces."""
+    pieces: list[str] = []
+    for group in groups:
+        pieces.append(",")
+        pieces += group
+    return pieces[1:]
 
 
 def _meta() -> dict[str, Any]:
@@ -155,12 +167,12 @@ def dumps(document: dict[str, Any]) -> str:
     """Indented for a person at a terminal; compact (and much faster) for a script."""
     if sys.stdout.isatty():
         return json.dumps(document, indent=2, ensure_ascii=False, default=_read_written)
-    written: list[str] = []
+    written: list[_Written] = []
 
     def mark(value: Any) -> str:
         if not isinstance(value, _Written):
             raise TypeError(f"{type(value).__name__} is not JSON serializable")
-        written.append(value.text)
+        written.append(value)
         return _MARK
 
     text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=mark)
@@ -168,7 +180,11 @@ def dumps(document: dict[str, Any]) -> str:
         return text
     parts = text.split(f'"{_MARK}"')  # the encoder calls `mark` in document order
     assert len(parts) == len(written) + 1
-    return "".join(part + piece for part, piece in zip(parts, written)) + parts[-1]
+    pieces = [parts[0]]
+    for value, part in zip(written, parts[1:]):
+        pieces += value.pieces
+        pieces.append(part)
+    return "".join(pieces)
 
 
 # A placeholder no value can spell by chance: random for each process.
@@ -177,5 +193,5 @@ _MARK = f"written-{uuid.uuid4().hex}"
 
 def _read_written(value: Any) -> Any:
     if isinstance(value, _Written):
-        return json.loads(value.text)
+        return json.loads("".join(value.pieces))
     raise TypeError(f"{type(value).__name__} is not JSON serializable")

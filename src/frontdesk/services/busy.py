@@ -176,7 +176,8 @@ def busy_spans(
         .join(Appointment, Appointment.id == link.appointment_id)
         .where(and_(*appointment_filter))
     )
-    _spans_of(rows.fetchall(), APPOINTMENT, busy, bookings)
+    for chunk in rows.partitions(1000):  # a month's rows in chunks: less memory touched
+        _spans_of(chunk, APPOINTMENT, busy, bookings)
 
     hlink = hold_resources.c
     hold_filter = [
@@ -197,7 +198,8 @@ def busy_spans(
         .join(Hold, Hold.id == hlink.hold_id)
         .where(and_(*hold_filter))
     )
-    _spans_of(rows.fetchall(), HOLD, busy, bookings)
+    for chunk in rows.partitions(1000):
+        _spans_of(chunk, HOLD, busy, bookings)
 
     return busy
 

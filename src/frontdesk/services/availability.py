@@ -407,9 +407,8 @@ def query_availability(ctx: Context, query: AvailabilityQuery) -> AvailabilityRe
                 tz=UTC if tz_name == "UTC" else tz,
             ),
         )
-        if query.first_available:
-            offers = offers[:1]
-        slots = _slots(session, offers)
+        slots = _slots(session, offers[:1] if query.first_available else offers)
+        del offers  # thousands of tuples the collector need not walk when it resumes
 
     days: dict[str, list[Slot]] = {}
     day, last_day = start.astimezone(tz).date(), end.astimezone(tz).date()

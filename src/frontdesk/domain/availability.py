@@ -260,22 +260,22 @@ class Timeline:
         if first > last:
             return []
         out: list[int] = []
-        lows, highs, n = self.lows, self.highs, len(self.lows)
-        i = bisect_right(highs, first)  # the first forbidden interval ending after `first`
+        lows, highs = self.lows, self.highs
         t = first
-        while t <= last:
-            while i < n and highs[i] <= t:
-                i += 1
-            if i < n and lows[i] < t:  # t lies in (low, high): go to the first grid point from high
-                t = ws + -(-(highs[i] - ws) // step) * step
-                i += 1
-                continue
-            gap_end = last if i == n else min(last, lows[i])  # lows[i] itself is free (open interval)
-            out.extend(range(t, gap_end + 1, step))
-            if i == n:
+        # Forbidden intervals ending after `first`, in order, until one starts at or after `last`.
+        for i in range(bisect_right(highs, first), len(lows)):
+            low = lows[i]
+            if low >= last:
                 break
-            t = ws + -(-(highs[i] - ws) // step) * step
-            i += 1
+            high = highs[i]
+            if high <= t:
+                continue
+            if low >= t:  # the gap before it, low itself included (open interval)
+                out.extend(range(t, low + 1, step))
+            t = ws + -(-(high - ws) // step) * step  # the first grid point from high
+            if t > last:
+                return out
+        out.extend(range(t, last + 1, step))
         return out
 
 

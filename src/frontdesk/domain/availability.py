@@ -17,8 +17,8 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
 from datetime import UTC, date, datetime, timedelta, timezone
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from frontdesk.domain.busy import APPOINTMENT, BLOCK, Busy, BusySpan

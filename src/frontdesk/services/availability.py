@@ -30,7 +30,12 @@ from frontdesk.domain.availability import (
     WeeklyHours,
     find_slots,
 )
-from frontdesk.domain.errors import DATE_RANGE_TOO_LARGE, FrontdeskError, not_found, validation
+from frontdesk.domain.errors import (
+    DATE_RANGE_TOO_LARGE,
+    FrontdeskError,
+    not_found,
+    validation,
+)
 from frontdesk.domain.intervals import Interval
 from frontdesk.domain.timeutil import parse_date, parse_instant, zone
 from frontdesk.services.busy import busy_spans, resource_zones

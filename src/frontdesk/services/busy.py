@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import BigInteger, and_, select, union_all
@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
 from frontdesk.domain.blocks import expand_block
-from frontdesk.domain.busy import ACTIVE_APPOINTMENT_STATUSES, APPOINTMENT, BLOCK, HOLD, Busy, BusySpan
+from frontdesk.domain.busy import (
+    ACTIVE_APPOINTMENT_STATUSES,
+    APPOINTMENT,
+    BLOCK,
+    HOLD,
+    Busy,
+    BusySpan,
+)
 from frontdesk.domain.intervals import Interval
 from frontdesk.store.models import (
     Appointment,

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, OptionList
 
 from frontdesk.clock import FakeClock
 from frontdesk.services import appointments, holds
-from frontdesk.services.clinic import build_demo
+from frontdesk.services.clinic import build_demo, default_sample, load_clinic_file
 from frontdesk.services.context import Context
 from frontdesk.services.objects import (
     AvailabilityQuery,
@@ -49,6 +49,16 @@ def desk(demo_template, tmp_path, monkeypatch):
     path = tmp_path / "frontdesk.db"
     shutil.copy(demo_template, path)
     ctx = Context.open(f"sqlite:///{path}", clock=FakeClock(NOW), operator="desk-1")
+    yield ctx
+    ctx.db.dispose()
+
+
+@pytest.fixture
+def empty_desk(tmp_path, monkeypatch):
+    """A desk on a database without a clinic, named by a relative URL so pictures don't show tmp_path."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.chdir(tmp_path)
+    ctx = Context.open("sqlite:///empty.db", clock=FakeClock(NOW), operator="desk-1")
     yield ctx
     ctx.db.dispose()
 
@@ -126,6 +136,48 @@ async def test_home_lists_the_day_in_local_time(desk):
         assert "Mon 20 Jan 2025 (today)" in text
         assert "Europe/London (GMT)" in text
         assert "Riverside Health" in text and "desk-1" in text and "08:00 GMT" in text
+
+
+async def test_a_database_without_a_clinic_says_what_to_do(empty_desk):
+    app = make_app(empty_desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "frontdesk › no clinic loaded" in text
+        assert "No clinic loaded" in text and "This database has no clinic in it yet:" in text and "empty.db" in text
+        assert "frontdesk load FILE --db empty.db" in text  # this database, not the default one
+        assert "sample_data/clinic.toml" in text and "frontdesk demo" in text
+        assert not app.screen.query_one("#agenda", DataTable).display
+        # b says there is nothing to book, once however often it is pressed; the day's keys are off
+        await pilot.press("b", "b", "c", "e", "n", "g")
+        await settle(pilot)
+        assert [n.message for n in app._notifications] == ["Nothing to book yet: no clinic is loaded in this database."]
+        assert isinstance(app.screen, AgendaScreen)
+        footer = screen_text(app).splitlines()[-1]
+        assert "Book" in footer and "Cancel" not in footer and "Date" not in footer
+
+        # a clinic loaded from another terminal shows after Ctrl+R
+        load_clinic_file(empty_desk, default_sample())
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert app.screen.query_one("#agenda", DataTable).row_count > 0
+        assert "No clinic loaded" not in screen_text(app)
+        assert "Riverside Health" in screen_text(app)
+
+
+async def test_default_database_is_loaded_without_naming_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("FRONTDESK_DB", str(tmp_path / "default.db"))
+    ctx = Context.open(None, clock=FakeClock(NOW), operator="desk-1")
+    try:
+        app = make_app(ctx)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            text = screen_text(app)
+            assert str(tmp_path / "default.db") in text
+            assert "frontdesk load FILE" in text and "--db" not in text  # the same default finds it
+    finally:
+        ctx.db.dispose()
 
 
 async def test_days_step_and_go_to_date(desk):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from test_tui import demo_template, desk, make_app, open_booking, settle, type_text  # noqa: F401  (fixtures)
+from test_tui import demo_template, desk, empty_desk, make_app, open_booking, settle, type_text  # noqa: F401  (fixtures)
 
 from frontdesk.services import appointments
 from frontdesk.tui.widgets import ClinicHeader, HoldCountdown
@@ -165,3 +165,12 @@ def test_other_themes(snap_compare, desk, theme):
         await _on_wednesday(pilot, desk)
 
     assert snap_compare(make_app(desk, theme=theme), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_no_clinic(snap_compare, empty_desk):
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+
+    assert snap_compare(make_app(empty_desk), terminal_size=(80, 24), run_before=run_before)

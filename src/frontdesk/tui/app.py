@@ -51,6 +51,7 @@ class FrontdeskApp(App[None]):
         self.ctx = ctx
         self.overview: ClinicOverview | None = None
         self.location: LocationView | None = None
+        self.database: str | None = None  # the URL of the database in use, once it is open
         self.requested_location_id = location_id
         self.owned_holds: set[str] = set()
         self._change_token: str | None = None

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from rich.text import Text
 
 STATUS_LABELS = {
-    "pending_approval": "Awaiting approval",
+    "pending_approval": "Needs approval",
     "pending": "Pending",
     "confirmed": "Confirmed",
     "scheduled": "Scheduled",
@@ -18,7 +18,6 @@ STATUS_LABELS = {
     "completed": "Completed",
     "no_show": "No-show",
 }
-ACTIVE_STATUSES = ("pending_approval", "pending", "confirmed", "scheduled")
 
 
 @lru_cache(maxsize=64)

@@ -37,6 +37,8 @@ class ClinicHeader(Static):
         if app.location:
             left.append(" › ")
             left.append(app.short_place(app.location.name))
+        elif app.overview is not None:
+            left.append(" › no clinic loaded", style="not bold")
         right = Text()
         right.append(app.ctx.operator, style="italic")
         right.append("  ")

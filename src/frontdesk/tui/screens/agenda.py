@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import shlex
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Label, Select
+from textual.containers import Container, Horizontal
+from textual.widgets import DataTable, Footer, Label, Select, Static
 
 from frontdesk.tui import format as fmt
 from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
@@ -20,6 +21,38 @@ if TYPE_CHECKING:  # imported for annotations only: keeps the first frame quick
 
 PAGE_SIZE = 50
 ALL = "__all__"
+# Keys that need a clinic: a database without one answers only b (to say so), help and quit.
+DAY_ACTIONS = frozenset(
+    {"next_day", "previous_day", "today", "go_to_date", "search", "cancel", "edit", "next_page", "previous_page", "location", "clear_filters"}
+)
+
+
+# Service calls for worker threads: each imports its service there, not before the first frame.
+
+
+def _overview(ctx):
+    """The clinic's reference data, and the database it came from (named when it holds no clinic)."""
+    from frontdesk.services.clinic import clinic_overview
+
+    return clinic_overview(ctx), str(ctx.db.url)
+
+
+def _agenda(ctx, **query):
+    from frontdesk.services.appointments import agenda
+
+    return agenda(ctx, **query)
+
+
+def _cancel(ctx, appointment_id: str, reason: str):
+    from frontdesk.services.appointments import cancel_appointment
+
+    return cancel_appointment(ctx, appointment_id, reason)
+
+
+def _update(ctx, appointment_id: str, changes: dict):
+    from frontdesk.services.appointments import update_appointment
+
+    return update_appointment(ctx, appointment_id, changes)
 
 
 class AgendaScreen(FrontdeskScreen):
@@ -68,24 +101,29 @@ class AgendaScreen(FrontdeskScreen):
                 ("clinician", "Clinician", 4, False),
                 ("type", "Type", 4, False),
                 ("room", "Room", 3, False),
-                ("status", "Status", 10, True),
+                ("status", "Status", 14, True),
             ],
             id="agenda",
             zebra_stripes=True,
         )
         yield Label("", id="page-info")
+        with Container(id="empty-state"):
+            no_clinic = Static(id="no-clinic")
+            no_clinic.border_title = "No clinic loaded"
+            yield no_clinic
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         if self.app.overview is None:
             # after the first frame: the list's frame shows at once, its data follows
-            self.call_after_refresh(self.call_service, "overview", "clinic:clinic_overview")
+            self.call_after_refresh(self.call_service, "overview", _overview)
         else:
             self._start()
 
     # --- loading ----------------------------------------------------------------------------
 
-    def done_overview(self, overview) -> None:
+    def done_overview(self, result) -> None:
+        overview, self.app.database = result
         self.app.set_overview(overview)
         self._start()
 
@@ -98,9 +136,8 @@ class AgendaScreen(FrontdeskScreen):
         self.load()
 
     def load(self) -> None:
+        self._show_empty_state(self.app.location is None)
         if self.app.location is None or self.day is None:
-            self._show_day_label()
-            self.query_one("#page-info", Label).update("No locations yet: load a clinic file (frontdesk load FILE).")
             return
         clinician = self.query_one("#clinician", Select).value
         status = self.query_one("#status", Select).value
@@ -108,7 +145,7 @@ class AgendaScreen(FrontdeskScreen):
         self._show_day_label()
         self.call_service(
             "agenda",
-            "appointments:agenda",
+            _agenda,
             location_id=self.app.location.id,
             day=self.day,
             clinician_id=None if clinician is Select.NULL else clinician,
@@ -119,8 +156,45 @@ class AgendaScreen(FrontdeskScreen):
         )
 
     def refresh_data(self) -> None:
-        if self.app.overview is not None:
+        if self.app.overview is None:
+            return
+        if self.app.location is None:  # no clinic yet: has one been loaded since?
+            self.call_service("overview", _overview)
+        else:
             self.load()
+
+    # --- a database without a clinic --------------------------------------------------------
+
+    def _show_empty_state(self, empty: bool) -> None:
+        if empty:
+            self.query_one("#no-clinic", Static).update(self._no_clinic_text())
+        if empty != self.has_class("-empty"):
+            self.set_class(empty, "-empty")
+            self.refresh_bindings()
+
+    def _no_clinic_text(self) -> Text:
+        """What to do about a database without a clinic: the commands to run, with this database in them."""
+        database = self.app.database
+        is_sqlite = database is not None and database.startswith("sqlite:///")
+        if is_sqlite:
+            database = database.removeprefix("sqlite:///")
+        load = "frontdesk load FILE"
+        if self.ctx.db_url:  # not the default database: the command must name this one
+            load += f" --db {shlex.quote(database) if is_sqlite and database else 'URL'}"
+        text = Text("This database has no clinic in it yet")
+        if database:
+            text.append(":\n  ")
+            text.append(database, style="bold")
+        text.append("\n\nLoad your clinic's file into it:\n  ")
+        text.append(load, style="bold")
+        text.append("\n  (a sample file: sample_data/clinic.toml)")
+        text.append("\n\nOr open the demo clinic, in a database of its own:\n  ")
+        text.append("frontdesk demo", style="bold")
+        text.append("\n\nAfter loading, press Ctrl+R here.", style="dim")
+        return text
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action in DAY_ACTIONS and self.has_class("-empty"))
 
     def done_agenda(self, page: Page[AgendaRow]) -> None:
         table = self.query_one("#agenda", DataTable)
@@ -233,7 +307,7 @@ class AgendaScreen(FrontdeskScreen):
     def action_go_to_date(self) -> None:
         from frontdesk.tui.modals import DateModal
 
-        if self.day is None:
+        if self.day is None or self.app.location is None:
             return
 
         def chosen(day: date | None) -> None:
@@ -257,7 +331,7 @@ class AgendaScreen(FrontdeskScreen):
         from frontdesk.tui.modals import ChoiceModal
 
         overview = self.app.overview
-        if overview is None:
+        if overview is None or not overview.locations:
             return
 
         def chosen(location_id: str | None) -> None:
@@ -325,8 +399,10 @@ class AgendaScreen(FrontdeskScreen):
         overview = self.app.overview
         if overview is None:
             return
-        if not overview.appointment_types:
-            self.notify("This clinic has no appointment types yet.", severity="warning")
+        if self.app.location is None or not overview.appointment_types:
+            why = "no clinic is loaded in this database" if self.app.location is None else "this clinic has no appointment types"
+            self.app.clear_notifications()  # pressed again: still one message, not a pile
+            self.notify(f"Nothing to book yet: {why}.", title="Book", severity="warning")
             return
 
         def booked(appointment) -> None:
@@ -348,9 +424,10 @@ class AgendaScreen(FrontdeskScreen):
 
 
 def ask_cancel(screen: FrontdeskScreen, appointment, patient_name: str | None) -> None:
+    from frontdesk.domain.appointments import can_cancel
     from frontdesk.tui.modals import CancelModal
 
-    if appointment.status not in fmt.ACTIVE_STATUSES:
+    if not can_cancel(appointment.status):
         screen.notify(
             f"A {fmt.STATUS_LABELS.get(appointment.status, appointment.status).lower()} appointment cannot be cancelled.",
             severity="warning",
@@ -362,7 +439,7 @@ def ask_cancel(screen: FrontdeskScreen, appointment, patient_name: str | None) -
 
     def chosen(reason: str | None) -> None:
         if reason is not None:
-            screen.call_service("cancel", "appointments:cancel_appointment", appointment.id, reason, exclusive=False)
+            screen.call_service("cancel", _cancel, appointment.id, reason, exclusive=False)
 
     app.push_screen(CancelModal(summary), chosen)
 
@@ -372,7 +449,7 @@ def ask_edit(screen: FrontdeskScreen, appointment) -> None:
 
     def chosen(changes: dict | None) -> None:
         if changes:
-            screen.call_service("update", "appointments:update_appointment", appointment.id, changes, exclusive=False)
+            screen.call_service("update", _update, appointment.id, changes, exclusive=False)
 
     screen.app.push_screen(
         EditModal(appointment.title, appointment.description, appointment.attendee_name, appointment.attendee_email),

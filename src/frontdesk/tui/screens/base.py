@@ -3,7 +3,6 @@ messages, readable errors, and a hook for live refresh."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -69,19 +68,14 @@ def run_service_call(target: Screen, purpose: str, call: Callable[[], Any]) -> N
         target.post_message(outcome)
 
 
-def _resolve(function: Callable[..., Any] | str) -> Callable[..., Any]:
-    if isinstance(function, str):
-        module, name = function.split(":")
-        return getattr(importlib.import_module(f"frontdesk.services.{module}"), name)
-    return function
-
-
 class FrontdeskScreen(Screen):
     """A screen whose database work runs in thread workers.
 
     `self.call_service("agenda", fn, *args)` runs fn(ctx, *args) in a thread; the result comes
     back to `done_agenda(result)`, a refusal to `failed_agenda(message)` when the screen has
-    one, else as an error notification.
+    one, else as an error notification. fn is a small function of the screen's module that
+    imports the service it calls inside itself, so the UI never waits for the services (and
+    SQLAlchemy's ORM) to import.
     """
 
     app: FrontdeskApp
@@ -91,12 +85,10 @@ class FrontdeskScreen(Screen):
     def ctx(self):
         return self.app.ctx
 
-    def call_service(self, purpose: str, function: Callable[..., Any] | str, *args: Any, exclusive: bool = True, **kwargs: Any) -> None:
-        """function: a callable, or "module:name" of frontdesk.services, imported in the worker
-        thread so the UI never waits for the services (and SQLAlchemy's ORM) to import."""
+    def call_service(self, purpose: str, function: Callable[..., Any], *args: Any, exclusive: bool = True, **kwargs: Any) -> None:
         ctx = self.ctx
         self.run_worker(
-            lambda: run_service_call(self, purpose, lambda: _resolve(function)(ctx, *args, **kwargs)),
+            lambda: run_service_call(self, purpose, lambda: function(ctx, *args, **kwargs)),
             thread=True,
             group=purpose,
             exclusive=exclusive,

@@ -163,6 +163,7 @@ def test_first_available(clinic):
         ({"start_date": "2025-13-01"}, "VALIDATION_ERROR"),
         ({"start_date": "2025-01-21", "end_date": "2025-01-20"}, "VALIDATION_ERROR"),
         ({"timezone": "Mars/Olympus"}, "VALIDATION_ERROR"),
+        ({"timezone": ""}, "VALIDATION_ERROR"),
         ({"duration": 45}, "VALIDATION_ERROR"),
         ({"round_robin": "COMBINED"}, "VALIDATION_ERROR"),
         ({"round_robin": "SOMETIMES"}, "VALIDATION_ERROR"),

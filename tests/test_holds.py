@@ -73,6 +73,12 @@ def test_a_hold_reserves_the_slot_with_its_room_for_15_minutes(desk):
     assert get_hold(desk, hold.id) == hold
 
 
+def test_a_room_the_type_does_not_use_cannot_be_held(desk):
+    # Follow-ups take Room 1 only; the Gym is free but availability would never offer it.
+    refused("SLOT_UNAVAILABLE", create_hold, desk, ask(room_id="res_room_2"))
+    assert create_hold(desk, ask(room_id="res_room_1")).resource_ids == ["cli_sarah", "res_room_1"]
+
+
 def test_date_and_start_time_are_read_in_the_locations_timezone(desk):
     # 21 July: London is on summer time, so 09:00 there is 08:00Z.
     hold = create_hold(desk, ask(date="2025-07-21", start_time="09:00"))

@@ -337,8 +337,8 @@ def _without_gc_pauses() -> Iterator[None]:
 
 def query_availability(ctx: Context, query: AvailabilityQuery) -> AvailabilityResult:
     """Free slots of an appointment type in a range (availability-api's GET /availability)."""
-    tz_name = query.timezone or "UTC"
-    tz = zone(tz_name)
+    tz_name = "UTC" if query.timezone is None else query.timezone
+    tz = zone(tz_name)  # an empty or unknown name is a VALIDATION_ERROR
     start, end = _range(query.start_date, query.end_date, tz)
     mode = query.round_robin.upper() if query.round_robin else None
     if mode is not None and mode not in ROUND_ROBIN_MODES:
@@ -468,7 +468,10 @@ def find_offered_slot(
     needs_room = False
     if not is_remote:
         if room is not None:
-            if room.location_id != location_id:
+            # Availability would only offer a room of the type's own at that location.
+            if room.location_id != location_id or (
+                type_rooms_by_location and room.id not in type_rooms_by_location.get(location_id, ())
+            ):
                 return None
             rooms, needs_room = {location_id: (room.id,)}, True
         elif type_rooms_by_location:

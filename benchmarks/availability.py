@@ -27,6 +27,8 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+
+from installed import compile_like_an_install
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
@@ -206,6 +208,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7, help="runs per measurement (the median is printed)")
     parser.add_argument("--keep", type=Path, help="build the databases in this folder and keep them")
     args = parser.parse_args()
+    compile_like_an_install()
 
     folder = args.keep or Path(tempfile.mkdtemp(prefix="frontdesk-bench-"))
     folder.mkdir(parents=True, exist_ok=True)

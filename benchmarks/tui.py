@@ -24,6 +24,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from installed import compile_like_an_install
+
 from textual import events
 
 NOW = "2025-01-20T08:00:00Z"
@@ -181,6 +183,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--keys", type=int, default=200)
     args = parser.parse_args()
+    compile_like_an_install()
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
         frame = first_frame(args.runs, workdir)

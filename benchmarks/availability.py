@@ -27,10 +27,9 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-
-from installed import compile_like_an_install
 from zoneinfo import ZoneInfo
 
+from installed import compile_like_an_install
 from sqlalchemy import insert
 
 from frontdesk.clock import FakeClock

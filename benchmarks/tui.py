@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from installed import compile_like_an_install
-
 from textual import events
 
 NOW = "2025-01-20T08:00:00Z"

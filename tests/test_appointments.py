@@ -6,8 +6,8 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
-
 from booking_clinic import load, utc
+
 from frontdesk.domain.errors import FrontdeskError
 from frontdesk.services.appointments import (
     agenda,

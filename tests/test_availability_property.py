@@ -18,7 +18,13 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from frontdesk.domain.availability import Channel, DayHours, SlotSearch, WeeklyHours, find_slots
+from frontdesk.domain.availability import (
+    Channel,
+    DayHours,
+    SlotSearch,
+    WeeklyHours,
+    find_slots,
+)
 from frontdesk.domain.busy import Busy
 from frontdesk.domain.intervals import Interval
 

@@ -215,7 +215,7 @@ def test_find_offered_slot_matches_availability(clinic):
 def test_a_query_reads_few_rows_through_indexes_whatever_the_history(clinic):
     """The statements availability runs are few, and those on the tables that grow (bookings,
     holds, blocks, overrides) search an index rather than scan the table."""
-    from sqlalchemy import event, insert, text
+    from sqlalchemy import event, insert
 
     from frontdesk.store.models import Appointment, appointment_resources
 

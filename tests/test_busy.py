@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import insert
@@ -21,8 +22,6 @@ from frontdesk.store.models import (
     appointment_resources,
     hold_resources,
 )
-
-from zoneinfo import ZoneInfo
 
 
 def utc(*args: int) -> datetime:

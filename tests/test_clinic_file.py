@@ -12,7 +12,11 @@ from sqlalchemy import func, select
 
 from frontdesk.clock import FakeClock
 from frontdesk.domain.errors import FrontdeskError
-from frontdesk.services.clinic import clinic_overview, load_clinic_data, load_clinic_file
+from frontdesk.services.clinic import (
+    clinic_overview,
+    load_clinic_data,
+    load_clinic_file,
+)
 from frontdesk.services.context import Context
 from frontdesk.store.models import (
     Appointment,

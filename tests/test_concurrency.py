@@ -14,17 +14,25 @@ import subprocess
 import sys
 import time
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import pytest
-
 from booking_clinic import load, utc
+
 from frontdesk.clock import FakeClock
 from frontdesk.domain.errors import FrontdeskError
-from frontdesk.services.appointments import create_appointment, list_appointments, update_appointment
+from frontdesk.services.appointments import (
+    create_appointment,
+    list_appointments,
+    update_appointment,
+)
 from frontdesk.services.context import Context
 from frontdesk.services.holds import confirm_hold, create_hold, get_hold, release_hold
-from frontdesk.services.objects import AppointmentCreate, AppointmentFilter, ConfirmRequest, HoldRequest, NewPatient
+from frontdesk.services.objects import (
+    AppointmentCreate,
+    AppointmentFilter,
+    ConfirmRequest,
+    HoldRequest,
+)
 from frontdesk.services.patients import search_patients
 
 NOW = utc(2025, 1, 20, 8)

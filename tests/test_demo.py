@@ -11,8 +11,19 @@ from sqlalchemy import select
 from frontdesk.domain.blocks import expand_block
 from frontdesk.domain.intervals import Interval
 from frontdesk.services.clinic import build_demo, clinic_overview, default_sample
-from frontdesk.store.clinic_file import appointment_week, read_clinic_file, shift_clinic_data, weeks_to_now
-from frontdesk.store.models import Appointment, Block, Patient, ScheduleOverride, ScheduleRule
+from frontdesk.store.clinic_file import (
+    appointment_week,
+    read_clinic_file,
+    shift_clinic_data,
+    weeks_to_now,
+)
+from frontdesk.store.models import (
+    Appointment,
+    Block,
+    Patient,
+    ScheduleOverride,
+    ScheduleRule,
+)
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")

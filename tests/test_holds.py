@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-
 from booking_clinic import CLINIC, load, utc
+
 from frontdesk.domain.errors import FrontdeskError
 from frontdesk.services.appointments import (
     cancel_appointment,
@@ -20,7 +20,13 @@ from frontdesk.services.appointments import (
 )
 from frontdesk.services.context import Context
 from frontdesk.services.holds import confirm_hold, create_hold, get_hold, release_hold
-from frontdesk.services.objects import AppointmentCreate, AppointmentFilter, ConfirmRequest, HoldRequest, NewPatient
+from frontdesk.services.objects import (
+    AppointmentCreate,
+    AppointmentFilter,
+    ConfirmRequest,
+    HoldRequest,
+    NewPatient,
+)
 from frontdesk.services.patients import search_patients
 
 NINE = utc(2025, 1, 20, 9)

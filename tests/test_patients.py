@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from booking_clinic import load
+
 from frontdesk.domain.errors import FrontdeskError
 from frontdesk.services.context import Context
 from frontdesk.services.patients import get_patient, search_patients

@@ -6,17 +6,28 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from frontdesk.domain.blocks import expand_block
-from frontdesk.domain.intervals import Interval
-from frontdesk.domain.timeutil import local_to_utc, parse_date, parse_hhmm, parse_instant, parse_local_datetime
 from frontdesk.domain.errors import FrontdeskError
-from frontdesk.services.clinic import clinic_overview, default_sample, load_clinic_data, load_clinic_file
+from frontdesk.domain.intervals import Interval
+from frontdesk.domain.timeutil import (
+    local_to_utc,
+    parse_date,
+    parse_hhmm,
+    parse_instant,
+    parse_local_datetime,
+)
+from frontdesk.services.clinic import (
+    clinic_overview,
+    default_sample,
+    load_clinic_data,
+    load_clinic_file,
+)
 from frontdesk.services.context import Context
 from frontdesk.store.clinic_file import DAYS, read_clinic_file, shift_clinic_data
 from frontdesk.store.models import Appointment, appointment_resources

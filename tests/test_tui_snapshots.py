@@ -9,7 +9,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from test_tui import demo_template, desk, empty_desk, make_app, open_booking, settle, type_text  # noqa: F401  (fixtures)
+from test_tui import (  # noqa: F401  (fixtures)
+    demo_template,
+    desk,
+    empty_desk,
+    make_app,
+    open_booking,
+    settle,
+    type_text,
+)
 
 from frontdesk.services import appointments
 from frontdesk.tui.widgets import ClinicHeader, HoldCountdown

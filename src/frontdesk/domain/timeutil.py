@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from frontdesk.domain.errors import validation
 
 
-@lru_cache(maxsize=None)
+@cache
 def _known_zones() -> frozenset[str]:
     # tzdata's own list of names is one small file; available_timezones() walks every zone
     # directory on disk, which costs tens of milliseconds in each short-lived command.

@@ -24,7 +24,13 @@ from frontdesk.store.clinic_file import (
     shift_clinic_data,
     weeks_to_now,
 )
-from frontdesk.store.models import AppointmentType, Clinic, Location, Resource, ScheduleRule
+from frontdesk.store.models import (
+    AppointmentType,
+    Clinic,
+    Location,
+    Resource,
+    ScheduleRule,
+)
 
 DEFAULT_CLINIC_NAME = "frontdesk"
 DEFAULT_HOLD_MINUTES = 15

@@ -16,7 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from frontdesk.domain import appointments as rules
-from frontdesk.domain.errors import HOLD_EXPIRED, HOLD_NOT_ACTIVE, SLOT_UNAVAILABLE, FrontdeskError, not_found, validation
+from frontdesk.domain.errors import (
+    HOLD_EXPIRED,
+    HOLD_NOT_ACTIVE,
+    SLOT_UNAVAILABLE,
+    FrontdeskError,
+    not_found,
+    validation,
+)
 from frontdesk.domain.intervals import Interval
 from frontdesk.domain.timeutil import iso, local_to_utc, parse_date, parse_hhmm, zone
 from frontdesk.services.appointments import (
@@ -30,7 +37,12 @@ from frontdesk.services.availability import find_offered_slot
 from frontdesk.services.busy import resource_zones
 from frontdesk.services.context import Context
 from frontdesk.services.locking import lock_resources
-from frontdesk.services.objects import AppointmentView, ConfirmRequest, HoldRequest, HoldView
+from frontdesk.services.objects import (
+    AppointmentView,
+    ConfirmRequest,
+    HoldRequest,
+    HoldView,
+)
 from frontdesk.store.models import (
     Appointment,
     AppointmentType,

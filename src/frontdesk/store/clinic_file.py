@@ -25,8 +25,14 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from frontdesk.domain.blocks import block_span, validate_rrule
-from frontdesk.domain.errors import FrontdeskError, VALIDATION_ERROR
-from frontdesk.domain.timeutil import is_zone, parse_date, parse_hhmm, parse_instant, parse_local_datetime
+from frontdesk.domain.errors import VALIDATION_ERROR, FrontdeskError
+from frontdesk.domain.timeutil import (
+    is_zone,
+    parse_date,
+    parse_hhmm,
+    parse_instant,
+    parse_local_datetime,
+)
 from frontdesk.store.models import (
     Appointment,
     AppointmentType,

@@ -10,9 +10,20 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, DataTable, Footer, Label, Static
 
-from frontdesk.services.objects import ConfirmRequest, HoldRequest, HoldView, NewPatient, PatientView
+from frontdesk.services.objects import (
+    ConfirmRequest,
+    HoldRequest,
+    HoldView,
+    NewPatient,
+    PatientView,
+)
 from frontdesk.tui import format as fmt
-from frontdesk.tui.forms import check_date_of_birth, check_email, check_new_patient, check_phone
+from frontdesk.tui.forms import (
+    check_date_of_birth,
+    check_email,
+    check_new_patient,
+    check_phone,
+)
 from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
 from frontdesk.tui.widgets import ClinicHeader, FieldInput, FitTable, HoldCountdown
 

@@ -11,7 +11,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Label, Select
 
-from frontdesk.services.objects import AvailabilityQuery, AvailabilityResult, HoldRequest, Slot
+from frontdesk.services.objects import (
+    AvailabilityQuery,
+    AvailabilityResult,
+    HoldRequest,
+    Slot,
+)
 from frontdesk.tui import format as fmt
 from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
 from frontdesk.tui.widgets import ClinicHeader, FitTable

@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-20 22:50:51.051892
 """
-from alembic import op
 import sqlalchemy as sa
-import frontdesk.store.models
+from alembic import op
 
+import frontdesk.store.models
 
 revision = '0001'
 down_revision = None

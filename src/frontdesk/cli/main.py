@@ -9,9 +9,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from frontdesk.domain.appointments import STATUSES
 from frontdesk.domain.errors import FrontdeskError, validation
-
-STATUSES = ["pending_approval", "pending", "confirmed", "scheduled", "cancelled", "completed", "no_show"]
 
 
 class UsageError(Exception):

@@ -176,6 +176,16 @@ def _modes(appointment_type: AppointmentType, location_id: str | None, is_remote
     return in_person, remote
 
 
+def _asked_channels(hours: type[ScheduleRule] | type[ScheduleOverride], places: list[str], remote: bool):
+    """Rows of the channels asked about: in person at these places, and remote if asked."""
+    channels = []
+    if places:
+        channels.append(hours.location_id.in_(places) & ~hours.remote)
+    if remote:
+        channels.append(hours.remote)
+    return or_(*channels)
+
+
 def _channels(session: Session, ask: _Ask) -> tuple[list[Channel], dict[str, ZoneInfo], dict[str, tuple]]:
     """The clinicians' hours channel by channel, the locations' zones and opening hours."""
     clinicians = list(ask.clinician_ids)
@@ -184,33 +194,23 @@ def _channels(session: Session, ask: _Ask) -> tuple[list[Channel], dict[str, Zon
         return [], {}, {}
     first_day = ask.start.date() - timedelta(days=3)
     last_day = ask.end.date() + timedelta(days=3)
-    channel_filter = []
-    if places:
-        channel_filter.append(ScheduleRule.location_id.in_(places) & ~ScheduleRule.remote)
-    if ask.remote:
-        channel_filter.append(ScheduleRule.remote)
     rules = session.scalars(
         select(ScheduleRule)
         .where(
             ScheduleRule.clinician_id.in_(clinicians),
-            or_(*channel_filter),
+            _asked_channels(ScheduleRule, places, ask.remote),
             or_(ScheduleRule.valid_from.is_(None), ScheduleRule.valid_from <= last_day),
             or_(ScheduleRule.valid_until.is_(None), ScheduleRule.valid_until >= first_day),
         )
         .order_by(ScheduleRule.id)
     ).all()
-    override_filter = []
-    if places:
-        override_filter.append(ScheduleOverride.location_id.in_(places) & ~ScheduleOverride.remote)
-    if ask.remote:
-        override_filter.append(ScheduleOverride.remote)
     overrides = session.scalars(
         select(ScheduleOverride)
         .where(
             ScheduleOverride.clinician_id.in_(clinicians),
             ScheduleOverride.date >= first_day,
             ScheduleOverride.date <= last_day,
-            or_(*override_filter),
+            _asked_channels(ScheduleOverride, places, ask.remote),
         )
         .order_by(ScheduleOverride.id)
     ).all()

@@ -17,6 +17,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
+from frontdesk.domain.appointments import HOLD_ACTIVE
 from frontdesk.domain.blocks import expand_block
 from frontdesk.domain.busy import (
     ACTIVE_APPOINTMENT_STATUSES,
@@ -119,6 +120,25 @@ def _spans_of(rows, source: str, busy: dict[str, list[BusySpan]], bookings: bool
             busy[rid].append(make(BusySpan, (low, high, source, None, None, None)))
 
 
+def _read_bookings(connection, link, booking, active, exclude_id, source, ids, window, busy, bookings) -> None:
+    """Add the padded spans of one kind of booking (appointments or holds) from its link table,
+    read by the (resource_id, busy_end) index."""
+    filters = [link.c.resource_id.in_(ids), link.c.busy_end > window.start, link.c.busy_start < window.end, active]
+    if exclude_id is not None:
+        filters.append(booking.id != exclude_id)
+    details = (booking.id, booking.appointment_type_id, epoch_seconds(booking.start_time))
+    rows = connection.execute(
+        select(
+            link.c.resource_id, epoch_seconds(link.c.busy_start), epoch_seconds_up(link.c.busy_end),
+            *(details if bookings else ()),
+        )
+        .join(booking)  # along the link table's one foreign key to it
+        .where(*filters)
+    )
+    for chunk in rows.partitions(1000):  # a month's rows in chunks: less memory touched
+        _spans_of(chunk, source, busy, bookings)
+
+
 def busy_spans(
     session: Session,
     resource_ids: Iterable[str],
@@ -163,51 +183,13 @@ def busy_spans(
             ref = str(row.id)
             busy[row.resource_id].extend(BusySpan(start, end, BLOCK, ref_id=ref) for start, end in pairs)
 
-    link = appointment_resources.c
-    appointment_filter = [
-        link.resource_id.in_(ids),
-        link.busy_end > window.start,
-        link.busy_start < window.end,
-        Appointment.status.in_(ACTIVE_APPOINTMENT_STATUSES),
-    ]
-    if exclude_appointment_id is not None:
-        appointment_filter.append(Appointment.id != exclude_appointment_id)
     # Core rows straight from the connection: no ORM loading for thousands of tuples.
     connection = session.connection()
-    details = (Appointment.id, Appointment.appointment_type_id, epoch_seconds(Appointment.start_time))
-    rows = connection.execute(
-        select(
-            link.resource_id, epoch_seconds(link.busy_start), epoch_seconds_up(link.busy_end),
-            *(details if bookings else ()),
-        )
-        .join(Appointment, Appointment.id == link.appointment_id)
-        .where(and_(*appointment_filter))
-    )
-    for chunk in rows.partitions(1000):  # a month's rows in chunks: less memory touched
-        _spans_of(chunk, APPOINTMENT, busy, bookings)
-
-    hlink = hold_resources.c
-    hold_filter = [
-        hlink.resource_id.in_(ids),
-        hlink.busy_end > window.start,
-        hlink.busy_start < window.end,
-        Hold.status == "active",
-        Hold.expires_at > now,
-    ]
-    if exclude_hold_id is not None:
-        hold_filter.append(Hold.id != exclude_hold_id)
-    details = (Hold.id, Hold.appointment_type_id, epoch_seconds(Hold.start_time))
-    rows = connection.execute(
-        select(
-            hlink.resource_id, epoch_seconds(hlink.busy_start), epoch_seconds_up(hlink.busy_end),
-            *(details if bookings else ()),
-        )
-        .join(Hold, Hold.id == hlink.hold_id)
-        .where(and_(*hold_filter))
-    )
-    for chunk in rows.partitions(1000):
-        _spans_of(chunk, HOLD, busy, bookings)
-
+    active_appointments = Appointment.status.in_(ACTIVE_APPOINTMENT_STATUSES)
+    _read_bookings(connection, appointment_resources, Appointment, active_appointments,
+                   exclude_appointment_id, APPOINTMENT, ids, window, busy, bookings)
+    active_holds = and_(Hold.status == HOLD_ACTIVE, Hold.expires_at > now)
+    _read_bookings(connection, hold_resources, Hold, active_holds, exclude_hold_id, HOLD, ids, window, busy, bookings)
     return busy
 
 

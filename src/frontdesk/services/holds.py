@@ -124,8 +124,7 @@ def create_hold(ctx: Context, req: HoldRequest) -> HoldView:
         if clinician is None or clinician.kind != "clinician":
             raise not_found("clinician", req.clinician_id)
         location_id = req.location_id
-        if req.is_remote and location_id is not None:
-            raise validation("A remote hold has no location", field="location_id")
+        rules.check_place(req.is_remote, location_id)
         if not req.is_remote and location_id is None:
             # An in-person type offered at one place only needs no --location.
             if len(appointment_type.locations) != 1:

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from frontdesk.domain.appointments import STATUSES, check_email
 from frontdesk.domain.blocks import block_span, validate_rrule
 from frontdesk.domain.errors import VALIDATION_ERROR, FrontdeskError
 from frontdesk.domain.timeutil import (
@@ -52,9 +53,7 @@ from frontdesk.store.models import (
 )
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-STATUSES = ("pending_approval", "pending", "confirmed", "scheduled", "cancelled", "completed", "no_show")
 MODES = ("in_person", "remote")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 # Every key each part of the file may have; anything else is a typo and an error.
 KEYS: dict[str, tuple[str, ...]] = {
@@ -462,10 +461,11 @@ class Row:
 
     def email(self, key: str) -> str | None:
         value = self.text(key)
-        if value is not None and not EMAIL.match(value):
+        try:
+            return check_email(value, key)  # the same rule as a booking's email
+        except FrontdeskError:
             self.bad(key, f"{_show(value)} is not an email address")
             return None
-        return value
 
 
 def _hours_span(row: Row, start: int | None, end: int | None) -> bool:

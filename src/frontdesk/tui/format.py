@@ -64,9 +64,13 @@ def countdown(remaining: timedelta) -> str:
     return f"{seconds // 60:02d}:{seconds % 60:02d}"
 
 
+def status_style(status: str) -> str:
+    """Visits that will not happen (cancelled, no-show) read dim in the day list."""
+    return "dim" if status in ("cancelled", "no_show") else ""
+
+
 def status_text(status: str) -> Text:
-    label = STATUS_LABELS.get(status, status)
-    return Text(label, style="dim" if status in ("cancelled", "no_show") else "")
+    return Text(STATUS_LABELS.get(status, status), style=status_style(status))
 
 
 def plain(value: object | None, empty: str = "—") -> Text:

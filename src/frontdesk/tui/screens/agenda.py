@@ -208,7 +208,7 @@ class AgendaScreen(FrontdeskScreen):
             apt = row.appointment
             time = f"{fmt.hhmm(apt.start_time, zone)}–{fmt.hhmm(apt.end_time, zone)}"
             table.add_row(
-                Text(time, style="dim" if apt.status in ("cancelled", "no_show") else ""),
+                Text(time, style=fmt.status_style(apt.status)),
                 fmt.plain(row.patient_name),
                 fmt.plain(row.clinician_name),
                 fmt.plain(row.type_name or apt.title),

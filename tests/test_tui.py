@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -112,6 +113,22 @@ async def open_booking(pilot, type_id: str = FOLLOW_UP) -> SlotPickerScreen:
     return app.screen
 
 
+async def hold_first_slot(pilot) -> None:
+    """The follow-up's slot picker, then Enter on its first slot: the patient details screen."""
+    await open_booking(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+@asynccontextmanager
+async def running(desk, size: tuple[int, int] = (100, 30)):
+    """The desk's app at a fixed size, its first data loaded."""
+    app = make_app(desk)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        yield app, pilot
+
+
 def first_slot_key(screen: SlotPickerScreen) -> str:
     table = screen.query_one("#slots", DataTable)
     return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
@@ -181,9 +198,7 @@ async def test_default_database_is_loaded_without_naming_it(tmp_path, monkeypatc
 
 
 async def test_days_step_and_go_to_date(desk):
-    app = make_app(desk)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(desk) as (app, pilot):
         await pilot.press("n")
         await settle(pilot)
         assert "Tue 21 Jan 2025 (tomorrow)" in screen_text(app)
@@ -207,9 +222,7 @@ async def test_days_step_and_go_to_date(desk):
 
 
 async def test_search_and_status_filter(desk):
-    app = make_app(desk)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(desk) as (app, pilot):
         row = appointments.agenda(desk, location_id="loc_central", day=MONDAY).items[0]
         await pilot.press("slash")
         await type_text(pilot, row.patient_name.split()[-1])
@@ -235,9 +248,7 @@ async def test_a_large_day_pages(desk, other_desk):
                 allow_overlap_reason="test data",
             ),
         )
-    app = make_app(desk)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(desk) as (app, pilot):
         await pilot.press("n")
         await settle(pilot)
         table = app.screen.query_one("#agenda", DataTable)
@@ -262,9 +273,7 @@ def _active_row_index(desk) -> tuple[int, object]:
 
 
 async def test_cancel_with_a_reason(desk):
-    app = make_app(desk)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(desk) as (app, pilot):
         app.screen.show_day(date(2025, 1, 22))
         await settle(pilot)
         index, row = _active_row_index(desk)
@@ -300,9 +309,7 @@ async def test_cancel_with_a_reason(desk):
 
 
 async def test_edit_title_notes_and_attendee(desk):
-    app = make_app(desk)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(desk) as (app, pilot):
         app.screen.show_day(date(2025, 1, 22))
         await settle(pilot)
         index, row = _active_row_index(desk)
@@ -331,9 +338,7 @@ async def test_edit_title_notes_and_attendee(desk):
 
 
 async def test_whole_booking_flow_by_keyboard(desk):
-    app = make_app(desk)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(desk) as (app, pilot):
         picker = await open_booking(pilot)
         key = first_slot_key(picker)
         slot = picker.slots[key]
@@ -373,12 +378,8 @@ async def test_whole_booking_flow_by_keyboard(desk):
 
 
 async def test_booking_for_an_existing_patient(desk):
-    app = make_app(desk)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await open_booking(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
+    async with running(desk) as (app, pilot):
+        await hold_first_slot(pilot)
         screen = app.screen
         assert isinstance(screen, PatientScreen)
         await type_text(pilot, "bennett")
@@ -400,9 +401,7 @@ async def test_new_patient_fields_are_checked_beside_them(desk):
     app = make_app(desk)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        await open_booking(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
+        await hold_first_slot(pilot)
         await pilot.press("ctrl+n", "tab", "tab")
         await type_text(pilot, "02/03/1990")
         await pilot.press("ctrl+s")
@@ -415,9 +414,7 @@ async def test_new_patient_fields_are_checked_beside_them(desk):
 
 
 async def test_slot_taken_by_another_desk(desk, other_desk):
-    app = make_app(desk)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(desk) as (app, pilot):
         picker = await open_booking(pilot)
         slot = picker.slots[first_slot_key(picker)]
         holds.create_hold(
@@ -442,12 +439,8 @@ async def test_slot_taken_by_another_desk(desk, other_desk):
 
 
 async def test_hold_countdown_and_expiry(desk):
-    app = make_app(desk)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await open_booking(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
+    async with running(desk) as (app, pilot):
+        await hold_first_slot(pilot)
         screen = app.screen
         countdown = screen.query_one(HoldCountdown)
         hold = screen.hold
@@ -482,12 +475,8 @@ async def test_hold_countdown_and_expiry(desk):
 
 async def test_confirm_after_expiry_is_refused_plainly(desk):
     """The screen may still show a second left; the service decides."""
-    app = make_app(desk)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await open_booking(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
+    async with running(desk) as (app, pilot):
+        await hold_first_slot(pilot)
         screen = app.screen
         await type_text(pilot, "x")  # nothing found
         await pilot.press("ctrl+n")
@@ -505,12 +494,8 @@ async def test_confirm_after_expiry_is_refused_plainly(desk):
 
 
 async def test_expired_slot_taken_meanwhile_offers_another(desk, other_desk):
-    app = make_app(desk)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await open_booking(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
+    async with running(desk) as (app, pilot):
+        await hold_first_slot(pilot)
         screen = app.screen
         hold = screen.hold
         desk.clock.set(hold.expires_at + timedelta(seconds=1))
@@ -536,12 +521,8 @@ async def test_expired_slot_taken_meanwhile_offers_another(desk, other_desk):
 
 
 async def test_escape_releases_the_hold_after_asking(desk):
-    app = make_app(desk)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await open_booking(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
+    async with running(desk) as (app, pilot):
+        await hold_first_slot(pilot)
         hold = app.screen.hold
         await pilot.press("escape")
         await settle(pilot)
@@ -560,12 +541,8 @@ async def test_escape_releases_the_hold_after_asking(desk):
 
 
 async def test_quitting_releases_the_hold(desk):
-    app = make_app(desk)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await open_booking(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
+    async with running(desk) as (app, pilot):
+        await hold_first_slot(pilot)
         hold = app.screen.hold
         await pilot.press("ctrl+q")
         await pilot.pause()
@@ -573,9 +550,7 @@ async def test_quitting_releases_the_hold(desk):
 
 
 async def test_first_available_and_weeks(desk):
-    app = make_app(desk)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(desk) as (app, pilot):
         picker = await open_booking(pilot)
         assert picker.start_day == MONDAY
         text = screen_text(app)
@@ -606,9 +581,7 @@ async def test_first_available_and_weeks(desk):
 
 
 async def test_days_without_slots_say_so(desk):
-    app = make_app(desk)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(desk) as (app, pilot):
         picker = await open_booking(pilot)
         table = picker.query_one("#slots", DataTable)
         headings = [row for row in row_texts(table) if not row.startswith("  ")]
@@ -650,9 +623,7 @@ async def test_markup_in_a_patient_name_is_shown_as_typed(desk):
 
 
 async def test_other_desks_changes_show_up(desk, other_desk):
-    app = make_app(desk)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(desk) as (app, pilot):
         app.check_for_changes()
         await settle(pilot)
         home = app.screen
@@ -703,9 +674,7 @@ async def test_theme_from_option_and_remembered(desk):
 
 
 async def test_command_palette_has_the_main_actions(desk):
-    app = make_app(desk)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(desk) as (app, pilot):
         titles = [command.title for command in app.get_system_commands(app.screen)]
         for wanted in ("Book an appointment", "Go to date", "Switch theme"):
             assert wanted in titles
@@ -724,7 +693,5 @@ async def test_no_color_still_shows_everything(desk, monkeypatch):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert app.no_color
-        await open_booking(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
+        await hold_first_slot(pilot)
         assert "Hold 15:00 left" in screen_text(app)

@@ -125,20 +125,30 @@ def busy_clinic(clinicians: int = 6) -> dict:
     }
 
 
-async def handle_keys(pilot, *keys: str) -> float:
+def settled(app) -> bool:
+    """No message pump on the screen has a message or callback waiting."""
+    for pump in (app, *app.screen.walk_children(with_self=True)):
+        if pump._message_queue.qsize() or pump._next_callbacks:
+            return False
+    return True
+
+
+async def handle_keys(app, *keys: str) -> float:
     """ms to handle the keys and draw the result: the key events go to the app, every message
     they cause is processed, then the frame is drawn as Textual's 60 fps update timer draws it
-    (layout if needed, dirty widgets re-rendered, composited). (Pilot.press would add its own
-    idle-detection sleeps, ~60 ms, to every key.)
+    (layout if needed, dirty widgets re-rendered, composited).
 
-    Calling the compositor alone, as this once did, drew nothing: widgets reach the
-    compositor only through that timer, so most keys were timed without drawing and the
-    timer's frame (all the drawing of several keys) landed on whichever key it fired in."""
-    app = pilot.app
+    Waiting is kept out of the figure: the loop yields until every pump's queue is done (a
+    few dozen attribute reads), where Pilot's own waits add ~1.6 ms of callbacks per key, or
+    ~60 ms of idle-detection sleeps with Pilot.press. Calling the compositor alone, as this
+    once did, drew nothing: widgets reach it only through that timer."""
     started = time.perf_counter()
     for key in keys:
         app.post_message(events.Key(key, None))
-    await pilot._wait_for_screen()
+    quiet = 0
+    while quiet < 2:  # two quiet turns of the loop: a message taken off a queue has been handled
+        await asyncio.sleep(0)
+        quiet = quiet + 1 if settled(app) else 0
     app.screen._on_timer_update()
     return (time.perf_counter() - started) * 1000
 
@@ -167,9 +177,14 @@ async def key_timings(keys: int, workdir: Path) -> dict[str, float]:
         load_ms = (time.perf_counter() - started) * 1000
         picker = app.screen
         slots = len(picker.slots)
-        timings = [await handle_keys(pilot, "down") for _ in range(keys)]
-        burst_ms = await handle_keys(pilot, *["pagedown"] * 20) / 20
-        assert picker.query_one("#slots").cursor_row > keys
+        table = picker.query_one("#slots")
+        timings = []
+        for _ in range(keys):
+            row = table.cursor_row
+            timings.append(await handle_keys(app, "down"))
+            assert table.cursor_row == row + 1, "a key was timed before it was handled"
+            assert not app.screen._dirty_widgets, "a key was timed before its frame was drawn"
+        burst_ms = await handle_keys(app, *["pagedown"] * 20) / 20
     ctx.db.dispose()
     timings.sort()
     return {

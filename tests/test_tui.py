@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -21,12 +22,13 @@ from frontdesk.services.objects import (
     NewPatient,
 )
 from frontdesk.tui.app import FrontdeskApp, create_app
+from frontdesk.tui.idle_gc import NEVER
 from frontdesk.tui.modals import CancelModal, ConfirmModal, DateModal, HelpScreen
 from frontdesk.tui.screens.agenda import AgendaScreen
 from frontdesk.tui.screens.appointment import AppointmentScreen
 from frontdesk.tui.screens.patient import PatientScreen
 from frontdesk.tui.screens.slots import SlotPickerScreen
-from frontdesk.tui.widgets import HoldCountdown
+from frontdesk.tui.widgets import ClinicHeader, HoldCountdown
 
 NOW = datetime(2025, 1, 20, 8, 0, tzinfo=UTC)  # Monday, 08:00 in London
 MONDAY = date(2025, 1, 20)
@@ -695,3 +697,24 @@ async def test_no_color_still_shows_everything(desk, monkeypatch):
         assert app.no_color
         await hold_first_slot(pilot)
         assert "Hold 15:00 left" in screen_text(app)
+
+
+async def test_full_garbage_collections_wait_while_keys_arrive(desk):
+    saved = gc.get_threshold()
+    async with running(desk) as (app, pilot):
+        assert gc.get_threshold()[2] == NEVER
+        before = app.idle_collector.last_input
+        await pilot.press("down")
+        assert app.idle_collector.last_input > before
+    assert gc.get_threshold() == saved
+
+
+async def test_header_clock_follows_the_app_clock(desk):
+    async with running(desk) as (app, pilot):
+        header = app.screen.query_one(ClinicHeader)
+        shown = str(header.content)
+        assert shown.startswith("Riverside Health › ") and "desk-1" in shown and shown.endswith("08:00 GMT")
+        desk.clock.advance(minutes=1)
+        header.tick()
+        await pilot.pause()
+        assert str(header.content).endswith("08:01 GMT")

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
@@ -17,6 +18,7 @@ from textual.screen import Screen
 
 from frontdesk.tui import format as fmt
 from frontdesk.tui import themes
+from frontdesk.tui.idle_gc import CHECK_SECONDS, IdleCollector
 from frontdesk.tui.screens.agenda import AgendaScreen
 from frontdesk.tui.screens.base import DataChanged, FrontdeskScreen
 
@@ -56,6 +58,7 @@ class FrontdeskApp(App[None]):
         self.owned_holds: set[str] = set()
         self._change_token: str | None = None
         self._theme_problems: list[str] = []
+        self.idle_collector = IdleCollector()
         self._choose_theme(theme)
 
     # --- start-up ---------------------------------------------------------------------------
@@ -80,6 +83,13 @@ class FrontdeskApp(App[None]):
             self.notify(problem, title="Theme", severity="warning", markup=False)
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         self.set_interval(CHANGE_CHECK_SECONDS, self.check_for_changes)
+        self.idle_collector.start()
+        self.set_interval(CHECK_SECONDS, self.idle_collector.tick)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self.idle_collector.input_seen()
+        await super().on_event(event)
 
     def _remember_theme(self, theme) -> None:
         themes.remember(theme=theme.name)
@@ -199,6 +209,7 @@ class FrontdeskApp(App[None]):
 
     def on_unmount(self) -> None:
         self.release_owned_holds()
+        self.idle_collector.stop()
 
     # --- help and the command palette -------------------------------------------------------
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from rich.style import Style
 from rich.text import Text
 from textual.cache import LRUCache
+from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
 from textual.widgets import DataTable, Input, Static
@@ -26,6 +28,8 @@ class ClinicHeader(Static):
         padding: 0 1;
     }
     """
+
+    _shown: Text | None = None
 
     def on_mount(self) -> None:
         self.tick()
@@ -50,7 +54,10 @@ class ClinicHeader(Static):
         if gap < 1:  # narrow: keep the clock whole, shorten the place
             left.truncate(max(width - len(right) - 1, 0), overflow="ellipsis")
             gap = max(width - len(left) - len(right), 1)
-        self.update(Text.assemble(left, " " * gap, right))
+        line = Text.assemble(left, " " * gap, right)
+        if line != self._shown:  # the clock shows minutes: most ticks change nothing
+            self._shown = line
+            self.update(line, layout=False)  # one docked line: its size never depends on the text
 
     def on_resize(self) -> None:
         self.tick()
@@ -86,6 +93,7 @@ class HoldCountdown(Static):
         super().__init__(**kwargs)
         self.expires_at = expires_at
         self._expired_sent = False
+        self._shown = ""
 
     def on_mount(self) -> None:
         self.tick()
@@ -107,7 +115,10 @@ class HoldCountdown(Static):
         self.set_class(not expired and left <= self.FINAL, "-final")
         self.set_class(expired, "-expired")
         label = "Hold expired 00:00" if expired else f"Hold {fmt.countdown(left)} left"
-        self.update(label)
+        if label != self._shown:
+            # Width is auto: lay out again only when the label's length changes.
+            self.update(label, layout=len(label) != len(self._shown))
+            self._shown = label
         if expired and not self._expired_sent:
             self._expired_sent = True
             self.post_message(self.Expired())
@@ -181,6 +192,21 @@ class FitTable(DataTable):
         if strip is None:
             strip = self._row_lines[key] = super()._render_line(y, x1, x2, base_style)
         return strip
+
+    _frame_style: Style | None = None
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # DataTable asks for rich_style once per line, and each time it walks every ancestor
+        # blending backgrounds: work out once per frame (about 2 ms of a scrolling frame).
+        self._frame_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame_style = None
+
+    @property
+    def rich_style(self) -> Style:
+        return self._frame_style or super().rich_style
 
     def _clear_caches(self) -> None:
         super()._clear_caches()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from datetime import date, datetime, time, timedelta
 
 from rich.text import Text
@@ -19,6 +18,7 @@ from frontdesk.services.objects import (
 )
 from frontdesk.tui import format as fmt
 from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
+from frontdesk.tui.idle_gc import settle_garbage
 from frontdesk.tui.widgets import ClinicHeader, FitTable
 
 DAYS_SHOWN = 7
@@ -44,19 +44,6 @@ def _create_hold(ctx, request: HoldRequest):
 
 def slot_key(slot: Slot) -> str:
     return "|".join((slot.start_time.isoformat(), slot.clinician_id or "", slot.location_id or "", "r" if slot.is_remote else "p"))
-
-
-def settle_garbage() -> None:
-    """Collect now, while the desk waits for the week anyway, and freeze what survives.
-
-    A week of 2,000 slots is ~200,000 objects. Left in the collector's oldest generation,
-    every full collection rescans them all: ~50 ms, landing on some arrow key every few
-    hundred presses. Frozen objects are skipped by those scans (and still freed by reference
-    counting); unfreezing first lets this collection find cycles left from earlier weeks.
-    """
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
 
 
 class SlotPickerScreen(FrontdeskScreen):

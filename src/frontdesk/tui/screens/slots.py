@@ -17,8 +17,8 @@ from frontdesk.services.objects import (
     Slot,
 )
 from frontdesk.tui import format as fmt
-from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
 from frontdesk.tui.idle_gc import settle_garbage
+from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
 from frontdesk.tui.widgets import ClinicHeader, FitTable
 
 DAYS_SHOWN = 7

@@ -21,6 +21,7 @@ from frontdesk.services.objects import (
     HoldRequest,
     NewPatient,
 )
+from frontdesk.tui import format as fmt
 from frontdesk.tui.app import FrontdeskApp, create_app
 from frontdesk.tui.idle_gc import NEVER
 from frontdesk.tui.modals import CancelModal, ConfirmModal, DateModal, HelpScreen
@@ -101,16 +102,21 @@ def row_texts(table: DataTable) -> list[str]:
     return [" | ".join(str(cell) for cell in table.get_row_at(index)) for index in range(table.row_count)]
 
 
+async def pick_option(pilot, wanted) -> None:
+    """In the open list, arrow from the highlighted option to the one wanted(option) is true of, Enter."""
+    options = pilot.app.screen.query_one(OptionList)
+    index = next(n for n, option in enumerate(options.options) if wanted(option))
+    steps = index - (options.highlighted or 0)
+    await pilot.press(*["down" if steps > 0 else "up"] * abs(steps), "enter")
+    await settle(pilot)
+
+
 async def open_booking(pilot, type_id: str = FOLLOW_UP) -> SlotPickerScreen:
     """b, then arrows to the type, Enter: the slot picker for that type."""
     app = pilot.app
     await pilot.press("b")
     await settle(pilot)
-    options = app.screen.query_one(OptionList)
-    wanted = [o.id for o in options.options].index(type_id)
-    await pilot.press(*["down"] * (wanted - (options.highlighted or 0)))
-    await pilot.press("enter")
-    await settle(pilot)
+    await pick_option(pilot, lambda option: option.id == type_id)
     assert isinstance(app.screen, SlotPickerScreen)
     return app.screen
 
@@ -235,6 +241,45 @@ async def test_search_and_status_filter(desk):
         await settle(pilot)
         everything = app.screen.query_one("#agenda", DataTable).row_count
         assert everything > len(rows)
+
+
+async def choose(pilot, choice_id: str, label: str) -> None:
+    """Tab to a Choice, open its list with Enter, arrow to the label, Enter."""
+    app = pilot.app
+    for _ in range(8):
+        if app.focused is not None and app.focused.id == choice_id:
+            break
+        await pilot.press("tab")
+    assert app.focused.id == choice_id
+    await pilot.press("enter")
+    await settle(pilot)
+    await pick_option(pilot, lambda option: str(option.prompt) == label)
+
+
+async def test_filter_by_status_and_clinician_by_keyboard(desk):
+    def day_rows(offset: int):
+        return appointments.agenda(desk, location_id="loc_central", day=MONDAY + timedelta(days=offset)).items
+
+    offset = next(n for n in range(7) if len({row.appointment.status for row in day_rows(n)}) > 1)
+    day = day_rows(offset)
+    status = next(row.appointment.status for row in day if row.appointment.status != day[0].appointment.status)
+    clinician = next(row.clinician_name for row in day if row.appointment.status == status)
+    async with running(desk) as (app, pilot):
+        await pilot.press(*["n"] * offset)
+        await settle(pilot)
+        table = app.screen.query_one("#agenda", DataTable)
+        everything = table.row_count
+        label = fmt.STATUS_LABELS[status]
+        await choose(pilot, "status", label)
+        rows = row_texts(table)
+        assert rows and len(rows) < everything and all(r.endswith(label) for r in rows)
+        await choose(pilot, "clinician", clinician)
+        expected = [row for row in day if row.appointment.status == status and row.clinician_name == clinician]
+        assert len(row_texts(table)) == len(expected)
+        await pilot.press("escape")  # clear the filters
+        await settle(pilot)
+        assert table.row_count == everything
+        assert str(app.screen.query_one("#status").label) == "Any status"
 
 
 async def test_a_large_day_pages(desk, other_desk):
@@ -718,3 +763,14 @@ async def test_header_clock_follows_the_app_clock(desk):
         header.tick()
         await pilot.pause()
         assert str(header.content).endswith("08:01 GMT")
+
+
+async def test_slot_picker_switches_type_from_its_filter(desk):
+    async with running(desk) as (app, pilot):
+        picker = await open_booking(pilot)
+        other = next(t for t in app.overview.appointment_types if t.id != FOLLOW_UP and "loc_central" in t.location_ids)
+        await pilot.press("y")  # opens the type list
+        await settle(pilot)
+        await pick_option(pilot, lambda option: option.id == other.id)
+        assert app.screen is picker and picker.type_id == other.id
+        assert picker.slots and all(s.end_time - s.start_time == timedelta(minutes=other.duration_minutes) for s in picker.slots.values())

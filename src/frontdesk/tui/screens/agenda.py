@@ -10,11 +10,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal
-from textual.widgets import DataTable, Footer, Label, Select, Static
+from textual.widgets import DataTable, Footer, Label, Static
 
 from frontdesk.tui import format as fmt
 from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
-from frontdesk.tui.widgets import ClinicHeader, FieldInput, FitTable
+from frontdesk.tui.widgets import Choice, ClinicHeader, FieldInput, FitTable
 
 if TYPE_CHECKING:  # imported for annotations only: keeps the first frame quick
     from frontdesk.services.objects import AgendaRow, Page
@@ -86,13 +86,8 @@ class AgendaScreen(FrontdeskScreen):
         with Horizontal(id="day-bar"):
             yield Label("Loading…", id="day-label")
         with Horizontal(id="filters", classes="filters"):
-            yield Select([], prompt="All clinicians", id="clinician", compact=True)
-            yield Select(
-                [(label, value) for value, label in fmt.STATUS_LABELS.items()],
-                prompt="Any status",
-                id="status",
-                compact=True,
-            )
+            yield Choice("Clinician", [("All clinicians", ALL)], id="clinician")
+            yield Choice("Status", [("Any status", ALL), *((label, value) for value, label in fmt.STATUS_LABELS.items())], id="status")
             yield FieldInput(placeholder="Search patient (/)", id="search", compact=True)
         yield FitTable(
             [
@@ -129,8 +124,8 @@ class AgendaScreen(FrontdeskScreen):
 
     def _start(self) -> None:
         overview = self.app.overview
-        clinicians = self.query_one("#clinician", Select)
-        clinicians.set_options([(Text(c.name), c.id) for c in overview.clinicians])
+        clinicians = self.query_one("#clinician", Choice)
+        clinicians.set_options([("All clinicians", ALL), *((c.name, c.id) for c in overview.clinicians)])
         self.day = self.day or self.app.today()
         self.query_one(ClinicHeader).tick()
         self.load()
@@ -139,8 +134,8 @@ class AgendaScreen(FrontdeskScreen):
         self._show_empty_state(self.app.location is None)
         if self.app.location is None or self.day is None:
             return
-        clinician = self.query_one("#clinician", Select).value
-        status = self.query_one("#status", Select).value
+        clinician = self.query_one("#clinician", Choice).value
+        status = self.query_one("#status", Choice).value
         search = self.query_one("#search", FieldInput).value.strip()
         self._show_day_label()
         self.call_service(
@@ -148,8 +143,8 @@ class AgendaScreen(FrontdeskScreen):
             _agenda,
             location_id=self.app.location.id,
             day=self.day,
-            clinician_id=None if clinician is Select.NULL else clinician,
-            status=None if status is Select.NULL else status,
+            clinician_id=None if clinician == ALL else clinician,
+            status=None if status == ALL else status,
             search=search or None,
             limit=PAGE_SIZE,
             offset=self.page_offset,
@@ -256,14 +251,14 @@ class AgendaScreen(FrontdeskScreen):
 
     def _filtered(self) -> bool:
         return (
-            self.query_one("#clinician", Select).value is not Select.NULL
-            or self.query_one("#status", Select).value is not Select.NULL
+            self.query_one("#clinician", Choice).value != ALL
+            or self.query_one("#status", Choice).value != ALL
             or bool(self.query_one("#search", FieldInput).value.strip())
         )
 
     # --- filters ----------------------------------------------------------------------------
 
-    def on_select_changed(self, event: Select.Changed) -> None:
+    def on_choice_changed(self, event: Choice.Changed) -> None:
         if self.app.overview is not None and self.day is not None:
             self.page_offset = 0
             self.load()
@@ -280,10 +275,13 @@ class AgendaScreen(FrontdeskScreen):
         self.query_one("#search", FieldInput).focus()
 
     def action_clear_filters(self) -> None:
-        self.query_one("#clinician", Select).clear()
-        self.query_one("#status", Select).clear()
+        self.query_one("#clinician", Choice).select(ALL)
+        self.query_one("#status", Choice).select(ALL)
         self.query_one("#search", FieldInput).value = ""
         self.query_one("#agenda", DataTable).focus()
+        if self.day is not None:
+            self.page_offset = 0
+            self.load()
 
     # --- days and pages ---------------------------------------------------------------------
 

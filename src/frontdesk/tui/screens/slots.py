@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Label, Select
+from textual.widgets import DataTable, Footer, Label
 
 from frontdesk.services.objects import (
     AvailabilityQuery,
@@ -19,11 +19,12 @@ from frontdesk.services.objects import (
 from frontdesk.tui import format as fmt
 from frontdesk.tui.idle_gc import settle_garbage
 from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
-from frontdesk.tui.widgets import ClinicHeader, FitTable
+from frontdesk.tui.widgets import Choice, ClinicHeader, FitTable
 
 DAYS_SHOWN = 7
 FIRST_AVAILABLE_DAYS = 31  # the longest range a query may ask for
 ALL_CLINICIANS = "__all__"
+ALL_LOCATIONS = "__all__"
 ANY_CLINICIAN = "__any__"  # round robin: one slot per time, the least busy clinician
 BOTH_MODES = "both"
 IN_PERSON = "in_person"
@@ -73,14 +74,12 @@ class SlotPickerScreen(FrontdeskScreen):
         kind = self._type()
         yield ClinicHeader()
         with Horizontal(classes="filters"):
-            yield Select([(Text(t.name), t.id) for t in overview.appointment_types], value=self.type_id, allow_blank=False, id="type", compact=True)
-            yield Select(self._clinician_options(), value=ALL_CLINICIANS, allow_blank=False, id="clinician", compact=True)
+            yield Choice("Appointment type", [(t.name, t.id) for t in overview.appointment_types], value=self.type_id, id="type")
+            yield Choice("Clinician", self._clinician_options(), id="clinician")
         with Horizontal(classes="filters"):
-            locations = [(Text(self.app.short_place(loc.name)), loc.id) for loc in overview.locations if loc.id in kind.location_ids]
-            default_location = self.app.location.id if self.app.location and self.app.location.id in kind.location_ids else Select.NULL
-            yield Select(locations, prompt="All locations", value=default_location, id="location", compact=True)
-            modes = self._mode_options()
-            yield Select(modes, value=modes[0][1], allow_blank=False, id="mode", compact=True)
+            default_location = self.app.location.id if self.app.location and self.app.location.id in kind.location_ids else ALL_LOCATIONS
+            yield Choice("Location", self._location_options(), value=default_location, id="location")
+            yield Choice("In person or remote", self._mode_options(), id="mode")
         yield Label("", id="week-label")
         yield FitTable(
             [
@@ -96,11 +95,16 @@ class SlotPickerScreen(FrontdeskScreen):
     def _type(self):
         return next(t for t in self.app.overview.appointment_types if t.id == self.type_id)
 
-    def _clinician_options(self) -> list[tuple[Text, str]]:
+    def _clinician_options(self) -> list[tuple[str, str]]:
         kind = self._type()
-        options = [(Text("All clinicians"), ALL_CLINICIANS), (Text("Any clinician (round robin)"), ANY_CLINICIAN)]
-        options += [(Text(c.name), c.id) for c in self.app.overview.clinicians if c.id in kind.clinician_ids]
+        options = [("All clinicians", ALL_CLINICIANS), ("Any clinician (round robin)", ANY_CLINICIAN)]
+        options += [(c.name, c.id) for c in self.app.overview.clinicians if c.id in kind.clinician_ids]
         return options
+
+    def _location_options(self) -> list[tuple[str, str]]:
+        kind = self._type()
+        places = [(self.app.short_place(loc.name), loc.id) for loc in self.app.overview.locations if loc.id in kind.location_ids]
+        return [("All locations", ALL_LOCATIONS), *places]
 
     def _mode_options(self) -> list[tuple[str, str]]:
         modes = self._type().modes
@@ -121,14 +125,14 @@ class SlotPickerScreen(FrontdeskScreen):
 
     @property
     def zone(self) -> str:
-        location = self.query_one("#location", Select).value
-        return self.app.location_zone(None if location is Select.NULL else location)
+        location = self.query_one("#location", Choice).value
+        return self.app.location_zone(None if location == ALL_LOCATIONS else location)
 
     def _queries(self, start: date, days: int, first_available: bool = False) -> list[AvailabilityQuery]:
-        clinician = self.query_one("#clinician", Select).value
-        location = self.query_one("#location", Select).value
-        mode = self.query_one("#mode", Select).value
-        location_id = None if location is Select.NULL else location
+        clinician = self.query_one("#clinician", Choice).value
+        location = self.query_one("#location", Choice).value
+        mode = self.query_one("#mode", Choice).value
+        location_id = None if location == ALL_LOCATIONS else location
         common = dict(
             appointment_type_id=self.type_id,
             start_date=start.isoformat(),
@@ -221,23 +225,17 @@ class SlotPickerScreen(FrontdeskScreen):
         except Exception:
             return None
 
-    def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id == "type" and event.value != self.type_id and event.value is not Select.NULL:
+    def on_choice_changed(self, event: Choice.Changed) -> None:
+        if event.choice.id == "type" and event.value != self.type_id:
             self.type_id = event.value
             self._reset_filters_for_type()
         if self.start_day is not None:
             self.load()
 
     def _reset_filters_for_type(self) -> None:
-        kind = self._type()
-        self.query_one("#clinician", Select).set_options(self._clinician_options())
-        mode = self.query_one("#mode", Select)
-        mode.set_options(self._mode_options())
-        locations = self.query_one("#location", Select)
-        current = locations.value
-        locations.set_options([(Text(self.app.short_place(loc.name)), loc.id) for loc in self.app.overview.locations if loc.id in kind.location_ids])
-        if current in kind.location_ids:
-            locations.value = current
+        self.query_one("#clinician", Choice).set_options(self._clinician_options())
+        self.query_one("#mode", Choice).set_options(self._mode_options())
+        self.query_one("#location", Choice).set_options(self._location_options())
 
     # --- keys -------------------------------------------------------------------------------
 
@@ -254,7 +252,9 @@ class SlotPickerScreen(FrontdeskScreen):
         self.load()
 
     def action_choose_type(self) -> None:
-        self.query_one("#type", Select).focus()
+        choice = self.query_one("#type", Choice)
+        choice.focus()
+        choice.action_open()
 
     def action_first_available(self) -> None:
         self.call_service("first", _query_week, self._queries(self.app.today(), FIRST_AVAILABLE_DAYS, first_available=True))

@@ -9,8 +9,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from frontdesk.domain.appointments import STATUSES
 from frontdesk.domain.errors import FrontdeskError, validation
+from frontdesk.domain.statuses import STATUSES
 
 
 class UsageError(Exception):

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from frontdesk.domain.busy import ACTIVE_APPOINTMENT_STATUSES, BLOCK, Busy
+from frontdesk.domain.busy import BLOCK, Busy
 from frontdesk.domain.errors import INVALID_STATE_TRANSITION, FrontdeskError, validation
 from frontdesk.domain.intervals import Interval
+from frontdesk.domain.statuses import ACTIVE_APPOINTMENT_STATUSES, STATUSES
 from frontdesk.domain.timeutil import iso
 
-STATUSES = ("pending_approval", "pending", "confirmed", "scheduled", "cancelled", "completed", "no_show")
 # The statuses an appointment may be created in, may be cancelled from, and that take time.
 OPEN_STATUSES = ACTIVE_APPOINTMENT_STATUSES
 DEFAULT_STATUS = "pending"

@@ -12,9 +12,6 @@ BLOCK = "block"
 APPOINTMENT = "appointment"
 HOLD = "hold"
 
-# Appointment statuses that take time; cancelled, completed and no_show do not.
-ACTIVE_APPOINTMENT_STATUSES = ("pending_approval", "pending", "confirmed", "scheduled")
-
 
 @dataclass(frozen=True, slots=True)
 class Busy:

@@ -20,7 +20,6 @@ from sqlalchemy.sql.functions import FunctionElement
 from frontdesk.domain.appointments import HOLD_ACTIVE
 from frontdesk.domain.blocks import expand_block
 from frontdesk.domain.busy import (
-    ACTIVE_APPOINTMENT_STATUSES,
     APPOINTMENT,
     BLOCK,
     HOLD,
@@ -28,6 +27,7 @@ from frontdesk.domain.busy import (
     BusySpan,
 )
 from frontdesk.domain.intervals import Interval
+from frontdesk.domain.statuses import ACTIVE_APPOINTMENT_STATUSES
 from frontdesk.store.models import (
     Appointment,
     Block,

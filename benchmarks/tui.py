@@ -154,7 +154,7 @@ async def handle_keys(app, *keys: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-async def key_timings(keys: int, workdir: Path) -> dict[str, float]:
+async def key_timings(keys: int, workdir: Path, size: tuple[int, int] = (100, 40)) -> dict[str, float]:
     from frontdesk.clock import FakeClock
     from frontdesk.services.clinic import load_clinic_data
     from frontdesk.services.context import Context
@@ -166,7 +166,7 @@ async def key_timings(keys: int, workdir: Path) -> dict[str, float]:
     load_clinic_data(ctx, busy_clinic(), "bench")
     app = create_app(ctx)
     app.animation_level = "none"
-    async with app.run_test(size=(100, 40)) as pilot:
+    async with app.run_test(size=size) as pilot:
         for _ in range(3):
             await pilot.pause()
             await app.workers.wait_for_complete()
@@ -207,6 +207,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--keys", type=int, default=200)
+    parser.add_argument("--size", default="100x40", help="terminal size for the key test, WIDTHxHEIGHT")
     args = parser.parse_args()
     compile_like_an_install()
     with tempfile.TemporaryDirectory() as folder:
@@ -218,9 +219,10 @@ def main() -> None:
               f"frontdesk {frame['frontdesk_ms']:.0f} ms, ratio {ratio:.2f} (target <= 1.5)")
         print(f"first frame from App.run():                  bare Textual {frame['bare_run_ms']:.0f} ms, "
               f"frontdesk {frame['frontdesk_run_ms']:.0f} ms, ratio {run_ratio:.2f}")
-        keys = asyncio.run(key_timings(args.keys, workdir))
+        size = tuple(int(n) for n in args.size.split("x"))
+        keys = asyncio.run(key_timings(args.keys, workdir, size))
         print(f"slot list: {keys['slots']} slots in the week, loaded and drawn in {keys['week_load_ms']:.0f} ms")
-        print(f"Down key ({args.keys} presses): median {keys['key_median_ms']:.1f} ms, "
+        print(f"Down key ({args.keys} presses at {args.size}): median {keys['key_median_ms']:.1f} ms, "
               f"p95 {keys['key_p95_ms']:.1f} ms, max {keys['key_max_ms']:.1f} ms (target <= 16 ms); "
               f"PageDown {keys['pagedown_mean_ms']:.1f} ms")
         print(f"full garbage collection (the app runs these at pauses in input, never mid-key): {keys['pause_gc_ms']:.1f} ms")

@@ -16,7 +16,7 @@ test_date_dialog[80x24] go-to-date
 test_help[80x24] help
 test_patient_details_expired[80x24] hold-expired
 test_leave_question[80x24] leave-and-release
-test_no_clinic no-clinic
+test_no_clinic[80x24] no-clinic
 test_patient_details[80x24] patient-details
 test_slot_picker[120x40] slot-picker-120x40
 test_slot_picker[80x24] slot-picker

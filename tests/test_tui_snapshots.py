@@ -175,10 +175,11 @@ def test_other_themes(snap_compare, desk, theme):
     assert snap_compare(make_app(desk, theme=theme), terminal_size=(80, 24), run_before=run_before)
 
 
-def test_no_clinic(snap_compare, empty_desk):
+@pytest.mark.parametrize("size", SIZES)
+def test_no_clinic(snap_compare, empty_desk, size):
     async def run_before(pilot):
         await settle(pilot)
         await pilot.press("b")
         await settle(pilot)
 
-    assert snap_compare(make_app(empty_desk), terminal_size=(80, 24), run_before=run_before)
+    assert snap_compare(make_app(empty_desk), terminal_size=size, run_before=run_before)

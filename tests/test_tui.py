@@ -13,6 +13,7 @@ from textual.widgets import DataTable, OptionList
 
 from frontdesk.clock import FakeClock
 from frontdesk.services import appointments, holds
+from frontdesk.services.availability import query_availability
 from frontdesk.services.clinic import build_demo, default_sample, load_clinic_file
 from frontdesk.services.context import Context
 from frontdesk.services.objects import (
@@ -90,6 +91,15 @@ async def settle(pilot) -> None:
     await pilot.pause()
 
 
+async def until(pilot, condition, tries: int = 100) -> None:
+    """Pause until condition() holds: for Textual's own timers, which the fake clock does not drive."""
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the screen never showed what was awaited")
+
+
 async def type_text(pilot, text: str) -> None:
     await pilot.press(*[_character_to_key(ch) for ch in text])
 
@@ -135,6 +145,20 @@ async def running(desk, size: tuple[int, int] = (100, 30)):
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
         yield app, pilot
+
+
+def hold_same_time(ctx, type_id: str, like):
+    """A hold made through ctx for the time of `like`, a slot or a hold (same clinician, start, place)."""
+    return holds.create_hold(
+        ctx,
+        HoldRequest(
+            appointment_type_id=type_id,
+            clinician_id=like.clinician_id,
+            start=like.start_time,
+            location_id=like.location_id,
+            is_remote=like.is_remote,
+        ),
+    )
 
 
 def first_slot_key(screen: SlotPickerScreen) -> str:
@@ -464,16 +488,7 @@ async def test_slot_taken_by_another_desk(desk, other_desk):
     async with running(desk) as (app, pilot):
         picker = await open_booking(pilot)
         slot = picker.slots[first_slot_key(picker)]
-        holds.create_hold(
-            other_desk,
-            HoldRequest(
-                appointment_type_id=FOLLOW_UP,
-                clinician_id=slot.clinician_id,
-                start=slot.start_time,
-                location_id=slot.location_id,
-                is_remote=slot.is_remote,
-            ),
-        )
+        hold_same_time(other_desk, FOLLOW_UP, slot)
         await pilot.press("enter")
         await settle(pilot)
         assert app.screen is picker  # no patient screen: nothing was held here
@@ -548,16 +563,7 @@ async def test_expired_slot_taken_meanwhile_offers_another(desk, other_desk):
         desk.clock.set(hold.expires_at + timedelta(seconds=1))
         screen.query_one(HoldCountdown).tick()
         await settle(pilot)
-        holds.create_hold(
-            other_desk,
-            HoldRequest(
-                appointment_type_id=hold.appointment_type_id,
-                clinician_id=hold.clinician_id,
-                start=hold.start_time,
-                location_id=hold.location_id,
-                is_remote=hold.is_remote,
-            ),
-        )
+        hold_same_time(other_desk, hold.appointment_type_id, hold)
         await pilot.press("r")
         await settle(pilot)
         assert screen.locked
@@ -640,15 +646,11 @@ async def test_days_without_slots_say_so(desk):
 
 
 async def test_markup_in_a_patient_name_is_shown_as_typed(desk):
-    slots = __import__("frontdesk.services.availability", fromlist=["x"]).query_availability(
+    slot = query_availability(
         desk,
         AvailabilityQuery(appointment_type_id=FOLLOW_UP, start_date="2025-01-20", end_date="2025-01-20", location_id="loc_central", timezone="Europe/London"),
-    ).slots
-    slot = slots[0]
-    hold = holds.create_hold(
-        desk,
-        HoldRequest(appointment_type_id=FOLLOW_UP, clinician_id=slot.clinician_id, start=slot.start_time, location_id="loc_central"),
-    )
+    ).slots[0]
+    hold = hold_same_time(desk, FOLLOW_UP, slot)
     evil = "[bold red]Mallory[/]"
     apt = holds.confirm_hold(desk, hold.id, ConfirmRequest(new_patient=NewPatient(first_name=evil, last_name="[link=x]O'Brien")))
     appointments.update_appointment(desk, apt.id, {"description": "[blink]call back[/blink]"})
@@ -728,7 +730,7 @@ async def test_command_palette_has_the_main_actions(desk):
         await pilot.press("ctrl+p")
         await settle(pilot)
         await type_text(pilot, "go to date")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: "Go to date" in screen_text(app))  # the palette searches on a timer
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, DateModal)

@@ -13,6 +13,7 @@ from test_tui import (  # noqa: F401  (fixtures)
     demo_template,
     desk,
     empty_desk,
+    hold_first_slot,
     make_app,
     open_booking,
     settle,
@@ -43,13 +44,6 @@ async def _move_clock(pilot, desk, when) -> None:
     desk.clock.set(when)
     pilot.app.screen.query_one(ClinicHeader).tick()
     pilot.app.screen.query_one(HoldCountdown).tick()
-    await settle(pilot)
-
-
-async def _to_patient_details(pilot) -> None:
-    await settle(pilot)
-    await open_booking(pilot)
-    await pilot.press("enter")
     await settle(pilot)
 
 
@@ -125,7 +119,8 @@ def test_slot_picker(snap_compare, desk, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_patient_details(snap_compare, desk, size):
     async def run_before(pilot):
-        await _to_patient_details(pilot)
+        await settle(pilot)
+        await hold_first_slot(pilot)
         await type_text(pilot, "ben")
         await settle(pilot)
         await pilot.press("ctrl+n")
@@ -141,7 +136,8 @@ def test_patient_details(snap_compare, desk, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_patient_details_expired(snap_compare, desk, size):
     async def run_before(pilot):
-        await _to_patient_details(pilot)
+        await settle(pilot)
+        await hold_first_slot(pilot)
         await _move_clock(pilot, desk, pilot.app.screen.hold.expires_at + timedelta(seconds=1))
 
     assert snap_compare(make_app(desk), terminal_size=size, run_before=run_before)
@@ -150,7 +146,8 @@ def test_patient_details_expired(snap_compare, desk, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_leave_question(snap_compare, desk, size):
     async def run_before(pilot):
-        await _to_patient_details(pilot)
+        await settle(pilot)
+        await hold_first_slot(pilot)
         await pilot.press("escape")
         await settle(pilot)
 

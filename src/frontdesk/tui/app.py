@@ -6,6 +6,7 @@ so the first frame never waits for a query. The app reads time only through ctx.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from datetime import date
 from typing import TYPE_CHECKING
@@ -59,6 +60,7 @@ class FrontdeskApp(App[None]):
         self._change_token: str | None = None
         self._theme_problems: list[str] = []
         self.idle_collector = IdleCollector()
+        self.settings = themes.read_settings()  # read once, before the event loop runs
         self._choose_theme(theme)
 
     # --- start-up ---------------------------------------------------------------------------
@@ -67,8 +69,7 @@ class FrontdeskApp(App[None]):
         loaded, self._theme_problems = themes.load_themes()
         for theme in loaded:
             self.register_theme(theme)
-        settings = themes.read_settings()
-        for name in (requested, settings.get("theme"), themes.DEFAULT_THEME):
+        for name in (requested, self.settings.get("theme"), themes.DEFAULT_THEME):
             if name and self.get_theme(name) is not None:
                 self.theme = name
                 break
@@ -97,7 +98,7 @@ class FrontdeskApp(App[None]):
     def set_overview(self, overview: ClinicOverview) -> None:
         """The clinic's reference data arrived (the home screen loads it first)."""
         self.overview = overview
-        wanted = self.requested_location_id or themes.read_settings().get("location_id")
+        wanted = self.requested_location_id or self.settings.get("location_id")
         by_id = {location.id: location for location in overview.locations}
         if wanted and wanted not in by_id and self.requested_location_id:
             self.notify(f"No location {wanted!r}; showing the first one.", severity="warning", markup=False)
@@ -204,7 +205,8 @@ class FrontdeskApp(App[None]):
         self.owned_holds.clear()
 
     async def action_quit(self) -> None:
-        self.release_owned_holds()
+        # Off the event loop: another desk's write may hold the database lock for a while.
+        await asyncio.to_thread(self.release_owned_holds)
         self.exit()
 
     def on_unmount(self) -> None:

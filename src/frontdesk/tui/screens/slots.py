@@ -23,8 +23,7 @@ from frontdesk.tui.widgets import Choice, ClinicHeader, FitTable
 
 DAYS_SHOWN = 7
 FIRST_AVAILABLE_DAYS = 31  # the longest range a query may ask for
-ALL_CLINICIANS = "__all__"
-ALL_LOCATIONS = "__all__"
+ALL = "__all__"  # the "all clinicians" and "all locations" options
 ANY_CLINICIAN = "__any__"  # round robin: one slot per time, the least busy clinician
 BOTH_MODES = "both"
 IN_PERSON = "in_person"
@@ -77,7 +76,7 @@ class SlotPickerScreen(FrontdeskScreen):
             yield Choice("Appointment type", [(t.name, t.id) for t in overview.appointment_types], value=self.type_id, id="type")
             yield Choice("Clinician", self._clinician_options(), id="clinician")
         with Horizontal(classes="filters"):
-            default_location = self.app.location.id if self.app.location and self.app.location.id in kind.location_ids else ALL_LOCATIONS
+            default_location = self.app.location.id if self.app.location and self.app.location.id in kind.location_ids else ALL
             yield Choice("Location", self._location_options(), value=default_location, id="location")
             yield Choice("In person or remote", self._mode_options(), id="mode")
         yield Label("", id="week-label")
@@ -97,14 +96,14 @@ class SlotPickerScreen(FrontdeskScreen):
 
     def _clinician_options(self) -> list[tuple[str, str]]:
         kind = self._type()
-        options = [("All clinicians", ALL_CLINICIANS), ("Any clinician (round robin)", ANY_CLINICIAN)]
+        options = [("All clinicians", ALL), ("Any clinician (round robin)", ANY_CLINICIAN)]
         options += [(c.name, c.id) for c in self.app.overview.clinicians if c.id in kind.clinician_ids]
         return options
 
     def _location_options(self) -> list[tuple[str, str]]:
         kind = self._type()
         places = [(self.app.short_place(loc.name), loc.id) for loc in self.app.overview.locations if loc.id in kind.location_ids]
-        return [("All locations", ALL_LOCATIONS), *places]
+        return [("All locations", ALL), *places]
 
     def _mode_options(self) -> list[tuple[str, str]]:
         modes = self._type().modes
@@ -126,18 +125,18 @@ class SlotPickerScreen(FrontdeskScreen):
     @property
     def zone(self) -> str:
         location = self.query_one("#location", Choice).value
-        return self.app.location_zone(None if location == ALL_LOCATIONS else location)
+        return self.app.location_zone(None if location == ALL else location)
 
     def _queries(self, start: date, days: int, first_available: bool = False) -> list[AvailabilityQuery]:
         clinician = self.query_one("#clinician", Choice).value
         location = self.query_one("#location", Choice).value
         mode = self.query_one("#mode", Choice).value
-        location_id = None if location == ALL_LOCATIONS else location
+        location_id = None if location == ALL else location
         common = dict(
             appointment_type_id=self.type_id,
             start_date=start.isoformat(),
             end_date=(start + timedelta(days=days - 1)).isoformat(),
-            clinician_id=clinician if clinician not in (ALL_CLINICIANS, ANY_CLINICIAN) else None,
+            clinician_id=clinician if clinician not in (ALL, ANY_CLINICIAN) else None,
             timezone=self.zone,
             round_robin="BALANCED" if clinician == ANY_CLINICIAN else None,
             first_available=first_available,

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -34,6 +35,7 @@ from sqlalchemy import insert
 
 from frontdesk.clock import FakeClock
 from frontdesk.domain.blocks import block_span
+from frontdesk.domain.statuses import ACTIVE_APPOINTMENT_STATUSES
 from frontdesk.services.availability import query_availability
 from frontdesk.services.context import Context
 from frontdesk.services.objects import AvailabilityQuery
@@ -41,6 +43,7 @@ from frontdesk.store.models import (
     Appointment,
     AppointmentType,
     Block,
+    BusyTime,
     Clinic,
     Location,
     Resource,
@@ -131,23 +134,30 @@ def build(path: Path, history: int, seed: int = 1) -> None:
         conn.execute(insert(Block.__table__), blocks)
 
         def appointments(first: date, days: int, per_clinician: int, statuses: list[str], prefix: str):
-            rows, links = [], []
+            rows, links, busy = [], [], []
             for i in range(CLINICIANS):
                 site, _, zone = clinician_site(i)
                 quarters = working_quarters(first, days, ZoneInfo(zone))
                 for n, start in enumerate(sorted(rng.sample(quarters, min(per_clinician, len(quarters))))):
-                    aid = f"{prefix}_{i:02d}_{n:05d}"
+                    # Random ids, as the product writes them: clustered ones flatter the reads.
+                    aid = f"apt_{uuid.UUID(int=rng.getrandbits(128), version=4)}"
                     end = start + timedelta(minutes=15)
+                    status = rng.choice(statuses)
                     rows.append({"id": aid, "patient_id": None, "clinician_profile_id": f"cli_{i:02d}",
                                  "title": "Quick check", "start_time": start, "end_time": end,
-                                 "status": rng.choice(statuses), "appointment_type_id": TYPE_ID,
+                                 "status": status, "appointment_type_id": TYPE_ID,
                                  "location_id": site, "is_remote": False, "duration_minutes": 15,
                                  "booking_source": "bench", "created_at": NOW, "updated_at": NOW})
-                    links.append({"appointment_id": aid, "resource_id": f"cli_{i:02d}",
-                                  "busy_start": start, "busy_end": end})
+                    links.append({"appointment_id": aid, "resource_id": f"cli_{i:02d}"})
+                    if status in ACTIVE_APPOINTMENT_STATUSES:  # only active bookings take time
+                        busy.append({"resource_id": f"cli_{i:02d}", "busy_start": start, "busy_end": end,
+                                     "appointment_id": aid, "appointment_type_id": TYPE_ID, "booked_start": start,
+                                     "share_key": aid, "exempt": False})
             for chunk in range(0, len(rows), 20_000):
                 conn.execute(insert(Appointment.__table__), rows[chunk : chunk + 20_000])
                 conn.execute(insert(appointment_resources), links[chunk : chunk + 20_000])
+            for chunk in range(0, len(busy), 20_000):
+                conn.execute(insert(BusyTime.__table__), busy[chunk : chunk + 20_000])
             return len(rows)
 
         made = appointments(FIRST_DAY, DAYS, 20_000 // CLINICIANS, ["confirmed"] * 9 + ["pending"], "apt")

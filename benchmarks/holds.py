@@ -84,8 +84,10 @@ def double_bookings(ctx) -> int:
     link = hold_resources.c
     by_resource = defaultdict(list)
     with ctx.db.session() as s:
+        # Each active hold's own time, from its row, not from the busy table the database checks.
         rows = s.execute(
-            select(link.resource_id, link.busy_start, link.busy_end).join(Hold, Hold.id == link.hold_id).where(Hold.status == "active")
+            select(link.resource_id, Hold.start_time, Hold.end_time).join(Hold, Hold.id == link.hold_id)
+            .where(Hold.status == "active")
         )
         for resource_id, start, end in rows:
             by_resource[resource_id].append((start, end))

@@ -22,10 +22,10 @@ from frontdesk.store.models import (
     Appointment,
     Base,
     Block,
+    BusyTime,
     FieldChange,
     Patient,
     ScheduleRule,
-    appointment_resources,
 )
 
 GOOD = """
@@ -204,10 +204,9 @@ def test_appointments_get_padded_busy_links_history_and_defaults(ctx):
     load_clinic_data(ctx, good())
     with ctx.db.session() as s:
         links = s.execute(
-            select(appointment_resources.c.resource_id, appointment_resources.c.busy_start,
-                   appointment_resources.c.busy_end)
-            .where(appointment_resources.c.appointment_id == "apt_1")
-            .order_by(appointment_resources.c.resource_id)
+            select(BusyTime.resource_id, BusyTime.busy_start, BusyTime.busy_end)
+            .where(BusyTime.appointment_id == "apt_1")
+            .order_by(BusyTime.resource_id)
         ).all()
         # The procedure's padding (10 before, 15 after) widens the busy time of the
         # clinician and the room, which is what keeps the next booking away.
@@ -471,8 +470,7 @@ def test_a_changed_file_updates_rows_in_place(ctx, clock):
             ("title", "Mole removal", "Mole removal (left arm)", "tester")
         ]
         assert s.get(Appointment, "apt_2").updated_at == clock.now() - timedelta(hours=1)
-        busy_ends = set(s.scalars(select(appointment_resources.c.busy_end)
-                                  .where(appointment_resources.c.appointment_id == "apt_1")))
+        busy_ends = set(s.scalars(select(BusyTime.busy_end).where(BusyTime.appointment_id == "apt_1")))
         assert busy_ends == {datetime(2025, 1, 20, 11, 30, tzinfo=UTC)}
         assert s.scalar(select(func.count()).select_from(FieldChange)) == 1
 

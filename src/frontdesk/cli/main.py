@@ -144,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     ax = command("cancel", "cancel an appointment with a reason", aps)
     ax.add_argument("id")
     ax.add_argument("--reason")
+    for changing in (au, ax):
+        changing.add_argument("--expect-version", type=int, metavar="N",
+                              help="refuse (VERSION_CONFLICT) if the appointment changed since version N")
 
     pts = command("patients", "find patients")
     ps = pts.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
@@ -316,8 +319,8 @@ def _appointments(ctx, args):
                 changes[name] = _instant(getattr(args, name))
         if args.allow_overlap is not None:
             changes["allow_overlap_reason"] = args.allow_overlap
-        return appointments.update_appointment(ctx, args.id, changes)
-    return appointments.cancel_appointment(ctx, args.id, args.reason)
+        return appointments.update_appointment(ctx, args.id, changes, expect_version=args.expect_version)
+    return appointments.cancel_appointment(ctx, args.id, args.reason, expect_version=args.expect_version)
 
 
 def _patients(ctx, args):

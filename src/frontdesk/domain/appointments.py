@@ -6,14 +6,10 @@ Pure: no I/O and no clock; `today` and `now` come in as values.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
-from frontdesk.domain.busy import BLOCK, Busy
 from frontdesk.domain.errors import INVALID_STATE_TRANSITION, FrontdeskError, validation
-from frontdesk.domain.intervals import Interval
 from frontdesk.domain.statuses import ACTIVE_APPOINTMENT_STATUSES, STATUSES
 from frontdesk.domain.timeutil import iso
 
@@ -174,65 +170,6 @@ def check_times(start: datetime | None, end: datetime | None) -> int:
     if end <= start:
         raise validation("end_time must be after start_time", start_time=iso(start), end_time=iso(end))
     return int((end - start) // timedelta(minutes=1))
-
-
-def padded(start: datetime, end: datetime, before_minutes: int, after_minutes: int) -> Interval:
-    """A booking's busy interval: its time widened by its own type's padding."""
-    return Interval(start - timedelta(minutes=before_minutes), end + timedelta(minutes=after_minutes))
-
-
-def conflicts(
-    busy: dict[str, list[Busy]],
-    interval: Interval,
-    *,
-    appointment_type_id: str | None,
-    start: datetime,
-    capacity: int,
-) -> list[Busy]:
-    """The busy entries that keep a booking (padded `interval`) from being made.
-
-    A group type (capacity above 1) lets bookings of the same type at the same start share
-    the time until `capacity` of them exist; everything else that overlaps blocks.
-    """
-    blocking: list[Busy] = []
-    sharing: dict[str, Busy] = {}
-    for items in busy.values():
-        for item in items:
-            if not item.interval.overlaps(interval):
-                continue
-            shares = (
-                capacity > 1
-                and item.source != BLOCK
-                and appointment_type_id is not None
-                and item.appointment_type_id == appointment_type_id
-                and item.start == start
-            )
-            if shares:
-                sharing[f"{item.source}:{item.ref_id}"] = item
-            else:
-                blocking.append(item)
-    if len(sharing) >= max(capacity, 1) and capacity > 1:
-        blocking.extend(sharing.values())
-    return blocking
-
-
-def describe_conflicts(items: Iterable[Busy]) -> list[dict[str, Any]]:
-    seen: set[tuple[str, str | None]] = set()
-    out = []
-    for item in items:
-        key = (item.source, item.ref_id)
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(
-            {
-                "source": item.source,
-                "id": item.ref_id,
-                "busy_start": iso(item.interval.start),
-                "busy_end": iso(item.interval.end),
-            }
-        )
-    return out
 
 
 # --- paging ------------------------------------------------------------------------------

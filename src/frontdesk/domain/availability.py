@@ -213,11 +213,19 @@ class Timeline:
 
     __slots__ = ("lows", "highs", "shared")
 
-    def __init__(self, busy: Sequence[Busy | BusySpan], search: SlotSearch, counts_capacity: bool):
-        before = search.padding_before_minutes * 60
-        ahead = (search.duration_minutes + search.padding_after_minutes) * 60
-        group = search.capacity > 1
-        type_id = search.appointment_type_id
+    def __init__(
+        self,
+        busy: Sequence[Busy | BusySpan],
+        *,
+        before: int,
+        ahead: int,
+        appointment_type_id: str | None,
+        capacity: int,
+        counts_capacity: bool,
+    ):
+        """`before`/`ahead`: seconds the booking being placed reaches before its start and
+        after it (its padding before; its duration plus its padding after)."""
+        group = capacity > 1
         self.shared: dict[int, set[str]] = {}
         if not group:
             pairs = [(item.start - ahead, item.end + before) for item in _spans(busy)]
@@ -226,7 +234,7 @@ class Timeline:
             for item in _spans(busy):
                 low, high = item.start - ahead, item.end + before
                 at = item.booked_start
-                if item.source != BLOCK and item.appointment_type_id == type_id and at is not None:
+                if item.source != BLOCK and item.appointment_type_id == appointment_type_id and at is not None:
                     self.shared.setdefault(at, set()).add(item.ref_id or "")
                     pairs.append((low, at))  # every start but the shared one is blocked
                     pairs.append((at, high))
@@ -234,7 +242,7 @@ class Timeline:
                     pairs.append((low, high))
         if counts_capacity:
             for at, refs in self.shared.items():
-                if len(refs) >= search.capacity:
+                if len(refs) >= capacity:
                     pairs.append((at - 1, at + 1))
         self.lows, self.highs = _merge_open(pairs)
 
@@ -318,10 +326,16 @@ def find_slots(search: SlotSearch) -> list[Offer]:
         return []
 
     timelines: dict[str, Timeline] = {}
+    before = search.padding_before_minutes * 60
+    ahead = duration + search.padding_after_minutes * 60
 
     def timeline(resource_id: str, counts_capacity: bool = True) -> Timeline:
         if resource_id not in timelines:
-            timelines[resource_id] = Timeline(search.busy.get(resource_id, ()), search, counts_capacity)
+            timelines[resource_id] = Timeline(
+                search.busy.get(resource_id, ()), before=before, ahead=ahead,
+                appointment_type_id=search.appointment_type_id, capacity=search.capacity,
+                counts_capacity=counts_capacity,
+            )
         return timelines[resource_id]
 
     windows: dict[tuple, list[tuple[int, int]]] = {}

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -23,13 +23,13 @@ from frontdesk.domain.errors import (
     IDEMPOTENCY_CONFLICT,
     INVALID_STATE_TRANSITION,
     SLOT_UNAVAILABLE,
+    VERSION_CONFLICT,
     FrontdeskError,
     not_found,
     validation,
 )
-from frontdesk.domain.intervals import Interval
 from frontdesk.domain.timeutil import iso, local_to_utc, zone
-from frontdesk.services.busy import busy_time
+from frontdesk.services.booking import booking_of, find_conflicts, free_time, take_time
 from frontdesk.services.context import Context
 from frontdesk.services.locking import lock_resources
 from frontdesk.services.objects import (
@@ -97,6 +97,8 @@ def appointment_view(a: Appointment, resource_ids: list[str] | None = None) -> A
         status_history=[StatusHistoryEntry(h.status, h.changed_by, h.changed_at) for h in a.status_history],
         change_log=[ChangeLogEntry(c.field, c.old, c.new, c.changed_by, c.changed_at) for c in a.change_log],
         overlap_reason=a.overlap_reason,
+        version=a.version,
+        created_by=a.created_by,
     )
 
 
@@ -163,12 +165,6 @@ def new_id(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4()}"
 
 
-def type_padding(appointment_type: AppointmentType | None) -> tuple[int, int]:
-    if appointment_type is None:
-        return 0, 0
-    return appointment_type.padding_before_minutes or 0, appointment_type.padding_after_minutes or 0
-
-
 def add_status(appointment: Appointment, status: str, who: str, when: datetime) -> None:
     appointment.status = status
     appointment.status_history.append(StatusChange(status=status, changed_by=who, changed_at=when))
@@ -188,36 +184,32 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def check_free(
-    session: Session,
-    resource_ids: list[str],
-    interval: Interval,
-    now: datetime,
-    *,
-    appointment_type: AppointmentType | None,
-    start: datetime,
-    exclude_appointment_id: str | None = None,
-) -> list[dict[str, Any]]:
-    """The conflicts of a booking (padded `interval`) on its resources; [] when it is free.
-
-    The caller must hold the resources' locks.
-    """
-    busy = busy_time(session, resource_ids, interval, now, exclude_appointment_id=exclude_appointment_id)
-    blocking = rules.conflicts(
-        busy,
-        interval,
-        appointment_type_id=appointment_type.id if appointment_type else None,
-        start=start,
-        capacity=(appointment_type.capacity or 1) if appointment_type else 1,
-    )
-    return rules.describe_conflicts(blocking)
-
-
-def slot_unavailable(resource_ids: list[str], start: datetime, end: datetime, found: list[dict]) -> FrontdeskError:
-    return FrontdeskError(
-        SLOT_UNAVAILABLE,
-        "That time is not free for " + ", ".join(resource_ids),
-        {"resource_ids": resource_ids, "start_time": iso(start), "end_time": iso(end), "conflicts": found},
+def check_version(appointment: Appointment, expect_version: int | None) -> None:
+    """VERSION_CONFLICT when the appointment changed since the version the desk saw; the
+    details say what the last change was and who made it, so the desk can look again."""
+    if expect_version is None or expect_version == appointment.version:
+        return
+    last = appointment.change_log[-1] if appointment.change_log else None
+    status = appointment.status_history[-1] if appointment.status_history else None
+    if status is not None and (last is None or status.changed_at >= last.changed_at):
+        by, at = status.changed_by, status.changed_at
+    else:
+        by, at = (last.changed_by, last.changed_at) if last else (None, None)
+    fields = sorted({c.field for c in appointment.change_log if at is not None and c.changed_at == at})
+    if status is not None and status.changed_at == at:
+        fields = sorted({*fields, "status"})
+    raise FrontdeskError(
+        VERSION_CONFLICT,
+        f"This appointment was changed{f' by {by}' if by else ''} since you opened it; "
+        "look at it again before saving",
+        {
+            "appointment_id": appointment.id,
+            "expected_version": expect_version,
+            "current_version": appointment.version,
+            "changed_by": by,
+            "changed_at": iso(at) if at else None,
+            "fields": fields,
+        },
     )
 
 
@@ -254,7 +246,6 @@ def create_appointment(ctx: Context, req: AppointmentCreate) -> AppointmentView:
 
 
 def _create(ctx: Context, req: AppointmentCreate) -> AppointmentView:
-    now = ctx.clock.now()
     digest = _digest(req)
     with ctx.db.session() as session:
         # A type that needs a room takes the first free one of its rooms there (booking.md,
@@ -299,24 +290,27 @@ def _create(ctx: Context, req: AppointmentCreate) -> AppointmentView:
             if req.location_id is not None and room.location_id != req.location_id:
                 raise validation(f"Room {req.room_id} is not at {req.location_id}", room_id=req.room_id)
 
+        now = ctx.clock.now()  # read under the lock
         start, end = req.start_time, req.end_time
-        interval = rules.padded(start, end, *type_padding(appointment_type))
+        clinicians = [req.clinician_profile_id] if req.clinician_profile_id else []
         if room_choices:
+            # The first room the booking rule lets this booking have (availability rule 6).
             free_rooms = [
-                room_id
-                for room_id in room_choices
-                if not check_free(session, [room_id], interval, now, appointment_type=appointment_type, start=start)
+                room_id for room_id in room_choices
+                if not find_conflicts(session, now, booking_of(appointment_type, start, end, clinicians, [room_id]))
             ]
-            if not free_rooms and overlap_reason is None:
+            clinician_free = not find_conflicts(session, now, booking_of(appointment_type, start, end, clinicians, []))
+            if not free_rooms and clinician_free and overlap_reason is None:
                 raise FrontdeskError(
                     SLOT_UNAVAILABLE,
                     "No room this appointment type needs is free at that time",
                     {"room_ids": room_choices, "start_time": iso(start), "end_time": iso(end)},
                 )
-            resource_ids = sorted({r for r in (req.clinician_profile_id, (free_rooms or room_choices)[0]) if r})
-        found = check_free(session, resource_ids, interval, now, appointment_type=appointment_type, start=start)
-        if found and overlap_reason is None:
-            raise slot_unavailable(resource_ids, start, end, found)
+            rooms = [(free_rooms or room_choices)[0]]
+        else:
+            rooms = [req.room_id] if req.room_id else []
+        booking = booking_of(appointment_type, start, end, clinicians, rooms)
+        resource_ids = booking.resource_ids
 
         appointment = Appointment(
             id=new_id("apt_"),
@@ -344,7 +338,8 @@ def _create(ctx: Context, req: AppointmentCreate) -> AppointmentView:
             log_change(appointment, "overlap_reason", None, overlap_reason, ctx.operator, now)
         session.add(appointment)
         session.flush()
-        write_busy_rows(session, appointment.id, resource_ids, interval)
+        write_links(session, appointment.id, resource_ids)
+        take_time(session, now, booking, appointment_id=appointment.id, overlap_allowed=overlap_reason is not None)
         if req.idempotency_key is not None:
             session.add(
                 IdempotencyKey(
@@ -377,24 +372,25 @@ def _overlap_reason(reason: str | None) -> str | None:
     return reason.strip()
 
 
-def write_busy_rows(session: Session, appointment_id: str, resource_ids: list[str], interval: Interval) -> None:
+def write_links(session: Session, appointment_id: str, resource_ids: list[str]) -> None:
+    """Which clinician and rooms an appointment uses (kept after it stops taking time)."""
     if resource_ids:
         session.execute(
             appointment_resources.insert(),
-            [
-                {"appointment_id": appointment_id, "resource_id": rid, "busy_start": interval.start, "busy_end": interval.end}
-                for rid in resource_ids
-            ],
+            [{"appointment_id": appointment_id, "resource_id": rid} for rid in resource_ids],
         )
 
 
 # --- update ------------------------------------------------------------------------------
 
 
-def update_appointment(ctx: Context, appointment_id: str, changes: dict) -> AppointmentView:
+def update_appointment(
+    ctx: Context, appointment_id: str, changes: dict, expect_version: int | None = None
+) -> AppointmentView:
     """Change only the fields given (API names). `status` is refused: it changes through
-    actions. A new time is checked against the clinician's and room's busy time (not
-    against the appointment itself); `allow_overlap_reason` in `changes` lets it overlap."""
+    actions. A new time goes through the booking rule (the appointment's own time does not
+    stand in its way); `allow_overlap_reason` in `changes` lets it overlap. With
+    `expect_version`, a change since that version is VERSION_CONFLICT and nothing changes."""
     unknown = sorted(set(changes) - set(rules.UPDATABLE_FIELDS) - {"status", "allow_overlap_reason"})
     if unknown:
         raise validation(f"Unknown field(s): {', '.join(unknown)}", fields=unknown)
@@ -402,7 +398,6 @@ def update_appointment(ctx: Context, appointment_id: str, changes: dict) -> Appo
         raise validation(
             "The status changes only through actions (cancel), not through an update", field="status"
         )
-    now = ctx.clock.now()
     who = ctx.operator
     new_values: dict[str, Any] = {}
     if "title" in changes:
@@ -430,9 +425,10 @@ def update_appointment(ctx: Context, appointment_id: str, changes: dict) -> Appo
                     f'Cannot change the time of an appointment with status "{appointment.status}"',
                     {"current_status": appointment.status, "attempted_action": "reschedule"},
                 )
-            resource_ids = [r.id for r in appointment.resources]
-            lock_resources(session, resource_ids)
+            lock_resources(session, [r.id for r in appointment.resources])
         appointment = load_appointment(session, appointment_id, for_update=True)
+        now = ctx.clock.now()  # read under the lock
+        check_version(appointment, expect_version)
 
         if moving:
             start = changes.get("start_time", appointment.start_time)
@@ -444,24 +440,12 @@ def update_appointment(ctx: Context, appointment_id: str, changes: dict) -> Appo
                     if appointment.appointment_type_id
                     else None
                 )
-                interval = rules.padded(start, end, *type_padding(appointment_type))
-                found = check_free(
-                    session,
-                    resource_ids,
-                    interval,
-                    now,
-                    appointment_type=appointment_type,
-                    start=start,
-                    exclude_appointment_id=appointment.id,
-                )
-                if found and overlap_reason is None:
-                    raise slot_unavailable(resource_ids, start, end, found)
+                rooms = [r.id for r in appointment.resources if r.kind == "room"]
+                clinicians = [r.id for r in appointment.resources if r.kind != "room"]
+                free_time(session, appointment_id=appointment.id)
+                take_time(session, now, booking_of(appointment_type, start, end, clinicians, rooms),
+                          appointment_id=appointment.id, overlap_allowed=overlap_reason is not None)
                 new_values.update(start_time=start, end_time=end, duration_minutes=minutes)
-                session.execute(
-                    update(appointment_resources)
-                    .where(appointment_resources.c.appointment_id == appointment.id)
-                    .values(busy_start=interval.start, busy_end=interval.end)
-                )
                 if overlap_reason is not None:
                     new_values["overlap_reason"] = overlap_reason
 
@@ -481,14 +465,18 @@ def update_appointment(ctx: Context, appointment_id: str, changes: dict) -> Appo
 # --- actions -----------------------------------------------------------------------------
 
 
-def cancel_appointment(ctx: Context, appointment_id: str, reason: str | None) -> ActionResult:
+def cancel_appointment(
+    ctx: Context, appointment_id: str, reason: str | None, expect_version: int | None = None
+) -> ActionResult:
     """Cancel from pending_approval, pending, confirmed or scheduled; anything else is
     INVALID_STATE_TRANSITION. The time is free again at once."""
-    now = ctx.clock.now()
     reason = reason.strip() if reason and reason.strip() else None
     with ctx.db.session() as session:
         appointment = load_appointment(session, appointment_id, for_update=True)
+        now = ctx.clock.now()
+        check_version(appointment, expect_version)
         target = rules.apply_action(appointment.status, "cancel")
+        free_time(session, appointment_id=appointment.id)
         add_status(appointment, target, ctx.operator, now)
         if reason is not None:
             log_change(appointment, "cancellation_reason", appointment.cancellation_reason, reason, ctx.operator, now)

@@ -1,8 +1,9 @@
 """Busy time of resources in a window, read from the few rows that can touch it.
 
-Three indexed reads, whatever the size of the history: blocks by (resource_id, span_start),
-appointment and hold links by (resource_id, busy_end). The links carry the busy interval
-already padded by the booking's own type, so nothing else is joined in to widen them.
+Indexed reads, whatever the size of the history: blocks by (resource_id, span_end), and
+the busy rows of active appointments and holds by (resource_id, busy_end) from `busy_times`,
+which carries each interval already padded by the booking's own type and holds rows of
+active bookings only, so nothing is joined in.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, and_, select, union_all
+from sqlalchemy import BigInteger, or_, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
-from frontdesk.domain.appointments import HOLD_ACTIVE
 from frontdesk.domain.blocks import expand_block
 from frontdesk.domain.busy import (
     APPOINTMENT,
@@ -27,16 +27,12 @@ from frontdesk.domain.busy import (
     BusySpan,
 )
 from frontdesk.domain.intervals import Interval
-from frontdesk.domain.statuses import ACTIVE_APPOINTMENT_STATUSES
 from frontdesk.store.models import (
-    Appointment,
     Block,
-    Hold,
+    BusyTime,
     Location,
     Resource,
     ScheduleRule,
-    appointment_resources,
-    hold_resources,
 )
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -109,34 +105,33 @@ def _epoch_default(element, compiler, **kw) -> str:
     return f"CAST({rounding}(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
 
 
-def _spans_of(rows, source: str, busy: dict[str, list[BusySpan]], bookings: bool) -> None:
-    """Rows (resource, busy_start, busy_end[, id, type, start]), instants in epoch seconds."""
+def _read_bookings(connection, ids, window, now, exclude_appointment_id, exclude_hold_id, busy, bookings) -> None:
+    """Add the padded spans of active appointments and holds from `busy_times` alone (its
+    covering index); an expired hold's rows are skipped until a booking clears them."""
+    b = BusyTime.__table__.c
+    filters = [
+        b.resource_id.in_(ids), b.busy_end > window.start, b.busy_start < window.end,
+        or_(b.expires_at.is_(None), b.expires_at > now),
+    ]
+    if exclude_appointment_id is not None:
+        filters.append(or_(b.appointment_id.is_(None), b.appointment_id != exclude_appointment_id))
+    if exclude_hold_id is not None:
+        filters.append(or_(b.hold_id.is_(None), b.hold_id != exclude_hold_id))
+    columns = [b.resource_id, epoch_seconds(b.busy_start), epoch_seconds_up(b.busy_end)]
     if bookings:
-        for rid, low, high, ref, type_id, at in rows:
-            busy[rid].append(BusySpan(low, high, source, type_id, at, ref))
-    else:
-        make = tuple.__new__  # BusySpan(low, high, source) without the Python-level __new__
-        for rid, low, high in rows:
-            busy[rid].append(make(BusySpan, (low, high, source, None, None, None)))
-
-
-def _read_bookings(connection, link, booking, active, exclude_id, source, ids, window, busy, bookings) -> None:
-    """Add the padded spans of one kind of booking (appointments or holds) from its link table,
-    read by the (resource_id, busy_end) index."""
-    filters = [link.c.resource_id.in_(ids), link.c.busy_end > window.start, link.c.busy_start < window.end, active]
-    if exclude_id is not None:
-        filters.append(booking.id != exclude_id)
-    details = (booking.id, booking.appointment_type_id, epoch_seconds(booking.start_time))
-    rows = connection.execute(
-        select(
-            link.c.resource_id, epoch_seconds(link.c.busy_start), epoch_seconds_up(link.c.busy_end),
-            *(details if bookings else ()),
-        )
-        .join(booking)  # along the link table's one foreign key to it
-        .where(*filters)
-    )
+        columns += [b.appointment_id, b.hold_id, b.appointment_type_id, epoch_seconds(b.booked_start)]
+    rows = connection.execute(select(*columns).where(*filters))
     for chunk in rows.partitions(1000):  # a month's rows in chunks: less memory touched
-        _spans_of(chunk, source, busy, bookings)
+        if bookings:
+            for rid, low, high, appointment_id, hold_id, type_id, at in chunk:
+                if appointment_id is not None:
+                    busy[rid].append(BusySpan(low, high, APPOINTMENT, type_id, at, appointment_id))
+                else:
+                    busy[rid].append(BusySpan(low, high, HOLD, type_id, at, hold_id))
+        else:
+            make = tuple.__new__  # BusySpan(low, high, source) without the Python-level __new__
+            for rid, low, high in chunk:
+                busy[rid].append(make(BusySpan, (low, high, APPOINTMENT, None, None, None)))
 
 
 def busy_spans(
@@ -184,12 +179,7 @@ def busy_spans(
             busy[row.resource_id].extend(BusySpan(start, end, BLOCK, ref_id=ref) for start, end in pairs)
 
     # Core rows straight from the connection: no ORM loading for thousands of tuples.
-    connection = session.connection()
-    active_appointments = Appointment.status.in_(ACTIVE_APPOINTMENT_STATUSES)
-    _read_bookings(connection, appointment_resources, Appointment, active_appointments,
-                   exclude_appointment_id, APPOINTMENT, ids, window, busy, bookings)
-    active_holds = and_(Hold.status == HOLD_ACTIVE, Hold.expires_at > now)
-    _read_bookings(connection, hold_resources, Hold, active_holds, exclude_hold_id, HOLD, ids, window, busy, bookings)
+    _read_bookings(session.connection(), ids, window, now, exclude_appointment_id, exclude_hold_id, busy, bookings)
     return busy
 
 

@@ -5,8 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from datetime import datetime
+
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
+
+from frontdesk.domain.errors import VALIDATION_ERROR, FrontdeskError
+from frontdesk.domain.statuses import ACTIVE_APPOINTMENT_STATUSES
+from frontdesk.domain.timeutil import iso
+from frontdesk.services.booking import booking_of, find_conflicts, free_time, take_time
 
 from frontdesk.services.context import Context
 from frontdesk.services.objects import (
@@ -18,6 +25,7 @@ from frontdesk.services.objects import (
     RoomView,
 )
 from frontdesk.store.clinic_file import (
+    LoadResult,
     load_into_session,
     read_clinic_file,
     settle_outcomes,
@@ -25,7 +33,9 @@ from frontdesk.store.clinic_file import (
     weeks_to_now,
 )
 from frontdesk.store.models import (
+    Appointment,
     AppointmentType,
+    BusyTime,
     Clinic,
     Location,
     Resource,
@@ -41,10 +51,74 @@ def load_clinic_data(ctx: Context, data: dict[str, Any], source: str = "<data>")
 
     Refuses with VALIDATION_ERROR whose details list every error with its place.
     """
-    now = ctx.clock.now()
     with ctx.db.session() as session:
-        counts = load_into_session(session, data, source, now, ctx.operator)
-    return LoadReport(path=source, counts=counts)
+        now = ctx.clock.now()
+        result = load_into_session(session, data, source, now, ctx.operator)
+        _book_loaded(session, now, result, source)
+    return LoadReport(path=source, counts=result.counts)
+
+
+def _book_loaded(session: Session, now: datetime, result: LoadResult, source: str) -> None:
+    """The busy time of the file's appointments (and of every booking whose type's padding
+    changed), written through the booking rule in start order: appointments that overlap
+    each other or what is already booked load nothing, and each clash is named."""
+    ids = set(result.appointment_ids)
+    if result.repadded_type_ids:
+        ids |= set(session.scalars(select(Appointment.id).where(
+            Appointment.appointment_type_id.in_(result.repadded_type_ids),
+            Appointment.status.in_(ACTIVE_APPOINTMENT_STATUSES),
+        )))
+    if not ids:
+        return
+    types = {t.id: t for t in session.scalars(select(AppointmentType))}
+    chunks = [sorted(ids)[i : i + 500] for i in range(0, len(ids), 500)]
+    appointments = sorted(
+        (a for chunk in chunks for a in session.scalars(
+            select(Appointment).where(Appointment.id.in_(chunk)).options(selectinload(Appointment.resources))
+        )),
+        key=lambda a: (a.start_time, a.id),
+    )
+    bookings = {
+        a.id: booking_of(
+            types.get(a.appointment_type_id), a.start_time, a.end_time,
+            [r.id for r in a.resources if r.kind != "room"], [r.id for r in a.resources if r.kind == "room"],
+        )
+        for a in appointments if a.status in ACTIVE_APPOINTMENT_STATUSES
+    }
+    # Only what changed is booked anew, so loading the same file twice changes nothing.
+    b = BusyTime.__table__.c
+    taken: dict[str, set] = {}
+    for chunk in chunks:
+        for aid, rid, low, high, exempt in session.execute(
+            select(b.appointment_id, b.resource_id, b.busy_start, b.busy_end, b.exempt).where(b.appointment_id.in_(chunk))
+        ):
+            taken.setdefault(aid, set()).add((rid, low, high, exempt))
+    changed = []
+    for a in appointments:
+        booking = bookings.get(a.id)
+        wanted = set() if booking is None else {
+            (rid, booking.padded.start, booking.padded.end, a.overlap_reason is not None) for rid in booking.resource_ids
+        }
+        if taken.get(a.id, set()) != wanted:
+            free_time(session, appointment_id=a.id)
+            if booking is not None:
+                changed.append(a)
+    clashes = []
+    for a in changed:
+        booking = bookings[a.id]
+        allowed = a.overlap_reason is not None
+        found = [] if allowed else find_conflicts(session, now, booking, exclude_appointment_id=a.id)
+        if found:
+            others = ", ".join(sorted({str(c["id"]) for c in found}))
+            clashes.append(f"appointment {a.id} at {iso(a.start_time)} overlaps {others}")
+            continue
+        take_time(session, now, booking, appointment_id=a.id, overlap_allowed=allowed)
+    if clashes:
+        n = len(clashes)
+        raise FrontdeskError(
+            VALIDATION_ERROR, f"{n} appointment{'s' if n != 1 else ''} in {source} would double-book",
+            {"errors": clashes},
+        )
 
 
 def load_clinic_file(ctx: Context, path: str | Path) -> LoadReport:

@@ -21,6 +21,17 @@ def default_operator() -> str:
         return "unknown"
 
 
+def default_desk() -> str:
+    """The terminal this process runs at (host and tty), so a desk can tell its holds apart."""
+    import socket
+
+    try:
+        tty = os.ttyname(0).removeprefix("/dev/")
+    except OSError:
+        tty = f"pid {os.getpid()}"
+    return f"{socket.gethostname()}:{tty}"[:100]
+
+
 class Context:
     """The database, the clock and the operator for one desk.
 
@@ -39,6 +50,7 @@ class Context:
         self.db_url = db_url
         self.clock = clock or SystemClock()
         self.operator = operator or default_operator()
+        self.desk = default_desk()
         self._prepare = prepare
         self._db: Database | None = None
         self._opening = threading.RLock()

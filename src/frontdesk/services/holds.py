@@ -24,16 +24,15 @@ from frontdesk.domain.errors import (
     not_found,
     validation,
 )
-from frontdesk.domain.intervals import Interval
 from frontdesk.domain.timeutil import iso, local_to_utc, parse_date, parse_hhmm, zone
 from frontdesk.services.appointments import (
     add_status,
     appointment_view,
     new_id,
-    type_padding,
-    write_busy_rows,
+    write_links,
 )
 from frontdesk.services.availability import find_offered_slot
+from frontdesk.services.booking import booking_of, clear_expired_holds, free_time, take_time
 from frontdesk.services.busy import resource_zones
 from frontdesk.services.context import Context
 from frontdesk.services.locking import lock_resources
@@ -72,6 +71,7 @@ def hold_view(hold: Hold, now: datetime, resource_ids: list[str] | None = None) 
         created_at=hold.created_at,
         created_by=hold.created_by,
         appointment_id=hold.appointment.id if hold.appointment is not None else None,
+        desk=hold.desk,
     )
 
 
@@ -115,7 +115,6 @@ def _start(session: Session, req: HoldRequest, location: Location | None) -> dat
 def create_hold(ctx: Context, req: HoldRequest) -> HoldView:
     """Reserve exactly the slot asked for, only if availability would offer it now; else
     SLOT_UNAVAILABLE. It lasts the clinic's `hold_minutes`."""
-    now = ctx.clock.now()
     with ctx.db.session() as session:
         appointment_type = session.get(AppointmentType, req.appointment_type_id)
         if appointment_type is None:
@@ -143,6 +142,8 @@ def create_hold(ctx: Context, req: HoldRequest) -> HoldView:
         else:
             rooms = [r.id for r in appointment_type.rooms if r.location_id == location_id]
         lock_resources(session, [req.clinician_id, *rooms])
+        now = ctx.clock.now()  # read under the lock: what is decided below holds until commit
+        clear_expired_holds(session, [req.clinician_id, *rooms], now)
         slot = find_offered_slot(
             session,
             now,
@@ -168,7 +169,6 @@ def create_hold(ctx: Context, req: HoldRequest) -> HoldView:
             )
         start, end = slot.start_time.astimezone(UTC), slot.end_time.astimezone(UTC)
         resource_ids = sorted(set(slot.resource_ids) | {req.clinician_id})
-        busy = rules.padded(start, end, *type_padding(appointment_type))
         hold = Hold(
             id=new_id("hold_"),
             status=rules.HOLD_ACTIVE,
@@ -182,14 +182,14 @@ def create_hold(ctx: Context, req: HoldRequest) -> HoldView:
             expires_at=now + timedelta(minutes=_hold_minutes(session)),
             created_at=now,
             created_by=ctx.operator,
+            desk=ctx.desk,
             updated_at=now,
         )
         session.add(hold)
         session.flush()
-        session.execute(
-            hold_resources.insert(),
-            [{"hold_id": hold.id, "resource_id": rid, "busy_start": busy.start, "busy_end": busy.end} for rid in resource_ids],
-        )
+        session.execute(hold_resources.insert(), [{"hold_id": hold.id, "resource_id": rid} for rid in resource_ids])
+        booking = booking_of(appointment_type, start, end, [req.clinician_id], set(resource_ids) - {req.clinician_id})
+        take_time(session, now, booking, hold_id=hold.id, expires_at=hold.expires_at)
         return hold_view(hold, now, resource_ids)
 
 
@@ -221,12 +221,13 @@ def _check_active(hold: Hold, now: datetime) -> None:
 
 def release_hold(ctx: Context, hold_id: str) -> HoldView:
     """Give the slot back. Only an active hold can be released."""
-    now = ctx.clock.now()
     with ctx.db.session() as session:
         hold = _load(session, hold_id, for_update=True)
+        now = ctx.clock.now()
         _check_active(hold, now)
         hold.status = rules.HOLD_RELEASED
         hold.updated_at = now
+        free_time(session, hold_id=hold.id)
         session.flush()
         return hold_view(hold, now)
 
@@ -237,14 +238,16 @@ def release_hold(ctx: Context, hold_id: str) -> HoldView:
 def confirm_hold(ctx: Context, hold_id: str, req: ConfirmRequest) -> AppointmentView:
     """Turn an active hold into a `confirmed` appointment for an existing or a new patient,
     in one transaction: after expiry HOLD_EXPIRED, when not active HOLD_NOT_ACTIVE, and in
-    both cases nothing is created."""
-    now = ctx.clock.now()
+    both cases nothing is created. The clock is read once the locks are held, and the slot
+    is checked again by the booking rule: a slot another desk took after this hold lapsed
+    (however the desks' clocks disagree) is SLOT_UNAVAILABLE."""
+    today = ctx.clock.now().date()  # for a date of birth's plausibility only
     if (req.patient_id is None) == (req.new_patient is None):
         raise validation("Give either patient_id or new patient details", field="patient_id")
     details = None
     if req.new_patient is not None:
         p = req.new_patient
-        details = rules.check_new_patient(p.first_name, p.last_name, p.email, p.phone, p.date_of_birth, now.date())
+        details = rules.check_new_patient(p.first_name, p.last_name, p.email, p.phone, p.date_of_birth, today)
     attendee_email = rules.check_email(req.attendee_email or None, "attendee_email")
 
     with ctx.db.session() as session:
@@ -253,6 +256,7 @@ def confirm_hold(ctx: Context, hold_id: str, req: ConfirmRequest) -> Appointment
         resource_ids = sorted(session.execute(select(link.resource_id).where(link.hold_id == hold.id)).scalars())
         lock_resources(session, resource_ids)
         hold = _load(session, hold_id, for_update=True)
+        now = ctx.clock.now()
         _check_active(hold, now)
 
         if details is None:
@@ -293,10 +297,11 @@ def confirm_hold(ctx: Context, hold_id: str, req: ConfirmRequest) -> Appointment
         add_status(appointment, "confirmed", ctx.operator, now)
         session.add(appointment)
         session.flush()
-        busy_start, busy_end = session.execute(
-            select(link.busy_start, link.busy_end).where(link.hold_id == hold.id).limit(1)
-        ).one()
-        write_busy_rows(session, appointment.id, resource_ids, Interval(busy_start, busy_end))
+        write_links(session, appointment.id, resource_ids)
+        free_time(session, hold_id=hold.id)
+        booking = booking_of(appointment_type, hold.start_time, hold.end_time, [hold.clinician_id],
+                             set(resource_ids) - {hold.clinician_id})
+        take_time(session, now, booking, appointment_id=appointment.id)
         hold.status = rules.HOLD_CONFIRMED
         hold.updated_at = now
         session.flush()

@@ -171,6 +171,7 @@ class HoldView:
     created_at: datetime
     created_by: str
     appointment_id: str | None
+    desk: str | None = None  # the terminal it was made at
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,8 @@ class AppointmentView:
     status_history: list[StatusHistoryEntry]
     change_log: list[ChangeLogEntry]
     overlap_reason: str | None = None  # set when a booking was allowed to overlap busy time
+    version: int = 1  # goes up on every change; name it to refuse a stale change
+    created_by: str | None = None
 
 
 @dataclass(frozen=True)

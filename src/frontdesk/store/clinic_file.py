@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from frontdesk.domain.appointments import STATUSES, check_email
@@ -40,7 +40,6 @@ from frontdesk.store.models import (
     Block,
     Clinic,
     FieldChange,
-    Hold,
     Location,
     LocationHours,
     Patient,
@@ -49,7 +48,6 @@ from frontdesk.store.models import (
     ScheduleRule,
     StatusChange,
     appointment_resources,
-    hold_resources,
 )
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -944,12 +942,18 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def load_into_session(
-    session: Session, data: Any, source: str, now: datetime, operator: str
-) -> dict[str, int]:
-    """Check the whole file and, only if it has no problem, write it in `session`.
+@dataclass
+class LoadResult:
+    counts: dict[str, int]  # the rows in the file by section
+    appointment_ids: list[str]  # the file's appointments, whose busy time the caller writes
+    repadded_type_ids: set[str]  # types whose padding changed: their bookings' busy time too
 
-    Returns the rows in the file by section; raises VALIDATION_ERROR listing every problem.
+
+def load_into_session(session: Session, data: Any, source: str, now: datetime, operator: str) -> LoadResult:
+    """Check the whole file and, only if it has no problem, write it in `session`, all but
+    busy time (services/clinic.py writes that through the booking rule).
+
+    Raises VALIDATION_ERROR listing every problem.
     """
     existing = Existing.read(session)
     checked, problems = check_clinic_data(data, existing)
@@ -1005,10 +1009,8 @@ def load_into_session(
     _merge_all(session, Patient, checked.patients)
     session.flush()
 
-    if paddings_changed:
-        _repad(session, paddings_changed)
     _write_appointments(session, checked.appointments, now, operator)
-    return checked.counts
+    return LoadResult(checked.counts, [r["id"] for r in checked.appointments], paddings_changed)
 
 
 def _insert_keyed(session: Session, model: type, kind: str, records: list[dict]) -> None:
@@ -1027,33 +1029,6 @@ def _insert_keyed(session: Session, model: type, kind: str, records: list[dict])
         if "_span" in extra:
             record["span_start"], record["span_end"] = extra["_span"]
         session.add(model(key=key, **record))
-
-
-def _type_paddings(session: Session) -> dict[str, tuple[int, int]]:
-    return {
-        tid: (before, after)
-        for tid, before, after in session.execute(
-            select(AppointmentType.id, AppointmentType.padding_before_minutes, AppointmentType.padding_after_minutes)
-        )
-    }
-
-
-def _repad(session: Session, type_ids: set[str]) -> None:
-    """A type's padding changed: its bookings' busy intervals are widened anew."""
-    paddings = _type_paddings(session)
-    for link, parent in ((appointment_resources, Appointment), (hold_resources, Hold)):
-        parent_key = link.c.appointment_id if parent is Appointment else link.c.hold_id
-        rows = session.execute(
-            select(parent.id, parent.appointment_type_id, parent.start_time, parent.end_time)
-            .where(parent.appointment_type_id.in_(type_ids))
-        ).all()
-        for pid, tid, start, end in rows:
-            before, after = paddings[tid]
-            session.execute(
-                update(link).where(parent_key == pid).values(
-                    busy_start=start - timedelta(minutes=before), busy_end=end + timedelta(minutes=after)
-                )
-            )
 
 
 def _write_appointments(session: Session, records: list[dict], now: datetime, operator: str) -> None:
@@ -1102,32 +1077,26 @@ def _write_appointment(
 
 
 def _write_appointment_links(session: Session, records: list[dict], links: dict[str, list[str]]) -> None:
-    """Each appointment's clinician and rooms, with the busy interval padded by its type."""
-    paddings = _type_paddings(session)
+    """Each appointment's clinician and rooms (its busy time is written by the caller,
+    through the booking rule)."""
     link = appointment_resources.c
-    current: dict[str, list[tuple]] = {}
+    current: dict[str, list[str]] = {}
     ids = list(links)
     for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
-        for aid, rid, start, end in session.execute(
-            select(link.appointment_id, link.resource_id, link.busy_start, link.busy_end)
+        for aid, rid in session.execute(
+            select(link.appointment_id, link.resource_id)
             .where(link.appointment_id.in_(chunk)).order_by(link.appointment_id, link.resource_id)
         ):
-            current.setdefault(aid, []).append((rid, start, end))
+            current.setdefault(aid, []).append(rid)
     rows: list[dict] = []
     for record in records:
         aid = record["id"]
-        before, after = paddings.get(record["appointment_type_id"], (0, 0))
-        busy_start = record["start_time"] - timedelta(minutes=before)
-        busy_end = record["end_time"] + timedelta(minutes=after)
         clinician = [record["clinician_profile_id"]] if record["clinician_profile_id"] else []
-        wanted = [(rid, busy_start, busy_end) for rid in sorted({*clinician, *links[aid]})]
+        wanted = sorted({*clinician, *links[aid]})
         if current.get(aid, []) == wanted:
             continue
         if aid in current:
             session.execute(delete(appointment_resources).where(link.appointment_id == aid))
-        rows.extend(
-            {"appointment_id": aid, "resource_id": rid, "busy_start": start, "busy_end": end}
-            for rid, start, end in wanted
-        )
+        rows.extend({"appointment_id": aid, "resource_id": rid} for rid in wanted)
     if rows:
         session.execute(insert(appointment_resources), rows)

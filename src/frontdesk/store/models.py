@@ -21,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 
 class UTCDateTime(TypeDecorator):
@@ -206,10 +207,6 @@ hold_resources = Table(
     Base.metadata,
     Column("hold_id", ForeignKey("holds.id", ondelete="CASCADE"), primary_key=True),
     Column("resource_id", ForeignKey("resources.id"), primary_key=True),
-    # The padded busy interval, copied here so a conflict check is one indexed range read.
-    Column("busy_start", UTCDateTime, nullable=False),
-    Column("busy_end", UTCDateTime, nullable=False),
-    Index("ix_hold_resources_resource_busy_end", "resource_id", "busy_end"),
 )
 
 
@@ -229,6 +226,7 @@ class Hold(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(100))
+    desk: Mapped[str | None] = mapped_column(String(100))  # the terminal it was made at
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     resources: Mapped[list[Resource]] = relationship(secondary=hold_resources, order_by=Resource.id, viewonly=True)
     appointment: Mapped[Appointment | None] = relationship(back_populates="hold", uselist=False)
@@ -239,10 +237,6 @@ appointment_resources = Table(
     Base.metadata,
     Column("appointment_id", ForeignKey("appointments.id", ondelete="CASCADE"), primary_key=True),
     Column("resource_id", ForeignKey("resources.id"), primary_key=True),
-    Column("busy_start", UTCDateTime, nullable=False),
-    Column("busy_end", UTCDateTime, nullable=False),
-    # Covering: availability reads a month of busy time from the index alone.
-    Index("ix_appointment_resources_resource_busy_end", "resource_id", "busy_end", "busy_start", "appointment_id"),
 )
 
 
@@ -277,6 +271,11 @@ class Appointment(Base):
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Goes up by one on every change (SQLAlchemy checks it on each UPDATE): a desk that saw an
+    # older version is told VERSION_CONFLICT instead of overwriting.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # The version a clinic-file load last wrote; a reload keeps what a desk changed since.
+    loaded_version: Mapped[int | None] = mapped_column(Integer)
     resources: Mapped[list[Resource]] = relationship(
         secondary=appointment_resources, order_by=Resource.id, viewonly=True
     )
@@ -289,6 +288,37 @@ class Appointment(Base):
         Index("ix_appointments_start", "start_time", "id"),
         Index("ix_appointments_location_start", "location_id", "start_time"),
         Index("ix_appointments_clinician_start", "clinician_profile_id", "start_time"),
+    )
+    __mapper_args__ = {"version_id_col": version}
+
+
+class BusyTime(Base):
+    """The busy time of one resource taken by one active booking (an appointment or a hold),
+    padded by the booking's type: the table the database itself keeps free of overlaps.
+
+    Only bookings that take time have rows: a cancelled, completed or no-show appointment and
+    a confirmed or released hold have none. An expired hold keeps its rows until a booking
+    transaction clears them (a constraint cannot read the clock), so reads skip them by
+    `expires_at`. Rows overlap only when they share `share_key` (the seats of one group) or
+    when an overlap was allowed with a reason (`exempt`). PostgreSQL enforces this with an
+    exclusion constraint, SQLite with triggers (migration 0002).
+    """
+
+    __tablename__ = "busy_times"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    resource_id: Mapped[str] = mapped_column(ForeignKey("resources.id"))
+    busy_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    busy_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    appointment_id: Mapped[str | None] = mapped_column(ForeignKey("appointments.id", ondelete="CASCADE"), index=True)
+    hold_id: Mapped[str | None] = mapped_column(ForeignKey("holds.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a hold's
+    appointment_type_id: Mapped[str | None] = mapped_column(String(100))
+    booked_start: Mapped[datetime] = mapped_column(UTCDateTime)  # the booking's own (unpadded) start
+    share_key: Mapped[str] = mapped_column(String(300))
+    exempt: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Availability reads a window of busy time from this index alone.
+    __table_args__ = (
+        Index("ix_busy_times_resource_busy_end", "resource_id", "busy_end", "busy_start", "expires_at"),
     )
 
 

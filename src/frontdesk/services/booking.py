@@ -1,0 +1,139 @@
+"""The one way busy time is written: lock, read the clock, clear expired holds, ask the
+booking rule (domain/booking.py), write the rows the database checks again.
+
+Every writer (holds, confirm, direct create, time change, clinic-file load, ...) calls
+`take_time` inside its own transaction and `free_time` when a booking stops taking time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from frontdesk.domain.booking import Booking, conflicts, describe_conflicts, share_key
+from frontdesk.domain.errors import SLOT_UNAVAILABLE, FrontdeskError
+from frontdesk.domain.timeutil import iso
+from frontdesk.services.busy import busy_spans
+from frontdesk.services.locking import lock_resources
+from frontdesk.store.models import AppointmentType, BusyTime
+
+
+def booking_of(appointment_type: AppointmentType | None, start: datetime, end: datetime,
+               clinician_ids, room_ids) -> Booking:
+    """A booking of a type (None: a booking with no type, no padding, one seat)."""
+    return Booking(
+        start=start,
+        end=end,
+        clinician_ids=tuple(sorted({c for c in clinician_ids if c})),
+        room_ids=tuple(sorted({r for r in room_ids if r})),
+        appointment_type_id=appointment_type.id if appointment_type else None,
+        padding_before_minutes=(appointment_type.padding_before_minutes or 0) if appointment_type else 0,
+        padding_after_minutes=(appointment_type.padding_after_minutes or 0) if appointment_type else 0,
+        capacity=(appointment_type.capacity or 1) if appointment_type else 1,
+    )
+
+
+def clear_expired_holds(session: Session, resource_ids: list[str], now: datetime) -> None:
+    """Expired holds stop taking time. Done inside each booking transaction, before its
+    insert, since the database's own check cannot read the clock."""
+    b = BusyTime.__table__.c
+    session.execute(
+        delete(BusyTime.__table__).where(b.resource_id.in_(resource_ids), b.expires_at.is_not(None), b.expires_at <= now)
+    )
+
+
+def find_conflicts(
+    session: Session,
+    now: datetime,
+    booking: Booking,
+    *,
+    exclude_appointment_id: str | None = None,
+    exclude_hold_id: str | None = None,
+) -> list[dict]:
+    """What keeps `booking` off its resources now ([] when free), as error details. The
+    caller holds the resources' locks (`lock_resources`)."""
+    busy = busy_spans(
+        session, booking.resource_ids, booking.padded, now,
+        exclude_appointment_id=exclude_appointment_id, exclude_hold_id=exclude_hold_id,
+    )
+    return describe_conflicts(conflicts(busy, booking))
+
+
+def slot_unavailable(booking: Booking, found: list[dict]) -> FrontdeskError:
+    return FrontdeskError(
+        SLOT_UNAVAILABLE,
+        "That time is not free for " + ", ".join(booking.resource_ids),
+        {
+            "resource_ids": booking.resource_ids,
+            "start_time": iso(booking.start),
+            "end_time": iso(booking.end),
+            "conflicts": found,
+        },
+    )
+
+
+def take_time(
+    session: Session,
+    now: datetime,
+    booking: Booking,
+    *,
+    appointment_id: str | None = None,
+    hold_id: str | None = None,
+    expires_at: datetime | None = None,
+    overlap_allowed: bool = False,
+) -> None:
+    """Write the busy rows of one appointment or hold, after the booking rule said yes
+    (SLOT_UNAVAILABLE otherwise). With `overlap_allowed` (a reason was recorded) the rule is
+    not asked and the rows are exempt from the database's check."""
+    ids = booking.resource_ids
+    if not ids:
+        return
+    lock_resources(session, ids)
+    clear_expired_holds(session, ids, now)
+    if not overlap_allowed:
+        found = find_conflicts(session, now, booking, exclude_appointment_id=appointment_id, exclude_hold_id=hold_id)
+        if found:
+            raise slot_unavailable(booking, found)
+    interval = booking.padded
+    key = share_key(appointment_id or hold_id or "", booking.is_group, booking.appointment_type_id, booking.start,
+                    booking.clinician_ids[0] if booking.clinician_ids else None)
+    rows = [
+        {
+            "resource_id": rid, "busy_start": interval.start, "busy_end": interval.end,
+            "appointment_id": appointment_id, "hold_id": hold_id, "expires_at": expires_at,
+            "appointment_type_id": booking.appointment_type_id, "booked_start": booking.start,
+            "share_key": key, "exempt": overlap_allowed,
+        }
+        for rid in ids
+    ]
+    try:
+        session.execute(insert(BusyTime.__table__), rows)
+    except IntegrityError as exc:
+        if not is_overlap_refusal(exc):
+            raise
+        # The database saw an overlap the rule did not: refuse the same way.
+        raise slot_unavailable(booking, []) from None
+
+
+def free_time(session: Session, *, appointment_id: str | None = None, hold_id: str | None = None) -> None:
+    """The booking stops taking time (cancelled, ended, released, confirmed into an appointment)."""
+    b = BusyTime.__table__.c
+    if appointment_id is not None:
+        session.execute(delete(BusyTime.__table__).where(b.appointment_id == appointment_id))
+    if hold_id is not None:
+        session.execute(delete(BusyTime.__table__).where(b.hold_id == hold_id))
+
+
+def takes_time(session: Session, appointment_id: str) -> bool:
+    b = BusyTime.__table__.c
+    return session.execute(select(b.id).where(b.appointment_id == appointment_id).limit(1)).first() is not None
+
+
+def is_overlap_refusal(exc: IntegrityError) -> bool:
+    """The database's own overlap check: PostgreSQL's exclusion constraint (SQLSTATE 23P01)
+    or the SQLite trigger's message."""
+    code = getattr(exc.orig, "sqlstate", None)
+    return code == "23P01" or "busy time overlaps" in str(exc.orig)

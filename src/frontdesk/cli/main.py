@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from frontdesk.domain.errors import FrontdeskError, validation
+from frontdesk.domain.errors import INTERNAL_ERROR, FrontdeskError, validation
 from frontdesk.domain.statuses import STATUSES
 
 
@@ -20,6 +20,43 @@ class UsageError(Exception):
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}")
+
+    def _get_values(self, action, arg_strings):
+        # `--attendee-email=--`: Python 3.11 drops the "--" and hands back an empty list;
+        # 3.12 and later give the value "--". Take it as a value, as the newer ones do.
+        if arg_strings == ["--"] and action.option_strings and action.nargs is None:
+            return self._get_value(action, "--")
+        return super()._get_values(action, arg_strings)
+
+
+def _unreadable_argument(argv: Sequence[str]) -> str | None:
+    """Why an argument cannot be read as text (a NUL, bytes that are not UTF-8), or None."""
+    for position, arg in enumerate(argv, start=1):
+        if "\x00" in arg:
+            return f"argument {position} contains a NUL character"
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"argument {position} is not valid UTF-8 text"
+    return None
+
+
+def _id(text: str) -> str:
+    """An id: any text but a blank one (a blank filter must not quietly mean "any")."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an id cannot be blank")
+    return text
+
+
+def _status_list(text: str) -> tuple[str, ...]:
+    """`--status-in S,S`: one or more known statuses."""
+    statuses = tuple(s.strip() for s in text.split(","))
+    if not any(statuses):
+        raise argparse.ArgumentTypeError("give one or more statuses, separated by commas")
+    unknown = [s for s in statuses if s not in STATUSES]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"{', '.join(map(repr, unknown))} is not a status ({', '.join(STATUSES)})")
+    return statuses
 
 
 def _bool(text: str) -> bool:
@@ -61,15 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("file", type=Path)
 
     av = command("availability", "free slots for an appointment type (GET /availability)")
-    av.add_argument("--appointment-type", required=True, metavar="ID")
+    av.add_argument("--appointment-type", required=True, metavar="ID", type=_id)
     av.add_argument("--start-date", required=True, metavar="D")
     av.add_argument("--end-date", required=True, metavar="D")
-    av.add_argument("--clinician", metavar="ID")
-    av.add_argument("--location", metavar="ID")
+    av.add_argument("--clinician", metavar="ID", type=_id)
+    av.add_argument("--location", metavar="ID", type=_id)
     av.add_argument("--remote", type=_bool, metavar="true/false")
     av.add_argument("--timezone", metavar="TZ")
     av.add_argument("--round-robin", choices=["RANDOM", "BALANCED", "NONE", "COMBINED"], type=str.upper)
-    av.add_argument("--resource", action="append", default=[], metavar="ID", dest="resources")
+    av.add_argument("--resource", action="append", default=[], metavar="ID", dest="resources", type=_id)
     av.add_argument("--duration", type=int, metavar="MIN")
     av.add_argument("--interval", type=int, metavar="MIN")
     av.add_argument("--first-available", action="store_true")
@@ -78,20 +115,20 @@ def build_parser() -> argparse.ArgumentParser:
     holds = command("holds", "reserve a slot while details are taken (POST /holds)")
     hs = holds.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
     hc = command("create", "hold one slot", hs)
-    hc.add_argument("--appointment-type", required=True, metavar="ID")
-    hc.add_argument("--clinician", required=True, metavar="ID")
+    hc.add_argument("--appointment-type", required=True, metavar="ID", type=_id)
+    hc.add_argument("--clinician", required=True, metavar="ID", type=_id)
     hc.add_argument("--start", metavar="INSTANT")
     hc.add_argument("--date", metavar="D")
     hc.add_argument("--start-time", metavar="HH:MM")
     hc.add_argument("--duration", type=int, metavar="MIN")
-    hc.add_argument("--location", metavar="ID")
-    hc.add_argument("--room", metavar="ID")
+    hc.add_argument("--location", metavar="ID", type=_id)
+    hc.add_argument("--room", metavar="ID", type=_id)
     hc.add_argument("--remote", action="store_true")
-    command("get", "show a hold", hs).add_argument("hold_id")
-    command("release", "give a hold up", hs).add_argument("hold_id")
+    command("get", "show a hold", hs).add_argument("hold_id", type=_id)
+    command("release", "give a hold up", hs).add_argument("hold_id", type=_id)
     hf = command("confirm", "turn a hold into a confirmed appointment", hs)
-    hf.add_argument("hold_id")
-    hf.add_argument("--patient", metavar="ID")
+    hf.add_argument("hold_id", type=_id)
+    hf.add_argument("--patient", metavar="ID", type=_id)
     hf.add_argument("--new-patient-first-name", metavar="F")
     hf.add_argument("--new-patient-last-name", metavar="L")
     hf.add_argument("--new-patient-email", metavar="E")
@@ -105,34 +142,34 @@ def build_parser() -> argparse.ArgumentParser:
     al = command("list", "appointments, paged, sorted by start then id", aps)
     al.add_argument("--limit", type=int, default=20)
     al.add_argument("--offset", type=int, default=0)
-    al.add_argument("--patient", metavar="ID")
-    al.add_argument("--clinician", metavar="ID")
+    al.add_argument("--patient", metavar="ID", type=_id)
+    al.add_argument("--clinician", metavar="ID", type=_id)
     al.add_argument("--status", choices=STATUSES)
-    al.add_argument("--status-in", metavar="S,S")
+    al.add_argument("--status-in", metavar="S,S", type=_status_list, default=())
     al.add_argument("--date-gte", metavar="INSTANT")
     al.add_argument("--date-lte", metavar="INSTANT")
-    al.add_argument("--appointment-type", metavar="ID")
-    al.add_argument("--location", metavar="ID")
-    command("get", "one appointment with its history and change log", aps).add_argument("id")
+    al.add_argument("--appointment-type", metavar="ID", type=_id)
+    al.add_argument("--location", metavar="ID", type=_id)
+    command("get", "one appointment with its history and change log", aps).add_argument("id", type=_id)
     ac = command("create", "book a time directly (POST /appointments)", aps)
     ac.add_argument("--title", required=True)
     ac.add_argument("--start-time", required=True, metavar="INSTANT")
     ac.add_argument("--end-time", required=True, metavar="INSTANT")
-    ac.add_argument("--patient", metavar="ID")
-    ac.add_argument("--clinician", metavar="ID")
-    ac.add_argument("--appointment-type", metavar="ID")
-    ac.add_argument("--location", metavar="ID")
-    ac.add_argument("--room", metavar="ID")
+    ac.add_argument("--patient", metavar="ID", type=_id)
+    ac.add_argument("--clinician", metavar="ID", type=_id)
+    ac.add_argument("--appointment-type", metavar="ID", type=_id)
+    ac.add_argument("--location", metavar="ID", type=_id)
+    ac.add_argument("--room", metavar="ID", type=_id)
     ac.add_argument("--status", choices=STATUSES)
     ac.add_argument("--remote", action="store_true")
     ac.add_argument("--description")
     ac.add_argument("--attendee-name", metavar="N")
     ac.add_argument("--attendee-email", metavar="E")
-    ac.add_argument("--episode", metavar="ID")
+    ac.add_argument("--episode", metavar="ID", type=_id)
     ac.add_argument("--idempotency-key", metavar="K")
     ac.add_argument("--allow-overlap", metavar="REASON")
     au = command("update", "change fields of an appointment (PATCH /appointments/{id})", aps)
-    au.add_argument("id")
+    au.add_argument("id", type=_id)
     au.add_argument("--title")
     au.add_argument("--description")
     au.add_argument("--attendee-name", metavar="N")
@@ -142,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--allow-overlap", metavar="REASON", help="allow a time change over busy time, recording why")
     au.add_argument("--status", help="refused: status changes only through actions such as cancel")
     ax = command("cancel", "cancel an appointment with a reason", aps)
-    ax.add_argument("id")
+    ax.add_argument("id", type=_id)
     ax.add_argument("--reason")
     for changing in (au, ax):
         changing.add_argument("--expect-version", type=int, metavar="N",
@@ -154,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     pq.add_argument("text", nargs="?", default="")
     pq.add_argument("--limit", type=int, default=20)
     pq.add_argument("--offset", type=int, default=0)
-    command("get", "one patient", ps).add_argument("id")
+    command("get", "one patient", ps).add_argument("id", type=_id)
     return parser
 
 
@@ -177,13 +214,14 @@ def _context(args: argparse.Namespace, db: str | None = None, prepare=None):
 
 
 def _open(ctx) -> None:
-    """Open the database now, turning a database that cannot be opened into a plain refusal."""
+    """Open the database now, turning a database that cannot be opened into a plain refusal.
+    (A busy or failing database is already DATABASE_BUSY or DATABASE_ERROR.)"""
     from sqlalchemy.exc import SQLAlchemyError
 
     try:
         ctx.db  # noqa: B018
-    except SQLAlchemyError as exc:
-        raise validation(f"Cannot open the database: {exc.__class__.__name__}: {getattr(exc, 'orig', None) or exc}") from None
+    except SQLAlchemyError as exc:  # e.g. a URL naming an unknown dialect
+        raise validation(f"Cannot open the database {str(ctx.db_url)!r} ({exc.__class__.__name__})") from None
     except OSError as exc:
         raise validation(f"Cannot open the database: {exc}") from None
     except ImportError as exc:  # e.g. a mysql:// URL without its driver installed
@@ -269,7 +307,6 @@ def _appointments(ctx, args):
     from frontdesk.services.objects import AppointmentCreate, AppointmentFilter
 
     if args.action == "list":
-        status_in = tuple(s.strip() for s in args.status_in.split(",") if s.strip()) if args.status_in else ()
         return appointments.list_appointments(
             ctx,
             AppointmentFilter(
@@ -278,7 +315,7 @@ def _appointments(ctx, args):
                 patient_id=args.patient,
                 clinician_id=args.clinician,
                 status=args.status,
-                status_in=status_in,
+                status_in=args.status_in,
                 date_gte=_instant(args.date_gte),
                 date_lte=_instant(args.date_lte),
                 appointment_type_id=args.appointment_type,
@@ -353,7 +390,7 @@ def _demo_database(args) -> str:
     from frontdesk.paths import data_dir
 
     path = data_dir() / "demo.db"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     return str(path)
@@ -393,7 +430,11 @@ def _run_ui(ctx, args) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
+        unreadable = _unreadable_argument(argv)
+        if unreadable:
+            raise UsageError(f"frontdesk: {unreadable}")
         args = parser.parse_args(argv)
     except UsageError as exc:
         _print_failure(validation(str(exc)))
@@ -418,6 +459,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # `frontdesk ... | head`: the reader left; no traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as error:  # a defect: a sentence, never a traceback (it could quote patient data)
+        _print_failure(
+            FrontdeskError(
+                INTERNAL_ERROR,
+                f"frontdesk failed unexpectedly ({type(error).__name__}); nothing more is shown, "
+                "as the details could hold patient data",
+                {"error": type(error).__name__},
+            )
+        )
+        print(f"frontdesk: internal error ({type(error).__name__}); set FRONTDESK_DEBUG=1 to see where", file=sys.stderr)
+        if os.environ.get("FRONTDESK_DEBUG"):
+            import traceback
+
+            traceback.print_exc()
         return 1
 
 

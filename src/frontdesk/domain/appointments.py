@@ -177,11 +177,15 @@ def check_times(start: datetime | None, end: datetime | None) -> int:
 MAX_LIMIT = 100
 
 
+# What every engine's OFFSET takes (PostgreSQL's INTEGER; SQLite's and BIGINT are wider).
+MAX_OFFSET = 2**31 - 1
+
+
 def check_paging(limit: int, offset: int) -> None:
     if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise validation(f"limit must be between 1 and {MAX_LIMIT}", limit=limit)
-    if not isinstance(offset, int) or offset < 0:
-        raise validation("offset must be 0 or more", offset=offset)
+    if not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
+        raise validation(f"offset must be between 0 and {MAX_OFFSET}", offset=offset)
 
 
 def page_bounds(rows_fetched: int, limit: int, offset: int) -> tuple[bool, int | None]:

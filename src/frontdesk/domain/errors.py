@@ -13,6 +13,9 @@ HOLD_NOT_ACTIVE = "HOLD_NOT_ACTIVE"
 INVALID_STATE_TRANSITION = "INVALID_STATE_TRANSITION"
 IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
 VERSION_CONFLICT = "VERSION_CONFLICT"
+DATABASE_BUSY = "DATABASE_BUSY"  # another desk held the write lock past the one bounded wait
+DATABASE_ERROR = "DATABASE_ERROR"  # the disk or the database failed (read-only, full, connection lost)
+INTERNAL_ERROR = "INTERNAL_ERROR"  # a defect in frontdesk: said in a sentence, never a traceback
 
 CODES = frozenset(
     {
@@ -25,6 +28,9 @@ CODES = frozenset(
         INVALID_STATE_TRANSITION,
         IDEMPOTENCY_CONFLICT,
         VERSION_CONFLICT,
+        DATABASE_BUSY,
+        DATABASE_ERROR,
+        INTERNAL_ERROR,
     }
 )
 

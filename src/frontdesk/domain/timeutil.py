@@ -68,13 +68,25 @@ def format_hhmm(minute_of_day: int) -> str:
     return f"{minute_of_day // 60:02d}:{minute_of_day % 60:02d}"
 
 
+# Dates and instants taken from outside lie a year inside Python's calendar (years 1 to
+# 9999), so turning them into UTC or any zone, or adding a month's range, never overflows.
+FIRST_DATE, LAST_DATE = date(2, 1, 1), date(9998, 12, 31)
+
+
+def _within_calendar(text: str, day: date) -> None:
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise validation(f"{text!r} is outside the dates frontdesk handles ({FIRST_DATE} to {LAST_DATE})")
+
+
 def parse_date(text: str) -> date:
     try:
         if not isinstance(text, str) or len(text) != 10:
             raise ValueError
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise validation(f"{text!r} is not a date (YYYY-MM-DD)") from None
+    _within_calendar(text, day)
+    return day
 
 
 def parse_instant(text: str) -> datetime:
@@ -85,6 +97,7 @@ def parse_instant(text: str) -> datetime:
         raise validation(f"{text!r} is not an ISO 8601 instant") from None
     if value.tzinfo is None:
         raise validation(f"{text!r} has no UTC offset (add Z or +HH:MM)")
+    _within_calendar(text, value.date())
     return value.astimezone(UTC)
 
 

@@ -136,7 +136,7 @@ def list_appointments(ctx: Context, f: AppointmentFilter) -> Page[AppointmentVie
         conditions.append(Appointment.appointment_type_id == f.appointment_type_id)
     if f.location_id:
         conditions.append(Appointment.location_id == f.location_id)
-    with ctx.db.session() as session:
+    with ctx.db.session(write=False) as session:
         rows = (
             session.execute(
                 select(Appointment)
@@ -154,7 +154,7 @@ def list_appointments(ctx: Context, f: AppointmentFilter) -> Page[AppointmentVie
 
 
 def get_appointment(ctx: Context, appointment_id: str) -> AppointmentView:
-    with ctx.db.session() as session:
+    with ctx.db.session(write=False) as session:
         return appointment_view(load_appointment(session, appointment_id))
 
 
@@ -509,7 +509,7 @@ def agenda(
     rules.check_paging(limit, offset)
     if status is not None:
         rules.check_status(status)
-    with ctx.db.session() as session:
+    with ctx.db.session(write=False) as session:
         if location_id is not None:
             location = session.get(Location, location_id)
             if location is None:
@@ -594,7 +594,7 @@ def change_token(ctx: Context) -> str:
     change-log row, every hold a row, and every confirm or release ends an active hold.
     All but the last are reads of an index's last entry or a count.
     """
-    with ctx.db.session() as session:
+    with ctx.db.session(write=False) as session:
         return ":".join(
             str(session.execute(query).scalar() or 0)
             for query in (

@@ -75,12 +75,18 @@ def _edge(text: str, tz: ZoneInfo, *, end: bool, name: str) -> datetime:
         raise validation(f"{name}: {exc.message}", field=name, value=text) from None
 
 
+def _wall(instant: datetime, tz: ZoneInfo) -> datetime:
+    return instant.astimezone(tz).replace(tzinfo=None)
+
+
 def _range(start_text: str, end_text: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
     start = _edge(start_text, tz, end=False, name="start_date")
     end = _edge(end_text, tz, end=True, name="end_date")
     if end < start:
         raise validation("end_date is before start_date", start_date=start_text, end_date=end_text)
-    if end - start > MAX_RANGE:
+    # Counted in the zone's wall-clock time: 31 dates holding an autumn clock change last
+    # 31 days and an hour, and are still 31 dates.
+    if _wall(end, tz) - _wall(start, tz) > MAX_RANGE:
         raise FrontdeskError(
             DATE_RANGE_TOO_LARGE,
             "The date range is longer than 31 days; ask for a shorter range",
@@ -350,7 +356,7 @@ def query_availability(ctx: Context, query: AvailabilityQuery) -> AvailabilityRe
         raise validation("round_robin COMBINED needs the resource ids that must all be free", round_robin=mode)
     interval = _minutes(query.interval, "interval")
 
-    with ctx.db.session() as session, _without_gc_pauses():
+    with ctx.db.session(write=False) as session, _without_gc_pauses():
         now = ctx.clock.now()
         appointment_type = _type(session, query.appointment_type_id)
         duration = _duration(appointment_type, query.duration)

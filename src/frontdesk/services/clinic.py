@@ -145,7 +145,7 @@ def build_demo(ctx: Context, sample: Path | None = None) -> LoadReport:
 
 def clinic_overview(ctx: Context) -> ClinicOverview:
     """The clinic's name, hold length, sites, people, rooms and services, each sorted by id."""
-    with ctx.db.session() as session:
+    with ctx.db.session(write=False) as session:
         clinic = session.get(Clinic, 1)
         locations = session.scalars(select(Location).order_by(Location.id)).all()
         resources = session.scalars(select(Resource).order_by(Resource.id)).all()

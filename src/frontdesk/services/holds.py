@@ -198,7 +198,7 @@ def create_hold(ctx: Context, req: HoldRequest) -> HoldView:
 
 def get_hold(ctx: Context, hold_id: str) -> HoldView:
     now = ctx.clock.now()
-    with ctx.db.session() as session:
+    with ctx.db.session(write=False) as session:
         return hold_view(_load(session, hold_id), now)
 
 

@@ -70,12 +70,12 @@ def search_in_session(session: Session, text: str, limit: int, offset: int) -> P
 def search_patients(ctx: Context, text: str, limit: int = 20, offset: int = 0) -> Page[PatientView]:
     """Patients whose name, email, phone or date of birth contains `text` (any case); an
     empty text lists everyone. Sorted by last name, first name, id; paged."""
-    with ctx.db.session() as session:
+    with ctx.db.session(write=False) as session:
         return search_in_session(session, text, limit, offset)
 
 
 def get_patient(ctx: Context, patient_id: str) -> PatientView:
-    with ctx.db.session() as session:
+    with ctx.db.session(write=False) as session:
         patient = session.get(Patient, patient_id)
         if patient is None:
             raise not_found("patient", patient_id)

@@ -3,6 +3,7 @@ messages, readable errors, and a hook for live refresh."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,8 @@ ERROR_TITLES = {
     "HOLD_NOT_ACTIVE": "Hold no longer active",
     "INVALID_STATE_TRANSITION": "Not allowed",
     "IDEMPOTENCY_CONFLICT": "Conflict",
+    "DATABASE_BUSY": "Database busy",
+    "DATABASE_ERROR": "Database problem",
     "ERROR": "Something went wrong",
 }
 
@@ -53,15 +56,31 @@ class DataChanged(Message):
     """Another desk (or this one) changed appointments or holds: reload what is visible."""
 
 
+# A call that meets DATABASE_BUSY (nothing was written) is tried again after these pauses,
+# each after the database's own bounded wait, before the desk is told.
+BUSY_RETRY_PAUSES = (0.5, 1.0)
+
+
+def _call_with_retries(call: Callable[[], Any], pause: Callable[[float], None] = time.sleep) -> Any:
+    for wait in BUSY_RETRY_PAUSES:
+        try:
+            return call()
+        except FrontdeskError as error:
+            if error.code != "DATABASE_BUSY" or get_current_worker().is_cancelled:
+                raise
+        pause(wait)
+    return call()
+
+
 def run_service_call(target: Screen, purpose: str, call: Callable[[], Any]) -> None:
     """Body of a thread worker: run the call, post the outcome to the screen as a message."""
     try:
-        result = call()
+        result = _call_with_retries(call)
     except FrontdeskError as error:
         outcome: Message = ServiceFailed(purpose, error.code, error.message, error.details)
-    except Exception as error:  # a bug or a lost database: still a sentence, not a traceback
-        target.log.error(f"{purpose} failed", repr(error))
-        outcome = ServiceFailed(purpose, "ERROR", f"{type(error).__name__}: {error}")
+    except Exception as error:  # a bug: still a sentence, and never its text (it may quote a patient)
+        target.log.error(f"{purpose} failed", type(error).__name__)
+        outcome = ServiceFailed(purpose, "ERROR", f"Something went wrong ({type(error).__name__}); nothing more is shown")
     else:
         outcome = ServiceDone(purpose, result)
     if not get_current_worker().is_cancelled:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from frontdesk.clock import Clock, SystemClock
+from frontdesk.domain.text import check_operator
 
 if TYPE_CHECKING:
     from frontdesk.store.db import Database
@@ -38,7 +39,7 @@ class Context:
     ):
         self.db_url = db_url
         self.clock = clock or SystemClock()
-        self.operator = operator or default_operator()
+        self.operator = check_operator(operator or default_operator())
         self._prepare = prepare
         self._db: Database | None = None
         self._opening = threading.RLock()

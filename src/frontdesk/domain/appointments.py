@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from frontdesk.domain.errors import INVALID_STATE_TRANSITION, FrontdeskError, validation
 from frontdesk.domain.statuses import ACTIVE_APPOINTMENT_STATUSES, STATUSES
+from frontdesk.domain.text import check_text, refuse_controls
 from frontdesk.domain.timeutil import iso
 
 # The statuses an appointment may be created in, may be cancelled from, and that take time.
@@ -81,6 +82,7 @@ def check_email(email: str | None, field: str = "email") -> str | None:
     if email is None:
         return None
     email = email.strip()
+    refuse_controls(email, field)
     if not _EMAIL.match(email) or len(email) > 200:
         raise validation(f"{email!r} is not an email address", field=field)
     return email
@@ -111,12 +113,7 @@ def check_date_of_birth(text: str | None, today: date) -> date | None:
 
 
 def check_name(text: str | None, field: str) -> str:
-    value = (text or "").strip()
-    if not value:
-        raise validation(f"{field} is required", field=field)
-    if len(value) > 100:
-        raise validation(f"{field} is longer than 100 characters", field=field)
-    return value
+    return check_text(text, field, max_len=100, required=True)
 
 
 @dataclass(frozen=True)
@@ -153,12 +150,35 @@ def check_place(is_remote: bool, location_id: str | None) -> None:
 
 
 def check_title(title: str | None) -> str:
-    value = (title or "").strip()
-    if not value:
-        raise validation("title is required", field="title")
-    if len(value) > 200:
-        raise validation("title is longer than 200 characters", field="title")
-    return value
+    return check_text(title, "title", max_len=200, required=True)
+
+
+# Notes and reasons may run over several lines; names and titles are one line.
+NOTES_MAX = 4000
+REASON_MAX = 1000
+
+
+def check_description(text: str | None) -> str | None:
+    return check_text(text, "description", max_len=NOTES_MAX, multiline=True, label="Notes (description)")
+
+
+def check_attendee_name(text: str | None) -> str | None:
+    return check_text(text, "attendee_name", max_len=200)
+
+
+def check_episode_id(text: str | None) -> str | None:
+    return check_text(text, "episode_id", max_len=100, label="Episode")
+
+
+def check_cancellation_reason(text: str | None) -> str | None:
+    return check_text(text, "reason", max_len=REASON_MAX, multiline=True, label="Cancellation reason")
+
+
+def check_overlap_reason(text: str | None) -> str | None:
+    """The reason an overlap is allowed: None means no overlap asked for; given, it must say something."""
+    if text is None:
+        return None
+    return check_text(text, "allow_overlap_reason", max_len=REASON_MAX, required=True, multiline=True, label="Overlap reason")
 
 
 def check_times(start: datetime | None, end: datetime | None) -> int:

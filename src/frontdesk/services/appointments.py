@@ -270,7 +270,7 @@ def _create(ctx: Context, req: AppointmentCreate) -> AppointmentView:
         minutes = rules.check_times(req.start_time, req.end_time)
         status = rules.initial_status(req.status)
         attendee_email = rules.check_email(req.attendee_email, "attendee_email")
-        overlap_reason = _overlap_reason(req.allow_overlap_reason)
+        overlap_reason = rules.check_overlap_reason(req.allow_overlap_reason)
         rules.check_place(req.is_remote, req.location_id)
         if req.patient_id is not None and session.get(Patient, req.patient_id) is None:
             raise not_found("patient", req.patient_id)
@@ -317,7 +317,7 @@ def _create(ctx: Context, req: AppointmentCreate) -> AppointmentView:
             patient_id=req.patient_id,
             clinician_profile_id=req.clinician_profile_id,
             title=title,
-            description=req.description,
+            description=rules.check_description(req.description),
             start_time=start,
             end_time=end,
             appointment_type_id=req.appointment_type_id,
@@ -325,9 +325,9 @@ def _create(ctx: Context, req: AppointmentCreate) -> AppointmentView:
             is_remote=req.is_remote,
             duration_minutes=minutes,
             attendee_email=attendee_email,
-            attendee_name=req.attendee_name,
+            attendee_name=rules.check_attendee_name(req.attendee_name),
             booking_source=req.booking_source,
-            episode_id=req.episode_id,
+            episode_id=rules.check_episode_id(req.episode_id),
             overlap_reason=overlap_reason,
             created_by=ctx.operator,
             created_at=now,
@@ -364,14 +364,6 @@ def _type_rooms_at(session: Session, req: AppointmentCreate) -> list[str]:
     )
 
 
-def _overlap_reason(reason: str | None) -> str | None:
-    if reason is None:
-        return None
-    if not reason.strip():
-        raise validation("Allowing an overlap needs a reason", field="allow_overlap_reason")
-    return reason.strip()
-
-
 def write_links(session: Session, appointment_id: str, resource_ids: list[str]) -> None:
     """Which clinician and rooms an appointment uses (kept after it stops taking time)."""
     if resource_ids:
@@ -402,18 +394,16 @@ def update_appointment(
     new_values: dict[str, Any] = {}
     if "title" in changes:
         new_values["title"] = rules.check_title(changes["title"])
-    for field in ("description", "attendee_name"):
-        if field in changes:
-            value = changes[field]
-            if value is not None and not isinstance(value, str):
-                raise validation(f"{field} must be text", field=field)
-            new_values[field] = value
+    if "description" in changes:
+        new_values["description"] = rules.check_description(changes["description"])
+    if "attendee_name" in changes:
+        new_values["attendee_name"] = rules.check_attendee_name(changes["attendee_name"])
     if "attendee_email" in changes:
         new_values["attendee_email"] = rules.check_email(changes["attendee_email"], "attendee_email")
     for field in ("start_time", "end_time"):
         if field in changes and not (isinstance(changes[field], datetime) and changes[field].tzinfo):
             raise validation(f"{field} must be an instant with a UTC offset", field=field)
-    overlap_reason = _overlap_reason(changes.get("allow_overlap_reason"))
+    overlap_reason = rules.check_overlap_reason(changes.get("allow_overlap_reason"))
     moving = "start_time" in changes or "end_time" in changes
 
     with ctx.db.session() as session:
@@ -470,7 +460,7 @@ def cancel_appointment(
 ) -> ActionResult:
     """Cancel from pending_approval, pending, confirmed or scheduled; anything else is
     INVALID_STATE_TRANSITION. The time is free again at once."""
-    reason = reason.strip() if reason and reason.strip() else None
+    reason = rules.check_cancellation_reason(reason)
     with ctx.db.session() as session:
         appointment = load_appointment(session, appointment_id, for_update=True)
         now = ctx.clock.now()

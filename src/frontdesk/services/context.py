@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from frontdesk.clock import Clock, SystemClock
+from frontdesk.domain.text import check_operator
 
 if TYPE_CHECKING:
     from frontdesk.store.db import Database
@@ -49,7 +50,7 @@ class Context:
     ):
         self.db_url = db_url
         self.clock = clock or SystemClock()
-        self.operator = operator or default_operator()
+        self.operator = check_operator(operator or default_operator())
         self.desk = default_desk()
         self._prepare = prepare
         self._db: Database | None = None

@@ -249,6 +249,7 @@ def confirm_hold(ctx: Context, hold_id: str, req: ConfirmRequest) -> Appointment
         p = req.new_patient
         details = rules.check_new_patient(p.first_name, p.last_name, p.email, p.phone, p.date_of_birth, today)
     attendee_email = rules.check_email(req.attendee_email or None, "attendee_email")
+    attendee_name = rules.check_attendee_name(req.attendee_name)
 
     with ctx.db.session() as session:
         link = hold_resources.c
@@ -286,7 +287,7 @@ def confirm_hold(ctx: Context, hold_id: str, req: ConfirmRequest) -> Appointment
             location_id=hold.location_id,
             is_remote=hold.is_remote,
             duration_minutes=hold.duration_minutes,
-            attendee_name=(req.attendee_name or "").strip() or f"{patient.first_name} {patient.last_name}",
+            attendee_name=attendee_name or f"{patient.first_name} {patient.last_name}",
             attendee_email=attendee_email or patient.email,
             booking_source="frontdesk",
             hold_id=hold.id,

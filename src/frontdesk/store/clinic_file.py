@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from frontdesk.domain.appointments import STATUSES, check_email
 from frontdesk.domain.blocks import block_span, validate_rrule
 from frontdesk.domain.errors import VALIDATION_ERROR, FrontdeskError
+from frontdesk.domain.text import refusal
 from frontdesk.domain.timeutil import (
     is_zone,
     parse_date,
@@ -88,14 +89,19 @@ APPOINTMENT_TEXTS = {
     "attendee_name": 200, "meeting_url": 500, "attendance_status": 50, "cancellation_reason": None,
     "booking_source": 50, "episode_id": 100,
 }
+# Text that may run over several lines; every other text is one line (booking.md, "Integrity").
+MULTILINE_KEYS = frozenset({"description", "cancellation_reason", "reason"})
+# JSON escapes C0 controls itself; these it would print as they are.
+_UNPRINTABLE = re.compile("[\x7f-\x9f\ud800-\udfff]")
 
 
 def _show(value: Any) -> str:
     """A value as the file would spell it: strings in double quotes."""
     try:
-        return json.dumps(value, ensure_ascii=False)
+        shown = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
         return repr(value)
+    return _UNPRINTABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", shown)
 
 
 def _errors(source: str, problems: list[str]) -> FrontdeskError:
@@ -360,6 +366,10 @@ class Row:
         if max_len and len(value) > max_len:
             self.bad(key, f"is longer than {max_len} characters")
             return None
+        problem = refusal(value, multiline=key in MULTILINE_KEYS)
+        if problem:
+            self.bad(key, problem)
+            return None
         return value
 
     def ident(self, key: str = "id", required: bool = True) -> str | None:
@@ -391,6 +401,11 @@ class Row:
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             self.bad(key, f"{_show(value)} is not a list of ids")
             return None
+        for i, item in enumerate(value):
+            problem = refusal(item)
+            if problem:
+                self.bad(f"{key}[{i}]", problem)
+                return None
         if len(set(value)) != len(value):
             self.bad(key, f"{_show(value)} names an id more than once")
             return None

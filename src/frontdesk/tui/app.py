@@ -108,7 +108,7 @@ class FrontdeskApp(App[None]):
 
     @property
     def clinic_name(self) -> str:
-        return self.overview.name if self.overview else "frontdesk"
+        return fmt.visible(self.overview.name) if self.overview else "frontdesk"
 
     @property
     def zone(self) -> str:
@@ -120,18 +120,18 @@ class FrontdeskApp(App[None]):
     def clinician_name(self, clinician_id: str | None) -> str | None:
         if not self.overview or not clinician_id:
             return None
-        return next((c.name for c in self.overview.clinicians if c.id == clinician_id), clinician_id)
+        return fmt.visible(next((c.name for c in self.overview.clinicians if c.id == clinician_id), clinician_id))
 
     def type_name(self, type_id: str | None) -> str | None:
         if not self.overview or not type_id:
             return None
-        return next((t.name for t in self.overview.appointment_types if t.id == type_id), type_id)
+        return fmt.visible(next((t.name for t in self.overview.appointment_types if t.id == type_id), type_id))
 
     def location_name(self, location_id: str | None) -> str | None:
         if not self.overview or not location_id:
             return None
         name = next((loc.name for loc in self.overview.locations if loc.id == location_id), location_id)
-        return self.short_place(name)
+        return self.short_place(fmt.visible(name))
 
     def short_place(self, name: str) -> str:
         """'Riverside Health — Central' reads 'Central' where the clinic is already named."""
@@ -150,7 +150,7 @@ class FrontdeskApp(App[None]):
 
     def room_names(self, resource_ids: Iterable[str]) -> list[str]:
         rooms = {room.id: room.name for room in self.overview.rooms} if self.overview else {}
-        return [rooms[rid] for rid in resource_ids if rid in rooms]
+        return [fmt.visible(rooms[rid]) for rid in resource_ids if rid in rooms]
 
     def room_id_of(self, resource_ids: Iterable[str]) -> str | None:
         rooms = {room.id for room in self.overview.rooms} if self.overview else set()

@@ -73,11 +73,25 @@ def status_text(status: str) -> Text:
     return Text(STATUS_LABELS.get(status, status), style=status_style(status))
 
 
+# What the screen shows for a character a terminal would act on: C0 controls as their Unicode
+# control pictures (ESC -> ␛), DEL as ␡, C1 controls and surrogates (no character at all) as
+# �. Newline stays (Textual breaks the line there); tab becomes a space so a one-line label stays one.
+_VISIBLE = {code: 0x2400 + code for code in range(0x20)} | {0x7F: 0x2421}
+_VISIBLE |= {code: 0xFFFD for code in (*range(0x80, 0xA0), *range(0xD800, 0xE000))}
+_VISIBLE |= {ord("\n"): ord("\n"), ord("\t"): ord(" ")}
+
+
+def visible(text: object) -> str:
+    """User data with every control character made visible, so stored text (older data, a
+    database written by something else) never sends a control sequence to the terminal."""
+    return str(text).translate(_VISIBLE)
+
+
 def plain(value: object | None, empty: str = "—") -> Text:
-    """User data as plain text: never read as markup."""
+    """User data as plain text: never read as markup, control characters made visible."""
     if value is None or value == "":
         return Text(empty, style="dim", overflow="ellipsis", no_wrap=True)
-    return Text(str(value), overflow="ellipsis", no_wrap=True)
+    return Text(visible(value), overflow="ellipsis", no_wrap=True)
 
 
 def person_name(first: str | None, last: str | None) -> str:

@@ -8,15 +8,39 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from frontdesk.domain.text import refusal
+
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9 ()\-.]+$")
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def check_email(value: str) -> str | None:
-    if value and not _EMAIL.match(value):
+# Labels of the fields whose text the forms check, as the messages name them.
+LABELS = {
+    "first_name": "First name",
+    "last_name": "Last name",
+    "email": "Email",
+    "attendee_name": "Attendee",
+    "attendee_email": "Attendee email",
+    "title": "Title",
+    "description": "Notes",
+    "reason": "Reason",
+}
+
+
+def check_text(value: str, field: str, *, multiline: bool = False) -> str | None:
+    """The booking rule for text from people (domain.text): no control characters; newline
+    only where `multiline`."""
+    problem = refusal(value, multiline=multiline)
+    return f"{LABELS.get(field, field)} {problem}." if problem else None
+
+
+def check_email(value: str, field: str = "email") -> str | None:
+    if not value:
+        return None
+    if not _EMAIL.match(value):
         return "Not an email address (name@example.com)."
-    return None
+    return check_text(value, field)
 
 
 def check_phone(value: str) -> str | None:
@@ -47,10 +71,11 @@ def check_date_of_birth(value: str, today: date) -> str | None:
 def check_new_patient(values: dict[str, str], today: date) -> dict[str, str]:
     """Messages by field name for a new patient's details; empty when all is well."""
     problems: dict[str, str] = {}
-    if not values.get("first_name", "").strip():
-        problems["first_name"] = "Required."
-    if not values.get("last_name", "").strip():
-        problems["last_name"] = "Required."
+    for name in ("first_name", "last_name"):
+        value = values.get(name, "").strip()
+        message = check_text(value, name) if value else "Required."
+        if message:
+            problems[name] = message
     for name, check in (("email", check_email), ("phone", check_phone)):
         message = check(values.get(name, "").strip())
         if message:

@@ -10,12 +10,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, OptionList, Static, TextArea
+from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from frontdesk.tui import format as fmt
-from frontdesk.tui.forms import check_email, parse_day
-from frontdesk.tui.widgets import FieldInput
+from frontdesk.tui.forms import check_email, check_text, parse_day
+from frontdesk.tui.widgets import FieldInput, NotesArea
 
 
 class ConfirmModal(ModalScreen[bool]):
@@ -34,7 +34,7 @@ class ConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text(self.question), classes="question")
+            yield Static(Text(fmt.visible(self.question)), classes="question")
             with Horizontal(classes="buttons"):
                 yield Button(f"{self.yes} (y)", id="yes", variant="primary", compact=True)
                 yield Button(f"{self.no} (n)", id="no", compact=True)
@@ -58,7 +58,7 @@ class CancelModal(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Cancel appointment", classes="title")
-            yield Static(Text(self.summary), classes="question")
+            yield Static(Text(fmt.visible(self.summary)), classes="question")
             yield Label("Reason")
             yield FieldInput(placeholder="e.g. patient called to cancel", id="reason", compact=True)
             yield Label("", id="reason-error", classes="field-error")
@@ -77,8 +77,9 @@ class CancelModal(ModalScreen[str | None]):
 
     def _submit(self) -> None:
         reason = self.query_one("#reason", FieldInput).value.strip()
-        if not reason:
-            self.query_one("#reason-error", Label).update("Please give a reason for the cancellation.")
+        problem = check_text(reason, "reason") if reason else "Please give a reason for the cancellation."
+        if problem:
+            self.query_one("#reason-error", Label).update(problem)
             self.query_one("#reason", FieldInput).focus()
             return
         self.dismiss(reason)
@@ -97,11 +98,12 @@ class EditModal(ModalScreen[dict | None]):
 
     def __init__(self, title: str, description: str | None, attendee_name: str | None, attendee_email: str | None) -> None:
         super().__init__()
+        # Shown with any control character made visible; a field left as shown counts as unchanged.
         self.original = {
-            "title": title or "",
-            "description": description or "",
-            "attendee_name": attendee_name or "",
-            "attendee_email": attendee_email or "",
+            "title": fmt.visible(title or ""),
+            "description": fmt.visible(description or ""),
+            "attendee_name": fmt.visible(attendee_name or ""),
+            "attendee_email": fmt.visible(attendee_email or ""),
         }
 
     def compose(self) -> ComposeResult:
@@ -118,7 +120,7 @@ class EditModal(ModalScreen[dict | None]):
                 yield FieldInput(self.original["attendee_email"], id="attendee_email", compact=True)
             yield Label("", id="email-error", classes="field-error")
             yield Label("Notes")
-            notes = TextArea(self.original["description"], id="description", soft_wrap=True, compact=True)
+            notes = NotesArea(self.original["description"], id="description", soft_wrap=True, compact=True)
             if not getattr(self.app, "blink", True):
                 notes.cursor_blink = False
             yield notes
@@ -137,15 +139,19 @@ class EditModal(ModalScreen[dict | None]):
 
     def action_save(self) -> None:
         values = {name: self.query_one(f"#{name}", FieldInput).value.strip() for name in ("title", "attendee_name", "attendee_email")}
-        values["description"] = self.query_one("#description", TextArea).text.rstrip()
+        values["description"] = self.query_one("#description", NotesArea).text.rstrip()
         if not values["title"]:
             self.query_one("#email-error", Label).update("A title is required.")
             return
-        problem = check_email(values["attendee_email"])
-        if problem:
-            self.query_one("#email-error", Label).update(problem)
-            self.query_one("#attendee_email", FieldInput).focus()
-            return
+        for name in values:
+            if name == "attendee_email":
+                problem = check_email(values[name], name)
+            else:
+                problem = check_text(values[name], name, multiline=name == "description")
+            if problem:
+                self.query_one("#email-error", Label).update(problem)
+                self.query_one(f"#{name}").focus()
+                return
         changes = {name: (value or None) for name, value in values.items() if value != self.original[name]}
         if "title" in changes:
             changes["title"] = values["title"]
@@ -203,7 +209,7 @@ class ChoiceModal(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.title_text, classes="title")
-            yield OptionList(*[Option(Text(label), id=value) for label, value in self.choices], id="choices")
+            yield OptionList(*[Option(Text(fmt.visible(label)), id=value) for label, value in self.choices], id="choices")
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)

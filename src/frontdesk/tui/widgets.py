@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from rich.highlighter import Highlighter
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
@@ -12,7 +13,7 @@ from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input, Static, TextArea
 from textual.widgets.data_table import ColumnKey
 
 from frontdesk.tui import format as fmt
@@ -44,11 +45,11 @@ class ClinicHeader(Static):
         left = Text(app.clinic_name, style="bold")
         if app.location:
             left.append(" › ")
-            left.append(app.short_place(app.location.name))
+            left.append(app.short_place(fmt.visible(app.location.name)))
         elif app.overview is not None:
             left.append(" › no clinic loaded", style="not bold")
         right = Text()
-        right.append(app.ctx.operator, style="italic")
+        right.append(fmt.visible(app.ctx.operator), style="italic")
         right.append("  ")
         right.append(f"{fmt.day_label(fmt.local(now, zone).date())} {fmt.hhmm(now, zone)} {fmt.zone_abbrev(now, zone)}")
         width = max(self.size.width - 2, 0)
@@ -185,7 +186,7 @@ class Choice(Widget, can_focus=True):
 
     def render(self) -> Text:
         width = max(self.content_region.width - 2, 1)
-        text = Text(self.label, no_wrap=True, overflow="ellipsis")
+        text = Text(fmt.visible(self.label), no_wrap=True, overflow="ellipsis")
         text.truncate(width, overflow="ellipsis", pad=True)
         text.append(" ▼", style="dim")
         return text
@@ -204,12 +205,36 @@ class Choice(Widget, can_focus=True):
             self.post_message(self.Changed(self, value))
 
 
+class VisibleControls(Highlighter):
+    """Draws a field's control characters (a paste can bring them) as visible pictures,
+    one for one, so they never reach the terminal; the form's check then refuses them."""
+
+    def __call__(self, text: str | Text) -> Text:
+        plain = text.plain if isinstance(text, Text) else text
+        return Text(fmt.visible(plain), no_wrap=True, overflow="ignore", end="")
+
+    def highlight(self, text: Text) -> None:
+        pass
+
+
 class FieldInput(Input):
-    """An Input that follows the app's cursor-blink setting (off in tests and snapshots)."""
+    """An Input that follows the app's cursor-blink setting (off in tests and snapshots) and
+    never draws a control character."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("highlighter", VisibleControls())
+        super().__init__(*args, **kwargs)
 
     def on_mount(self) -> None:
         if not getattr(self.app, "blink", True):
             self.cursor_blink = False
+
+
+class NotesArea(TextArea):
+    """A TextArea that never draws a control character (see VisibleControls)."""
+
+    def get_line(self, line_index: int) -> Text:
+        return Text(fmt.visible(self.document.get_line(line_index)), end="", no_wrap=True)
 
 
 class FitTable(DataTable):

@@ -179,7 +179,7 @@ class AgendaScreen(FrontdeskScreen):
         text = Text("This database has no clinic in it yet")
         if database:
             text.append(":\n  ")
-            text.append(database, style="bold")
+            text.append(fmt.visible(database), style="bold")
         text.append("\n\nLoad your clinic's file into it:\n  ")
         text.append(load, style="bold")
         text.append("\n  (a sample file: sample_data/clinic.toml)")
@@ -372,7 +372,7 @@ class AgendaScreen(FrontdeskScreen):
             ask_cancel(self, row.appointment, row.patient_name)
 
     def done_cancel(self, result) -> None:
-        self.notify(f"Cancelled: {result.appointment.title}", title="Appointment cancelled", markup=False)
+        self.notify(f"Cancelled: {fmt.visible(result.appointment.title)}", title="Appointment cancelled", markup=False)
         self.load()
 
     def action_edit(self) -> None:
@@ -385,7 +385,7 @@ class AgendaScreen(FrontdeskScreen):
         self.load()
 
     def failed_agenda(self, message: ServiceFailed) -> bool:
-        self.query_one("#page-info", Label).update(Text(f"Could not load the day: {message.message}"))
+        self.query_one("#page-info", Label).update(Text(f"Could not load the day: {fmt.visible(message.message)}"))
         return False
 
     # --- booking ----------------------------------------------------------------------------

@@ -58,7 +58,7 @@ class AppointmentScreen(FrontdeskScreen):
         self.call_service("appointment", _load, self.appointment_id)
 
     def failed_appointment(self, message: ServiceFailed) -> bool:
-        self.query_one("#details", Static).update(Text(message.message))
+        self.query_one("#details", Static).update(Text(fmt.visible(message.message)))
         return False
 
     def done_appointment(self, loaded) -> None:
@@ -67,7 +67,7 @@ class AppointmentScreen(FrontdeskScreen):
         app = self.app
         zone = app.location_zone(apt.location_id)
         patient_name = fmt.person_name(self.patient.first_name, self.patient.last_name) if self.patient else None
-        self.query_one("#appointment-title", Label).update(Text.assemble((apt.title, "bold"), "  ", fmt.status_text(apt.status)))
+        self.query_one("#appointment-title", Label).update(Text.assemble((fmt.visible(apt.title), "bold"), "  ", fmt.status_text(apt.status)))
 
         details = Table.grid(padding=(0, 2))
         details.add_column(style="bold", min_width=12)
@@ -100,7 +100,7 @@ class AppointmentScreen(FrontdeskScreen):
         history.add_column("Status")
         history.add_column("By")
         for entry in apt.status_history:
-            history.add_row(fmt.stamp(entry.changed_at, zone), fmt.status_text(entry.status), Text(entry.changed_by))
+            history.add_row(fmt.stamp(entry.changed_at, zone), fmt.status_text(entry.status), fmt.plain(entry.changed_by))
         self.query_one("#history", Static).update(history)
 
         changes = Table(box=None, padding=(0, 2), show_edge=False, header_style="bold")
@@ -110,7 +110,7 @@ class AppointmentScreen(FrontdeskScreen):
         changes.add_column("By")
         for entry in apt.change_log:
             change = Text.assemble(_short(entry.old), " → ", _short(entry.new))
-            changes.add_row(fmt.stamp(entry.changed_at, zone), Text(entry.field), change, Text(entry.changed_by))
+            changes.add_row(fmt.stamp(entry.changed_at, zone), Text(entry.field), change, fmt.plain(entry.changed_by))
         self.query_one("#changes", Static).update(changes if apt.change_log else Text("No changes.", style="dim"))
 
     def action_back(self) -> None:
@@ -137,5 +137,5 @@ class AppointmentScreen(FrontdeskScreen):
 def _short(value: object) -> Text:
     if value is None or value == "":
         return Text("(empty)", style="dim")
-    text = str(value)
+    text = fmt.visible(value)
     return Text(text if len(text) <= 60 else text[:59] + "…")

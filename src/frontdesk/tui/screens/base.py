@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.worker import get_current_worker
 
 from frontdesk.domain.errors import FrontdeskError
+from frontdesk.tui import format as fmt
 
 if TYPE_CHECKING:
     from frontdesk.tui.app import FrontdeskApp
@@ -129,7 +130,7 @@ class FrontdeskScreen(Screen):
 
     def show_error(self, message: ServiceFailed) -> None:
         self.notify(
-            message.message,
+            fmt.visible(message.message),
             title=ERROR_TITLES.get(message.code, message.code),
             severity="error",
             timeout=8,

@@ -23,6 +23,7 @@ from frontdesk.tui.forms import (
     check_email,
     check_new_patient,
     check_phone,
+    check_text,
 )
 from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
 from frontdesk.tui.widgets import ClinicHeader, FieldInput, FitTable, HoldCountdown
@@ -184,8 +185,8 @@ class PatientScreen(FrontdeskScreen):
 
     def choose_patient(self, patient: PatientView) -> None:
         self.patient = patient
-        name = fmt.person_name(patient.first_name, patient.last_name)
-        details = " · ".join(x for x in (f"born {patient.date_of_birth.isoformat()}" if patient.date_of_birth else "", patient.phone or "") if x)
+        name = fmt.visible(fmt.person_name(patient.first_name, patient.last_name))
+        details = fmt.visible(" · ".join(x for x in (f"born {patient.date_of_birth.isoformat()}" if patient.date_of_birth else "", patient.phone or "") if x))
         chosen = Text("Booking for: ", style="bold")
         chosen.append(name)
         if details:
@@ -194,7 +195,7 @@ class PatientScreen(FrontdeskScreen):
         for field, _ in NEW_PATIENT_FIELDS:
             self.query_one(f"#{field}", FieldInput).disabled = True
             self.query_one(f"#{field}-error", Label).update("")
-        self._set_attendee(name, patient.email or "")
+        self._set_attendee(name, fmt.visible(patient.email or ""))
         self.query_one("#confirm", Button).focus()
 
     def action_new_patient(self) -> None:
@@ -235,14 +236,15 @@ class PatientScreen(FrontdeskScreen):
     def _check_field(self, name: str | None, value: str) -> None:
         checks = {
             "email": check_email,
-            "attendee_email": check_email,
+            "attendee_email": lambda v: check_email(v, "attendee_email"),
             "phone": check_phone,
             "date_of_birth": lambda v: check_date_of_birth(v, self.app.today()),
+            "attendee_name": lambda v: check_text(v, "attendee_name"),
         }
         if name in checks:
             self.query_one(f"#{name}-error", Label).update(checks[name](value) or "")
         elif name in ("first_name", "last_name") and value:
-            self.query_one(f"#{name}-error", Label).update("")
+            self.query_one(f"#{name}-error", Label).update(check_text(value, name) or "")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         actions = {"confirm": self.action_confirm, "leave": self.action_leave, "again": self.action_hold_again, "another": self.action_pick_another}
@@ -255,9 +257,12 @@ class PatientScreen(FrontdeskScreen):
         problems = {}
         if self.patient is None:
             problems = check_new_patient(values, self.app.today())
-        attendee_problem = check_email(values["attendee_email"])
-        if attendee_problem:
-            problems["attendee_email"] = attendee_problem
+        for name, problem in (
+            ("attendee_name", check_text(values["attendee_name"], "attendee_name")),
+            ("attendee_email", check_email(values["attendee_email"], "attendee_email")),
+        ):
+            if problem:
+                problems[name] = problem
         for name, _ in NEW_PATIENT_FIELDS + ATTENDEE_FIELDS:
             self.query_one(f"#{name}-error", Label).update(problems.get(name, "") if (self.patient is None or name.startswith("attendee")) else "")
         if problems:
@@ -288,7 +293,7 @@ class PatientScreen(FrontdeskScreen):
         self.app.owned_holds.discard(self.hold.id)
         zone = self.app.location_zone(appointment.location_id)
         self.notify(
-            f"{appointment.attendee_name or appointment.title} · {fmt.when(appointment.start_time, appointment.end_time, zone)}",
+            f"{fmt.visible(appointment.attendee_name or appointment.title)} · {fmt.when(appointment.start_time, appointment.end_time, zone)}",
             title="Booked",
             markup=False,
         )

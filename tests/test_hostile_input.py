@@ -109,7 +109,7 @@ def test_a_new_database_meets_a_busy_one_after_one_wait_too(tmp_path, short_wait
 def test_reads_do_not_queue_behind_a_writer(sample_db, short_wait):
     other = hold_write_lock(sample_db)
     try:
-        started = time.monotonic()
+        # A read that queued for the lock would be DATABASE_BUSY after the short wait.
         for argv in (
             ["appointments", "list", "--limit", "5"],
             ["appointments", "get", "apt_0001"],
@@ -119,7 +119,6 @@ def test_reads_do_not_queue_behind_a_writer(sample_db, short_wait):
         ):
             code, document, _ = run(sample_db, *argv)
             assert code == 0, (argv, document)
-        assert time.monotonic() - started < short_wait  # none of them waited for the lock
     finally:
         other.rollback()
         other.close()
@@ -196,7 +195,7 @@ def test_a_full_disk_is_a_refusal_that_writes_nothing(sample_db, monkeypatch):
     code, document, err = run(
         sample_db, "appointments", "create", "--title", "Zelda Quinterro", "--start-time", "2025-01-22T07:00:00Z",
         "--end-time", "2025-01-22T07:30:00Z", "--attendee-name", "Zelda Quinterro 7700 1971",
-        "--description", "Zelda " * 2000,  # longer than a page: it needs a new one
+        "--description", "Zelda " * 660,  # nearly a page: it needs a new one
     )
     _assert_refused_privately(code, document, err, "DATABASE_ERROR", "disk_full")
     monkeypatch.undo()
@@ -457,4 +456,4 @@ def test_huge_offsets_and_operators_are_refused_alike_on_every_engine(any_db):
     assert document["error"]["code"] == "VALIDATION_ERROR"
     code, document, _ = run(any_db, "--operator", "o" * 101, *WRITE)
     assert (code, document["error"]["code"]) == (1, "VALIDATION_ERROR"), document
-    assert document["error"]["details"]["field"] == "created_by"
+    assert document["error"]["details"]["field"] == "operator"

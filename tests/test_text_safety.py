@@ -175,7 +175,7 @@ CREATE = ("appointments", "create", "--clinician", "cli_a", "--start-time", "202
         ("--title", "Check-up \x1b[2J", "title"),
         ("--description", "call back\x1b]0;pwned\x07", "description"),
         ("--attendee-name", "Eve\x7f", "attendee_name"),
-        ("--episode", "ep\x00", "episode_id"),
+        ("--episode", "ep\x07", "episode_id"),
         ("--allow-overlap", "because\x1b[5m", "allow_overlap_reason"),
     ],
 )
@@ -225,17 +225,19 @@ def test_an_operator_with_a_control_character_is_refused(capsys, db):
 
 
 def test_undecodable_bytes_on_the_command_line_are_refused_not_a_traceback(tmp_path, capsys, db):
-    """A last name that is not UTF-8 reaches Python as lone surrogates: refused, nothing printed raw."""
+    """A last name that is not UTF-8 is refused as a command line that does not parse (exit 2),
+    naming the argument; nothing is printed raw, nothing is written."""
     hold_id = _hold(capsys, db)
     argv = [sys.executable, "-m", "frontdesk", "holds", "confirm", hold_id, "--new-patient-first-name", "Eve",
             "--new-patient-last-name", b"Ev\xffe", "--now", NOW, "--db", db]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "LC_ALL": "C.UTF-8"}
     result = subprocess.run(argv, capture_output=True, env=env, timeout=60)
-    assert result.returncode == 1, result.stderr
-    assert b"Traceback" not in result.stderr
+    assert result.returncode == 2, result.stderr
+    assert b"Traceback" not in result.stderr and b"\xff" not in result.stdout
     doc = json.loads(result.stdout)
-    assert doc["error"]["code"] == VALIDATION_ERROR and doc["error"]["details"]["field"] == "last_name"
-    assert "U+DCFF" in doc["error"]["message"]
+    assert doc["error"]["code"] == VALIDATION_ERROR and "not valid UTF-8" in doc["error"]["message"]
+    _, listed = run(capsys, "appointments", "list", "--db", db)
+    assert listed["data"] == []
 
 
 # --- the clinic file ----------------------------------------------------------------------

@@ -776,3 +776,57 @@ async def test_slot_picker_switches_type_from_its_filter(desk):
         await pick_option(pilot, lambda option: option.id == other.id)
         assert app.screen is picker and picker.type_id == other.id
         assert picker.slots and all(s.end_time - s.start_time == timedelta(minutes=other.duration_minutes) for s in picker.slots.values())
+
+
+# --- two desks on one appointment ------------------------------------------------------------
+
+
+async def test_an_edit_based_on_an_old_version_is_not_lost_nor_overwrites(desk, other_desk):
+    """Desk 1 opens the edit dialog; desk 2 saves a note; desk 1 saves: it is told who changed
+    what, sees its own typing again, and only an explicit second save replaces desk 2's note."""
+    from frontdesk.tui.modals import EditModal
+
+    async with running(desk) as (app, pilot):
+        app.screen.show_day(date(2025, 1, 22))
+        await settle(pilot)
+        index, row = _active_row_index(desk)
+        await pilot.press(*["down"] * index, "e")
+        await settle(pilot)
+        assert isinstance(app.screen, EditModal)
+        other_desk.clock.advance(minutes=2)
+        appointments.update_appointment(other_desk, row.appointment.id, {"description": "Desk 2's note"})
+        await pilot.press("tab", "tab", "tab")  # attendee, email, notes
+        await type_text(pilot, "Desk 1's note")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert appointments.get_appointment(desk, row.appointment.id).description == "Desk 2's note"
+        assert isinstance(app.screen, EditModal)
+        text = screen_text(app)
+        assert "desk-2 changed this appointment at 08:02 (Notes)" in text
+        assert "Desk 1's note" in text  # what desk 1 typed is back in the field
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        saved = appointments.get_appointment(desk, row.appointment.id)
+        assert saved.description.endswith("Desk 1's note")
+        assert [e.changed_by for e in saved.change_log if e.field == "description"] == ["desk-2", "desk-1"]
+
+
+async def test_a_cancel_after_another_desk_changed_it_asks_again_with_the_reason_kept(desk, other_desk):
+    async with running(desk) as (app, pilot):
+        app.screen.show_day(date(2025, 1, 22))
+        await settle(pilot)
+        index, row = _active_row_index(desk)
+        await pilot.press(*["down"] * index, "c")
+        await settle(pilot)
+        appointments.update_appointment(other_desk, row.appointment.id, {"title": "Moved to the phone"})
+        await type_text(pilot, "Patient has flu")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert appointments.get_appointment(desk, row.appointment.id).status != "cancelled"
+        assert isinstance(app.screen, CancelModal)
+        text = screen_text(app)
+        assert "desk-2 changed this appointment" in text and "(Title)" in text
+        await pilot.press("enter")  # the reason is still there
+        await settle(pilot)
+        cancelled = appointments.get_appointment(desk, row.appointment.id)
+        assert (cancelled.status, cancelled.cancellation_reason) == ("cancelled", "Patient has flu")

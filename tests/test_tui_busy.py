@@ -40,9 +40,7 @@ def desk(tmp_path, monkeypatch):
 async def _call(app, pilot, function):
     """Run `function` as a screen's service call; what came back, and the notifications."""
     results: list = []
-    screen = app.screen
-    screen.done_probe = results.append
-    screen.call_service("probe", function)
+    app.screen.call_service("probe", function, results.append)
     for _ in range(6):
         await pilot.pause()
         await app.workers.wait_for_complete()

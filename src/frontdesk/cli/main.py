@@ -213,21 +213,6 @@ def _context(args: argparse.Namespace, db: str | None = None, prepare=None):
     return Context(db or args.db, clock=_clock(args.now), operator=args.operator, prepare=prepare)
 
 
-def _open(ctx) -> None:
-    """Open the database now, turning a database that cannot be opened into a plain refusal.
-    (A busy or failing database is already DATABASE_BUSY or DATABASE_ERROR.)"""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    try:
-        ctx.db  # noqa: B018
-    except SQLAlchemyError as exc:  # e.g. a URL naming an unknown dialect
-        raise validation(f"Cannot open the database {str(ctx.db_url)!r} ({exc.__class__.__name__})") from None
-    except OSError as exc:
-        raise validation(f"Cannot open the database: {exc}") from None
-    except ImportError as exc:  # e.g. a mysql:// URL without its driver installed
-        raise validation(f"Cannot open the database: its driver is not installed ({exc.name})") from None
-
-
 def _instant(text: str | None):
     from frontdesk.domain.timeutil import parse_instant
 
@@ -412,7 +397,7 @@ def _run_demo(args) -> int:
 
     ctx = _context(args, _demo_database(args), prepare=fill)
     if args.no_ui or args.db:
-        _open(ctx)  # a refusal is printed here, not drawn; the usual demo fills in a UI worker
+        ctx.open_now()  # a refusal is printed here, not drawn; the usual demo fills in a UI worker
     if args.no_ui:
         from frontdesk.cli.envelope import dumps, success
 
@@ -446,7 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from frontdesk.cli.envelope import dumps, success
 
             ctx = _context(args)
-            _open(ctx)
+            ctx.open_now()
             print(dumps(success(JSON_COMMANDS[args.command](ctx, args))))
             return 0
         if args.command == "demo":

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from frontdesk.clock import Clock, SystemClock
+from frontdesk.domain.errors import validation
 from frontdesk.domain.text import check_operator
 
 if TYPE_CHECKING:
@@ -62,6 +63,20 @@ class Context:
         context = cls(db_url, clock, operator)
         context.db  # noqa: B018 - open now, so a bad --db fails here
         return context
+
+    def open_now(self) -> None:
+        """Open the database now, turning one that cannot be opened into a plain refusal. (A
+        busy or failing database is already DATABASE_BUSY or DATABASE_ERROR.)"""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            self.db  # noqa: B018
+        except SQLAlchemyError as exc:  # e.g. a URL naming an unknown dialect
+            raise validation(f"Cannot open the database {str(self.db_url)!r} ({exc.__class__.__name__})") from None
+        except OSError as exc:
+            raise validation(f"Cannot open the database: {exc}") from None
+        except ImportError as exc:  # e.g. a mysql:// URL without its driver installed
+            raise validation(f"Cannot open the database: its driver is not installed ({exc.name})") from None
 
     @property
     def db(self) -> Database:

@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
+from frontdesk.tui import backend
 from frontdesk.tui import format as fmt
 from frontdesk.tui import themes
 from frontdesk.tui.idle_gc import CHECK_SECONDS, IdleCollector
@@ -163,10 +164,8 @@ class FrontdeskApp(App[None]):
         self.run_worker(self._read_change_token, thread=True, group="change-check", exclusive=True, exit_on_error=False)
 
     def _read_change_token(self) -> None:
-        from frontdesk.services.appointments import change_token
-
         try:
-            token = change_token(self.ctx)
+            token = backend.change_token(self.ctx)
         except Exception as error:  # the next tick tries again
             self.log.warning("change check failed", repr(error))
             return
@@ -195,11 +194,9 @@ class FrontdeskApp(App[None]):
         """Give back every hold this desk still has (quitting must not keep slots locked)."""
         if not self.owned_holds:
             return
-        from frontdesk.services.holds import release_hold
-
         for hold_id in sorted(self.owned_holds):
             try:
-                release_hold(self.ctx, hold_id)
+                backend.release_hold(self.ctx, hold_id)
             except Exception as error:  # expired or already confirmed: nothing to give back
                 self.log.info("release on quit", hold_id, repr(error))
         self.owned_holds.clear()

@@ -20,6 +20,30 @@ STATUS_LABELS = {
 }
 
 
+# The desk's words for the appointment's fields (change log, conflicts), from one table.
+FIELD_LABELS = {
+    "title": "Title",
+    "description": "Notes",
+    "attendee_name": "Attendee",
+    "attendee_email": "Attendee email",
+    "start_time": "Start",
+    "end_time": "End",
+    "duration_minutes": "Length",
+    "status": "Status",
+    "cancellation_reason": "Reason",
+    "overlap_reason": "Overlap reason",
+    "clinician_profile_id": "Clinician",
+    "location_id": "Location",
+    "patient_id": "Patient",
+    "appointment_type_id": "Type",
+    "is_remote": "Video",
+}
+
+
+def field_label(field: str) -> str:
+    return FIELD_LABELS.get(field, field.replace("_", " ").capitalize())
+
+
 @lru_cache(maxsize=64)
 def tz(name: str | None) -> ZoneInfo:
     return ZoneInfo(name or "UTC")

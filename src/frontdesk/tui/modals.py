@@ -51,16 +51,20 @@ class CancelModal(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "back", "Back")]
 
-    def __init__(self, summary: str) -> None:
+    def __init__(self, summary: str, reason: str = "", notice: str | None = None) -> None:
         super().__init__()
         self.summary = summary
+        self.reason = reason  # what the desk typed before, kept across a conflict
+        self.notice = notice
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Cancel appointment", classes="title")
+            if self.notice:
+                yield Static(Text(fmt.visible(self.notice)), classes="notice")
             yield Static(Text(fmt.visible(self.summary)), classes="question")
             yield Label("Reason")
-            yield FieldInput(placeholder="e.g. patient called to cancel", id="reason", compact=True)
+            yield FieldInput(self.reason, placeholder="e.g. patient called to cancel", id="reason", compact=True)
             yield Label("", id="reason-error", classes="field-error")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel appointment (Enter)", id="confirm", variant="error", compact=True)
@@ -96,8 +100,18 @@ class EditModal(ModalScreen[dict | None]):
         Binding("escape", "back", "Back"),
     ]
 
-    def __init__(self, title: str, description: str | None, attendee_name: str | None, attendee_email: str | None) -> None:
+    def __init__(
+        self,
+        title: str,
+        description: str | None,
+        attendee_name: str | None,
+        attendee_email: str | None,
+        *,
+        typed: dict | None = None,
+        notice: str | None = None,
+    ) -> None:
         super().__init__()
+        self.notice = notice
         # Shown with any control character made visible; a field left as shown counts as unchanged.
         self.original = {
             "title": fmt.visible(title or ""),
@@ -105,22 +119,26 @@ class EditModal(ModalScreen[dict | None]):
             "attendee_name": fmt.visible(attendee_name or ""),
             "attendee_email": fmt.visible(attendee_email or ""),
         }
+        # The fields start as the desk left them when its save met another desk's change.
+        self.shown = {**self.original, **{k: fmt.visible(v or "") for k, v in (typed or {}).items() if k in self.original}}
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
             yield Label("Edit appointment", classes="title")
+            if self.notice:
+                yield Static(Text(fmt.visible(self.notice)), classes="notice")
             with Horizontal(classes="field"):
                 yield Label("Title", classes="field-label")
-                yield FieldInput(self.original["title"], id="title", compact=True)
+                yield FieldInput(self.shown["title"], id="title", compact=True)
             with Horizontal(classes="field"):
                 yield Label("Attendee", classes="field-label")
-                yield FieldInput(self.original["attendee_name"], id="attendee_name", compact=True)
+                yield FieldInput(self.shown["attendee_name"], id="attendee_name", compact=True)
             with Horizontal(classes="field"):
                 yield Label("Email", classes="field-label")
-                yield FieldInput(self.original["attendee_email"], id="attendee_email", compact=True)
+                yield FieldInput(self.shown["attendee_email"], id="attendee_email", compact=True)
             yield Label("", id="email-error", classes="field-error")
             yield Label("Notes")
-            notes = NotesArea(self.original["description"], id="description", soft_wrap=True, compact=True)
+            notes = NotesArea(self.shown["description"], id="description", soft_wrap=True, compact=True)
             if not getattr(self.app, "blink", True):
                 notes.cursor_blink = False
             yield notes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 from datetime import date, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -12,8 +13,10 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal
 from textual.widgets import DataTable, Footer, Label, Static
 
+from frontdesk.tui import backend
 from frontdesk.tui import format as fmt
 from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
+from frontdesk.tui.screens.changes import after_cancel, after_update, ask_cancel, ask_edit
 from frontdesk.tui.widgets import Choice, ClinicHeader, FieldInput, FitTable
 
 if TYPE_CHECKING:  # imported for annotations only: keeps the first frame quick
@@ -25,34 +28,6 @@ ALL = "__all__"
 DAY_ACTIONS = frozenset(
     {"next_day", "previous_day", "today", "go_to_date", "search", "cancel", "edit", "next_page", "previous_page", "location", "clear_filters"}
 )
-
-
-# Service calls for worker threads: each imports its service there, not before the first frame.
-
-
-def _overview(ctx):
-    """The clinic's reference data, and the database it came from (named when it holds no clinic)."""
-    from frontdesk.services.clinic import clinic_overview
-
-    return clinic_overview(ctx), str(ctx.db.url)
-
-
-def _agenda(ctx, **query):
-    from frontdesk.services.appointments import agenda
-
-    return agenda(ctx, **query)
-
-
-def _cancel(ctx, appointment_id: str, reason: str):
-    from frontdesk.services.appointments import cancel_appointment
-
-    return cancel_appointment(ctx, appointment_id, reason)
-
-
-def _update(ctx, appointment_id: str, changes: dict):
-    from frontdesk.services.appointments import update_appointment
-
-    return update_appointment(ctx, appointment_id, changes)
 
 
 class AgendaScreen(FrontdeskScreen):
@@ -111,13 +86,16 @@ class AgendaScreen(FrontdeskScreen):
     def on_mount(self) -> None:
         if self.app.overview is None:
             # after the first frame: the list's frame shows at once, its data follows
-            self.call_after_refresh(self.call_service, "overview", _overview)
+            self.call_after_refresh(self._load_overview)
         else:
             self._start()
 
     # --- loading ----------------------------------------------------------------------------
 
-    def done_overview(self, result) -> None:
+    def _load_overview(self) -> None:
+        self.call_service("overview", backend.overview, self.show_overview)
+
+    def show_overview(self, result) -> None:
         overview, self.app.database = result
         self.app.set_overview(overview)
         self._start()
@@ -138,9 +116,8 @@ class AgendaScreen(FrontdeskScreen):
         status = self.query_one("#status", Choice).value
         search = self.query_one("#search", FieldInput).value.strip()
         self._show_day_label()
-        self.call_service(
-            "agenda",
-            _agenda,
+        query = partial(
+            backend.day_list,
             location_id=self.app.location.id,
             day=self.day,
             clinician_id=None if clinician == ALL else clinician,
@@ -149,12 +126,13 @@ class AgendaScreen(FrontdeskScreen):
             limit=PAGE_SIZE,
             offset=self.page_offset,
         )
+        self.call_service("agenda", query, self.show_page, self.day_not_loaded)
 
     def refresh_data(self) -> None:
         if self.app.overview is None:
             return
         if self.app.location is None:  # no clinic yet: has one been loaded since?
-            self.call_service("overview", _overview)
+            self._load_overview()
         else:
             self.load()
 
@@ -191,7 +169,7 @@ class AgendaScreen(FrontdeskScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return not (action in DAY_ACTIONS and self.has_class("-empty"))
 
-    def done_agenda(self, page: Page[AgendaRow]) -> None:
+    def show_page(self, page: Page[AgendaRow]) -> None:
         table = self.query_one("#agenda", DataTable)
         keep = self._select_after_load or self.highlighted_id()
         self._select_after_load = None
@@ -369,22 +347,24 @@ class AgendaScreen(FrontdeskScreen):
     def action_cancel(self) -> None:
         row = self._highlighted_row()
         if row is not None:
-            ask_cancel(self, row.appointment, row.patient_name)
+            ask_cancel(self, row.appointment, row.patient_name, self.cancelled)
 
-    def done_cancel(self, result) -> None:
-        self.notify(f"Cancelled: {fmt.visible(result.appointment.title)}", title="Appointment cancelled", markup=False)
+    def cancelled(self, result) -> None:
+        row = self.rows.get(getattr(getattr(result, "current", None), "id", "") or "")
+        if after_cancel(self, result, row.patient_name if row else None, self.cancelled):
+            self.notify(f"Cancelled: {fmt.visible(result.appointment.title)}", title="Appointment cancelled", markup=False)
         self.load()
 
     def action_edit(self) -> None:
         row = self._highlighted_row()
         if row is not None:
-            ask_edit(self, row.appointment)
+            ask_edit(self, row.appointment, self.updated)
 
-    def done_update(self, appointment) -> None:
-        self.notify("Changes saved.", title="Appointment updated")
+    def updated(self, result) -> None:
+        after_update(self, result, self.updated)
         self.load()
 
-    def failed_agenda(self, message: ServiceFailed) -> bool:
+    def day_not_loaded(self, message: ServiceFailed) -> bool:
         self.query_one("#page-info", Label).update(Text(f"Could not load the day: {fmt.visible(message.message)}"))
         return False
 
@@ -416,40 +396,3 @@ class AgendaScreen(FrontdeskScreen):
 
         choices = [(f"{t.name} · {t.duration_minutes} min", t.id) for t in overview.appointment_types]
         self.app.push_screen(ChoiceModal("Appointment type", choices), type_chosen)
-
-
-# --- shared by the list and the appointment screen --------------------------------------------
-
-
-def ask_cancel(screen: FrontdeskScreen, appointment, patient_name: str | None) -> None:
-    from frontdesk.domain.appointments import can_cancel
-    from frontdesk.tui.modals import CancelModal
-
-    if not can_cancel(appointment.status):
-        screen.notify(
-            f"A {fmt.STATUS_LABELS.get(appointment.status, appointment.status).lower()} appointment cannot be cancelled.",
-            severity="warning",
-        )
-        return
-    app = screen.app
-    zone = app.location_zone(appointment.location_id)
-    summary = f"{patient_name or appointment.title} · {fmt.when(appointment.start_time, appointment.end_time, zone)}"
-
-    def chosen(reason: str | None) -> None:
-        if reason is not None:
-            screen.call_service("cancel", _cancel, appointment.id, reason, exclusive=False)
-
-    app.push_screen(CancelModal(summary), chosen)
-
-
-def ask_edit(screen: FrontdeskScreen, appointment) -> None:
-    from frontdesk.tui.modals import EditModal
-
-    def chosen(changes: dict | None) -> None:
-        if changes:
-            screen.call_service("update", _update, appointment.id, changes, exclusive=False)
-
-    screen.app.push_screen(
-        EditModal(appointment.title, appointment.description, appointment.attendee_name, appointment.attendee_email),
-        chosen,
-    )

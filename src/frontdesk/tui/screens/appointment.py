@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -9,20 +11,11 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Label, Static
 
+from frontdesk.tui import backend
 from frontdesk.tui import format as fmt
-from frontdesk.tui.screens.agenda import ask_cancel, ask_edit
 from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
+from frontdesk.tui.screens.changes import after_cancel, after_update, ask_cancel, ask_edit
 from frontdesk.tui.widgets import ClinicHeader
-
-
-def _load(ctx, appointment_id: str):
-    """The appointment and its patient, read together for the screen."""
-    from frontdesk.services.appointments import get_appointment
-    from frontdesk.services.patients import get_patient
-
-    appointment = get_appointment(ctx, appointment_id)
-    patient = get_patient(ctx, appointment.patient_id) if appointment.patient_id else None
-    return appointment, patient
 
 
 class AppointmentScreen(FrontdeskScreen):
@@ -55,13 +48,14 @@ class AppointmentScreen(FrontdeskScreen):
         self.refresh_data()
 
     def refresh_data(self) -> None:
-        self.call_service("appointment", _load, self.appointment_id)
+        load = partial(backend.appointment_with_patient, appointment_id=self.appointment_id)
+        self.call_service("appointment", load, self.show, self.not_loaded)
 
-    def failed_appointment(self, message: ServiceFailed) -> bool:
+    def not_loaded(self, message: ServiceFailed) -> bool:
         self.query_one("#details", Static).update(Text(fmt.visible(message.message)))
         return False
 
-    def done_appointment(self, loaded) -> None:
+    def show(self, loaded) -> None:
         self.appointment, self.patient = loaded
         apt = self.appointment
         app = self.app
@@ -110,7 +104,7 @@ class AppointmentScreen(FrontdeskScreen):
         changes.add_column("By")
         for entry in apt.change_log:
             change = Text.assemble(_short(entry.old), " → ", _short(entry.new))
-            changes.add_row(fmt.stamp(entry.changed_at, zone), Text(entry.field), change, fmt.plain(entry.changed_by))
+            changes.add_row(fmt.stamp(entry.changed_at, zone), Text(fmt.field_label(entry.field)), change, fmt.plain(entry.changed_by))
         self.query_one("#changes", Static).update(changes if apt.change_log else Text("No changes.", style="dim"))
 
     def action_back(self) -> None:
@@ -118,19 +112,22 @@ class AppointmentScreen(FrontdeskScreen):
 
     def action_cancel(self) -> None:
         if self.appointment is not None:
-            name = fmt.person_name(self.patient.first_name, self.patient.last_name) if self.patient else None
-            ask_cancel(self, self.appointment, name)
+            ask_cancel(self, self.appointment, self._patient_name(), self.cancelled)
 
-    def done_cancel(self, result) -> None:
-        self.notify("The appointment is cancelled.", title="Appointment cancelled")
+    def _patient_name(self) -> str | None:
+        return fmt.person_name(self.patient.first_name, self.patient.last_name) if self.patient else None
+
+    def cancelled(self, result) -> None:
+        if after_cancel(self, result, self._patient_name(), self.cancelled):
+            self.notify("The appointment is cancelled.", title="Appointment cancelled")
         self.refresh_data()
 
     def action_edit(self) -> None:
         if self.appointment is not None:
-            ask_edit(self, self.appointment)
+            ask_edit(self, self.appointment, self.updated)
 
-    def done_update(self, appointment) -> None:
-        self.notify("Changes saved.", title="Appointment updated")
+    def updated(self, result) -> None:
+        after_update(self, result, self.updated)
         self.refresh_data()
 
 

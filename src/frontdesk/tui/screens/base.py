@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.message import Message
 from textual.screen import Screen
@@ -15,7 +15,10 @@ from frontdesk.domain.errors import FrontdeskError
 from frontdesk.tui import format as fmt
 
 if TYPE_CHECKING:
+    from frontdesk.services.context import Context
     from frontdesk.tui.app import FrontdeskApp
+
+T = TypeVar("T")
 
 # How a code reads in a notification's title.
 ERROR_TITLES = {
@@ -34,23 +37,30 @@ ERROR_TITLES = {
 
 
 class ServiceDone(Message):
-    """A service call made in a thread worker returned."""
+    """A service call made in a thread worker returned; `on_done` takes its result."""
 
-    def __init__(self, purpose: str, result: Any) -> None:
+    def __init__(self, on_done: Callable[[Any], None], result: Any) -> None:
         super().__init__()
-        self.purpose = purpose
+        self.on_done = on_done
         self.result = result
 
 
 class ServiceFailed(Message):
-    """A service call refused (a FrontdeskError) or broke; never shown as a traceback."""
+    """A service call refused (a FrontdeskError) or broke; never shown as a traceback.
 
-    def __init__(self, purpose: str, code: str, message: str, details: dict | None = None) -> None:
+    `on_failed`, if the caller gave one, is asked first: it returns True when it has told the
+    desk itself, False when the usual error notification should be shown too.
+    """
+
+    def __init__(
+        self, code: str, message: str, details: dict | None = None,
+        on_failed: Callable[[ServiceFailed], bool] | None = None,
+    ) -> None:
         super().__init__()
-        self.purpose = purpose
         self.code = code
         self.message = message
         self.details = details or {}
+        self.on_failed = on_failed
 
 
 class DataChanged(Message):
@@ -62,7 +72,7 @@ class DataChanged(Message):
 BUSY_RETRY_PAUSES = (0.5, 1.0)
 
 
-def _call_with_retries(call: Callable[[], Any], pause: Callable[[float], None] = time.sleep) -> Any:
+def _call_with_retries(call: Callable[[], T], pause: Callable[[float], None] = time.sleep) -> T:
     for wait in BUSY_RETRY_PAUSES:
         try:
             return call()
@@ -73,17 +83,25 @@ def _call_with_retries(call: Callable[[], Any], pause: Callable[[float], None] =
     return call()
 
 
-def run_service_call(target: Screen, purpose: str, call: Callable[[], Any]) -> None:
+def run_service_call(
+    target: Screen,
+    call: Callable[[], T],
+    on_done: Callable[[T], None],
+    on_failed: Callable[[ServiceFailed], bool] | None,
+) -> None:
     """Body of a thread worker: run the call, post the outcome to the screen as a message."""
+    outcome: Message
     try:
         result = _call_with_retries(call)
     except FrontdeskError as error:
-        outcome: Message = ServiceFailed(purpose, error.code, error.message, error.details)
+        outcome = ServiceFailed(error.code, error.message, error.details, on_failed)
     except Exception as error:  # a bug: still a sentence, and never its text (it may quote a patient)
-        target.log.error(f"{purpose} failed", type(error).__name__)
-        outcome = ServiceFailed(purpose, "ERROR", f"Something went wrong ({type(error).__name__}); nothing more is shown")
+        target.log.error("service call failed", type(error).__name__)
+        outcome = ServiceFailed(
+            "ERROR", f"Something went wrong ({type(error).__name__}); nothing more is shown", on_failed=on_failed
+        )
     else:
-        outcome = ServiceDone(purpose, result)
+        outcome = ServiceDone(on_done, result)
     if not get_current_worker().is_cancelled:
         target.post_message(outcome)
 
@@ -91,41 +109,47 @@ def run_service_call(target: Screen, purpose: str, call: Callable[[], Any]) -> N
 class FrontdeskScreen(Screen):
     """A screen whose database work runs in thread workers.
 
-    `self.call_service("agenda", fn, *args)` runs fn(ctx, *args) in a thread; the result comes
-    back to `done_agenda(result)`, a refusal to `failed_agenda(message)` when the screen has
-    one, else as an error notification. fn is a small function of the screen's module that
-    imports the service it calls inside itself, so the UI never waits for the services (and
-    SQLAlchemy's ORM) to import.
+    `self.call_service(group, partial(backend.day_list, ...), self.show_page)` runs the call
+    with this desk's context in a thread; its result comes back to the callback on the event
+    loop, a refusal to `on_failed` if given (else as an error notification). The calls are
+    the functions of `tui/backend.py`, the UI's one door to the services.
     """
 
     app: FrontdeskApp
     stale = False  # data changed while another screen was on top
 
     @property
-    def ctx(self):
+    def ctx(self) -> Context:
         return self.app.ctx
 
-    def call_service(self, purpose: str, function: Callable[..., Any], *args: Any, exclusive: bool = True, **kwargs: Any) -> None:
+    def call_service(
+        self,
+        group: str,
+        call: Callable[[Context], T],
+        on_done: Callable[[T], None],
+        on_failed: Callable[[ServiceFailed], bool] | None = None,
+        *,
+        exclusive: bool = True,
+    ) -> None:
+        """Run `call(ctx)` in a thread worker of `group` (exclusive: a newer call of the
+        group cancels an older one, as for page loads)."""
         ctx = self.ctx
         self.run_worker(
-            lambda: run_service_call(self, purpose, lambda: function(ctx, *args, **kwargs)),
+            lambda: run_service_call(self, lambda: call(ctx), on_done, on_failed),
             thread=True,
-            group=purpose,
+            group=group,
             exclusive=exclusive,
             exit_on_error=False,
-            name=purpose,
+            name=group,
         )
 
     def on_service_done(self, message: ServiceDone) -> None:
         message.stop()
-        handler = getattr(self, f"done_{message.purpose}", None)
-        if handler is not None:
-            handler(message.result)
+        message.on_done(message.result)
 
     def on_service_failed(self, message: ServiceFailed) -> None:
         message.stop()
-        handler = getattr(self, f"failed_{message.purpose}", None)
-        if handler is None or handler(message) is False:
+        if message.on_failed is None or not message.on_failed(message):
             self.show_error(message)
 
     def show_error(self, message: ServiceFailed) -> None:

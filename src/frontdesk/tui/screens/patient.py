@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,6 +18,7 @@ from frontdesk.services.objects import (
     NewPatient,
     PatientView,
 )
+from frontdesk.tui import backend
 from frontdesk.tui import format as fmt
 from frontdesk.tui.forms import (
     check_date_of_birth,
@@ -37,30 +39,6 @@ NEW_PATIENT_FIELDS = (
 )
 ATTENDEE_FIELDS = (("attendee_name", "Attendee"), ("attendee_email", "Att. email"))
 SEARCH_MIN_CHARS = 2
-
-
-def _search(ctx, text: str):
-    from frontdesk.services.patients import search_patients
-
-    return search_patients(ctx, text, limit=20)
-
-
-def _confirm(ctx, hold_id: str, request: ConfirmRequest):
-    from frontdesk.services.holds import confirm_hold
-
-    return confirm_hold(ctx, hold_id, request)
-
-
-def _release(ctx, hold_id: str):
-    from frontdesk.services.holds import release_hold
-
-    return release_hold(ctx, hold_id)
-
-
-def _hold(ctx, request: HoldRequest):
-    from frontdesk.services.holds import create_hold
-
-    return create_hold(ctx, request)
 
 
 class PatientScreen(FrontdeskScreen):
@@ -142,7 +120,7 @@ class PatientScreen(FrontdeskScreen):
         if name == "find":
             text = event.value.strip()
             if len(text) >= SEARCH_MIN_CHARS:
-                self.call_service("search", _search, text)
+                self.call_service("search", partial(backend.search_patients, text=text), self.show_results)
             else:
                 self.query_one("#results", DataTable).clear()
                 self.results = {}
@@ -151,7 +129,7 @@ class PatientScreen(FrontdeskScreen):
             self._fill_attendee_from_form()
         self._check_field(name, event.value.strip())
 
-    def done_search(self, page) -> None:
+    def show_results(self, page) -> None:
         table = self.query_one("#results", DataTable)
         table.clear()
         self.results = {p.id: p for p in page.items}
@@ -286,9 +264,10 @@ class PatientScreen(FrontdeskScreen):
         )
         self.busy = True
         self.query_one("#confirm", Button).disabled = True
-        self.call_service("confirm", _confirm, self.hold.id, request, exclusive=False)
+        confirm = partial(backend.confirm_hold, hold_id=self.hold.id, request=request)
+        self.call_service("confirm", confirm, self.booked, self.not_booked, exclusive=False)
 
-    def done_confirm(self, appointment) -> None:
+    def booked(self, appointment) -> None:
         self.busy = False
         self.app.owned_holds.discard(self.hold.id)
         zone = self.app.location_zone(appointment.location_id)
@@ -299,7 +278,7 @@ class PatientScreen(FrontdeskScreen):
         )
         self.dismiss(appointment)
 
-    def failed_confirm(self, message: ServiceFailed) -> bool:
+    def not_booked(self, message: ServiceFailed) -> bool:
         self.busy = False
         self.query_one("#confirm", Button).disabled = False
         if message.code == "HOLD_EXPIRED":
@@ -358,9 +337,10 @@ class PatientScreen(FrontdeskScreen):
             is_remote=hold.is_remote,
         )
         self.query_one("#again", Button).disabled = True
-        self.call_service("rehold", _hold, request, exclusive=False)
+        self.call_service("rehold", partial(backend.create_hold, request=request), self.held_again, self.not_held_again,
+                          exclusive=False)
 
-    def done_rehold(self, hold: HoldView) -> None:
+    def held_again(self, hold: HoldView) -> None:
         self.app.owned_holds.add(hold.id)
         self.hold = hold
         self.query_one("#hold-summary", Static).update(self._hold_summary())
@@ -368,7 +348,7 @@ class PatientScreen(FrontdeskScreen):
         self.unlock_form()
         self.notify("The slot is held again.", title="Held")
 
-    def failed_rehold(self, message: ServiceFailed) -> bool:
+    def not_held_again(self, message: ServiceFailed) -> bool:
         if message.code == "SLOT_UNAVAILABLE":
             self.query_one("#expired-message", Static).update(
                 Text("That slot was taken by another desk in the meantime. Pick another slot (s).")
@@ -392,15 +372,16 @@ class PatientScreen(FrontdeskScreen):
 
         def answered(leave: bool | None) -> None:
             if leave:
-                self.call_service("release", _release, self.hold.id, exclusive=False)
+                self.call_service("release", partial(backend.release_hold, hold_id=self.hold.id), self.released,
+                                  self.release_failed, exclusive=False)
 
         self.app.push_screen(ConfirmModal("Leave without booking? The slot will be released for others.", yes="Release and leave", no="Stay"), answered)
 
-    def done_release(self, _hold) -> None:
+    def released(self, _hold) -> None:
         self.app.owned_holds.discard(self.hold.id)
         self.dismiss(None)
 
-    def failed_release(self, message: ServiceFailed) -> bool:
+    def release_failed(self, message: ServiceFailed) -> bool:
         # Expired or already gone: there is nothing left to give back, so leaving is fine.
         self.app.owned_holds.discard(self.hold.id)
         self.dismiss(None)

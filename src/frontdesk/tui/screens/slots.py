@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from functools import partial
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -16,6 +17,7 @@ from frontdesk.services.objects import (
     HoldRequest,
     Slot,
 )
+from frontdesk.tui import backend
 from frontdesk.tui import format as fmt
 from frontdesk.tui.idle_gc import settle_garbage
 from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
@@ -28,18 +30,6 @@ ANY_CLINICIAN = "__any__"  # round robin: one slot per time, the least busy clin
 BOTH_MODES = "both"
 IN_PERSON = "in_person"
 REMOTE = "remote"
-
-
-def _query_week(ctx, queries: list[AvailabilityQuery]) -> list[AvailabilityResult]:
-    from frontdesk.services.availability import query_availability
-
-    return [query_availability(ctx, query) for query in queries]
-
-
-def _create_hold(ctx, request: HoldRequest):
-    from frontdesk.services.holds import create_hold
-
-    return create_hold(ctx, request)
 
 
 def slot_key(slot: Slot) -> str:
@@ -157,12 +147,13 @@ class SlotPickerScreen(FrontdeskScreen):
         if self.start_day is None:
             return
         self._show_week_label(loading=True)
-        self.call_service("week", _query_week, self._queries(self.start_day, DAYS_SHOWN))
+        self.call_service("week", partial(backend.availability, queries=self._queries(self.start_day, DAYS_SHOWN)),
+                          self.show_week)
 
     def refresh_data(self) -> None:
         self.load()
 
-    def done_week(self, results: list[AvailabilityResult]) -> None:
+    def show_week(self, results: list[AvailabilityResult]) -> None:
         table = self.query_one("#slots", DataTable)
         keep = self._select_after_load or self._highlighted_key()
         self._select_after_load = None
@@ -256,9 +247,10 @@ class SlotPickerScreen(FrontdeskScreen):
         choice.action_open()
 
     def action_first_available(self) -> None:
-        self.call_service("first", _query_week, self._queries(self.app.today(), FIRST_AVAILABLE_DAYS, first_available=True))
+        first = self._queries(self.app.today(), FIRST_AVAILABLE_DAYS, first_available=True)
+        self.call_service("first", partial(backend.availability, queries=first), self.show_first)
 
-    def done_first(self, results: list[AvailabilityResult]) -> None:
+    def show_first(self, results: list[AvailabilityResult]) -> None:
         slots = sorted((s for r in results for s in r.slots), key=lambda s: s.start_time)
         if not slots:
             self.notify(f"No availability in the next {FIRST_AVAILABLE_DAYS} days with these filters.", severity="warning")
@@ -289,9 +281,9 @@ class SlotPickerScreen(FrontdeskScreen):
             room_id=None if slot.is_remote else self.app.room_id_of(slot.resource_ids),
             is_remote=slot.is_remote,
         )
-        self.call_service("hold", _create_hold, request, exclusive=False)
+        self.call_service("hold", partial(backend.create_hold, request=request), self.held, self.not_held, exclusive=False)
 
-    def done_hold(self, hold) -> None:
+    def held(self, hold) -> None:
         from frontdesk.tui.screens.patient import PatientScreen
 
         self.app.owned_holds.add(hold.id)
@@ -304,7 +296,7 @@ class SlotPickerScreen(FrontdeskScreen):
 
         self.app.push_screen(PatientScreen(hold), finished)
 
-    def failed_hold(self, message: ServiceFailed) -> bool:
+    def not_held(self, message: ServiceFailed) -> bool:
         if message.code == "SLOT_UNAVAILABLE":
             self.notify(
                 "Another desk took that slot a moment ago. The list is refreshed: please pick another.",

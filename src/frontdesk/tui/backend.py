@@ -1,0 +1,132 @@
+"""The UI's one door to the services.
+
+Screens hand these functions to `FrontdeskScreen.call_service`, which runs them in a thread
+worker. Each imports its service inside itself, in that worker, so the first frame never
+waits for the services (and SQLAlchemy's ORM) to import. Nothing else in the UI imports
+`frontdesk.services` at run time (objects for annotations only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from frontdesk.services.context import Context
+    from frontdesk.services.objects import (
+        ActionResult,
+        AgendaRow,
+        AppointmentView,
+        AvailabilityQuery,
+        AvailabilityResult,
+        ClinicOverview,
+        ConfirmRequest,
+        HoldRequest,
+        HoldView,
+        Page,
+        PatientView,
+    )
+
+VERSION_CONFLICT = "VERSION_CONFLICT"
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def overview(ctx: Context) -> tuple[ClinicOverview, str]:
+    """The clinic's reference data, and the database it came from (named when it holds no clinic)."""
+    from frontdesk.services.clinic import clinic_overview
+
+    return clinic_overview(ctx), str(ctx.db.url)
+
+
+def day_list(ctx: Context, location_id: str | None, day: date, **filters: Any) -> Page[AgendaRow]:
+    from frontdesk.services.appointments import agenda
+
+    return agenda(ctx, location_id=location_id, day=day, **filters)
+
+
+def appointment_with_patient(ctx: Context, appointment_id: str) -> tuple[AppointmentView, PatientView | None]:
+    """The appointment and its patient, read together for the screen."""
+    from frontdesk.services.appointments import get_appointment
+    from frontdesk.services.patients import get_patient
+
+    appointment = get_appointment(ctx, appointment_id)
+    patient = get_patient(ctx, appointment.patient_id) if appointment.patient_id else None
+    return appointment, patient
+
+
+def search_patients(ctx: Context, text: str) -> Page[PatientView]:
+    from frontdesk.services.patients import search_patients as search
+
+    return search(ctx, text, limit=20)
+
+
+def availability(ctx: Context, queries: list[AvailabilityQuery]) -> list[AvailabilityResult]:
+    from frontdesk.services.availability import query_availability
+
+    return [query_availability(ctx, query) for query in queries]
+
+
+def change_token(ctx: Context) -> str:
+    from frontdesk.services.appointments import change_token as token
+
+    return token(ctx)
+
+
+# --- holds -------------------------------------------------------------------------------------
+
+
+def create_hold(ctx: Context, request: HoldRequest) -> HoldView:
+    from frontdesk.services.holds import create_hold as hold
+
+    return hold(ctx, request)
+
+
+def confirm_hold(ctx: Context, hold_id: str, request: ConfirmRequest) -> AppointmentView:
+    from frontdesk.services.holds import confirm_hold as confirm
+
+    return confirm(ctx, hold_id, request)
+
+
+def release_hold(ctx: Context, hold_id: str) -> HoldView:
+    from frontdesk.services.holds import release_hold as release
+
+    return release(ctx, hold_id)
+
+
+# --- changing an appointment, naming the version the desk saw ------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangeConflict:
+    """A change refused because the appointment changed since the desk opened it."""
+
+    current: AppointmentView  # as it is now
+    typed: Any  # what the desk asked for: the changed fields, or the cancel reason
+    details: dict
+
+
+def update_appointment(ctx: Context, appointment_id: str, changes: dict, version: int) -> AppointmentView | ChangeConflict:
+    from frontdesk.services.appointments import update_appointment as update
+
+    return _or_conflict(ctx, appointment_id, changes, lambda: update(ctx, appointment_id, changes, version))
+
+
+def cancel_appointment(ctx: Context, appointment_id: str, reason: str, version: int) -> ActionResult | ChangeConflict:
+    from frontdesk.services.appointments import cancel_appointment as cancel
+
+    return _or_conflict(ctx, appointment_id, reason, lambda: cancel(ctx, appointment_id, reason, version))
+
+
+def _or_conflict(ctx: Context, appointment_id: str, typed: Any, change):
+    from frontdesk.domain.errors import FrontdeskError
+    from frontdesk.services.appointments import get_appointment
+
+    try:
+        return change()
+    except FrontdeskError as error:
+        if error.code != VERSION_CONFLICT:
+            raise
+        return ChangeConflict(get_appointment(ctx, appointment_id), typed, error.details)

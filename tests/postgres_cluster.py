@@ -117,6 +117,7 @@ class Cluster:
 
 @pytest.fixture(scope="session")
 def postgres_cluster():
+    pytest.importorskip("psycopg", reason="the PostgreSQL driver is missing: pip install -e '.[postgres]'")
     bindir = find_bindir()
     if bindir is None:
         pytest.skip(NO_SERVER)

@@ -24,7 +24,12 @@ from frontdesk.services.appointments import (
 )
 from frontdesk.services.context import Context
 from frontdesk.services.holds import confirm_hold, create_hold, release_hold
-from frontdesk.services.objects import AppointmentCreate, AppointmentFilter, ConfirmRequest, HoldRequest
+from frontdesk.services.objects import (
+    AppointmentCreate,
+    AppointmentFilter,
+    ConfirmRequest,
+    HoldRequest,
+)
 from frontdesk.store.models import BusyTime
 
 TEN = utc(2025, 1, 20, 10)

@@ -3,27 +3,39 @@
 from __future__ import annotations
 
 import gc
-import shutil
-from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
-from textual.keys import _character_to_key
-from textual.widgets import DataTable, OptionList
+from textual.widgets import DataTable
+from tui_pilot import (
+    FOLLOW_UP,
+    MONDAY,
+    NOW,
+    first_slot_key,
+    hold_first_slot,
+    hold_same_time,
+    make_app,
+    notifications,
+    open_booking,
+    pick_option,
+    row_texts,
+    running,
+    screen_text,
+    settle,
+    type_text,
+    until,
+)
 
 from frontdesk.clock import FakeClock
 from frontdesk.services import appointments, holds
 from frontdesk.services.availability import query_availability
-from frontdesk.services.clinic import build_demo, default_sample, load_clinic_file
+from frontdesk.services.clinic import default_sample, load_clinic_file
 from frontdesk.services.context import Context
 from frontdesk.services.objects import (
     AvailabilityQuery,
     ConfirmRequest,
-    HoldRequest,
     NewPatient,
 )
 from frontdesk.tui import format as fmt
-from frontdesk.tui.app import FrontdeskApp, create_app
 from frontdesk.tui.idle_gc import NEVER
 from frontdesk.tui.modals import CancelModal, ConfirmModal, DateModal, HelpScreen
 from frontdesk.tui.screens.agenda import AgendaScreen
@@ -31,140 +43,6 @@ from frontdesk.tui.screens.appointment import AppointmentScreen
 from frontdesk.tui.screens.patient import PatientScreen
 from frontdesk.tui.screens.slots import SlotPickerScreen
 from frontdesk.tui.widgets import ClinicHeader, HoldCountdown
-
-NOW = datetime(2025, 1, 20, 8, 0, tzinfo=UTC)  # Monday, 08:00 in London
-MONDAY = date(2025, 1, 20)
-FOLLOW_UP = "type_follow_up"
-
-
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory):
-    """The demo clinic built once; every test gets its own copy of the file."""
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    ctx = Context.open(f"sqlite:///{path}", clock=FakeClock(NOW), operator="builder")
-    build_demo(ctx)
-    ctx.db.dispose()
-    return path
-
-
-@pytest.fixture
-def desk(demo_template, tmp_path, monkeypatch):
-    """A context for this desk: a copy of the demo database, a fake clock, its own config folder."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    path = tmp_path / "frontdesk.db"
-    shutil.copy(demo_template, path)
-    ctx = Context.open(f"sqlite:///{path}", clock=FakeClock(NOW), operator="desk-1")
-    yield ctx
-    ctx.db.dispose()
-
-
-@pytest.fixture
-def empty_desk(tmp_path, monkeypatch):
-    """A desk on a database without a clinic, named by a relative URL so pictures don't show tmp_path."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.chdir(tmp_path)
-    ctx = Context.open("sqlite:///empty.db", clock=FakeClock(NOW), operator="desk-1")
-    yield ctx
-    ctx.db.dispose()
-
-
-@pytest.fixture
-def other_desk(desk):
-    """A second terminal on the same database (its own engine and connections)."""
-    ctx = Context.open(str(desk.db.url), clock=desk.clock, operator="desk-2")
-    yield ctx
-    ctx.db.dispose()
-
-
-def make_app(ctx, **kwargs) -> FrontdeskApp:
-    app = create_app(ctx, **kwargs)
-    app.blink = False
-    app.animation_level = "none"
-    return app
-
-
-async def settle(pilot) -> None:
-    """Let thread workers finish and their messages land."""
-    for _ in range(4):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def until(pilot, condition, tries: int = 100) -> None:
-    """Pause until condition() holds: for Textual's own timers, which the fake clock does not drive."""
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("the screen never showed what was awaited")
-
-
-async def type_text(pilot, text: str) -> None:
-    await pilot.press(*[_character_to_key(ch) for ch in text])
-
-
-def screen_text(app) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-
-
-def row_texts(table: DataTable) -> list[str]:
-    return [" | ".join(str(cell) for cell in table.get_row_at(index)) for index in range(table.row_count)]
-
-
-async def pick_option(pilot, wanted) -> None:
-    """In the open list, arrow from the highlighted option to the one wanted(option) is true of, Enter."""
-    options = pilot.app.screen.query_one(OptionList)
-    index = next(n for n, option in enumerate(options.options) if wanted(option))
-    steps = index - (options.highlighted or 0)
-    await pilot.press(*["down" if steps > 0 else "up"] * abs(steps), "enter")
-    await settle(pilot)
-
-
-async def open_booking(pilot, type_id: str = FOLLOW_UP) -> SlotPickerScreen:
-    """b, then arrows to the type, Enter: the slot picker for that type."""
-    app = pilot.app
-    await pilot.press("b")
-    await settle(pilot)
-    await pick_option(pilot, lambda option: option.id == type_id)
-    assert isinstance(app.screen, SlotPickerScreen)
-    return app.screen
-
-
-async def hold_first_slot(pilot) -> None:
-    """The follow-up's slot picker, then Enter on its first slot: the patient details screen."""
-    await open_booking(pilot)
-    await pilot.press("enter")
-    await settle(pilot)
-
-
-@asynccontextmanager
-async def running(desk, size: tuple[int, int] = (100, 30)):
-    """The desk's app at a fixed size, its first data loaded."""
-    app = make_app(desk)
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
-        yield app, pilot
-
-
-def hold_same_time(ctx, type_id: str, like):
-    """A hold made through ctx for the time of `like`, a slot or a hold (same clinician, start, place)."""
-    return holds.create_hold(
-        ctx,
-        HoldRequest(
-            appointment_type_id=type_id,
-            clinician_id=like.clinician_id,
-            start=like.start_time,
-            location_id=like.location_id,
-            is_remote=like.is_remote,
-        ),
-    )
-
-
-def first_slot_key(screen: SlotPickerScreen) -> str:
-    table = screen.query_one("#slots", DataTable)
-    return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-
 
 # --- the appointment list -----------------------------------------------------------------
 
@@ -189,7 +67,7 @@ async def test_home_lists_the_day_in_local_time(desk):
 
 async def test_a_database_without_a_clinic_says_what_to_do(empty_desk):
     app = make_app(empty_desk)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await settle(pilot)
         text = screen_text(app)
         assert "frontdesk › no clinic loaded" in text
@@ -200,7 +78,8 @@ async def test_a_database_without_a_clinic_says_what_to_do(empty_desk):
         # b says there is nothing to book, once however often it is pressed; the day's keys are off
         await pilot.press("b", "b", "c", "e", "n", "g")
         await settle(pilot)
-        assert [n.message for n in app._notifications] == ["Nothing to book yet: no clinic is loaded in this database."]
+        shown = notifications(app)
+        assert len(shown) == 1 and shown[0].endswith("Nothing to book yet: no clinic is loaded in this database."), shown
         assert isinstance(app.screen, AgendaScreen)
         footer = screen_text(app).splitlines()[-1]
         assert "Book" in footer and "Cancel" not in footer and "Date" not in footer
@@ -493,8 +372,7 @@ async def test_slot_taken_by_another_desk(desk, other_desk):
         await settle(pilot)
         assert app.screen is picker  # no patient screen: nothing was held here
         assert not app.owned_holds
-        messages = [n.message for n in app._notifications]
-        assert any("Another desk took that slot" in m for m in messages)
+        assert any("Another desk took that slot" in m for m in notifications(app))
         # refreshed: that clinician's slot at that time is gone
         still_there = [s for s in picker.slots.values() if s.start_time == slot.start_time and s.clinician_id == slot.clinician_id]
         assert not still_there
@@ -551,7 +429,7 @@ async def test_confirm_after_expiry_is_refused_plainly(desk):
         await settle(pilot)
         assert screen.locked
         assert "The hold ran out before the booking was confirmed" in screen_text(app)
-        assert any("expired" in n.message.lower() for n in app._notifications)
+        assert any("expired" in n.lower() for n in notifications(app))
         assert appointments.agenda(desk, location_id="loc_central", day=screen.hold.start_time.date(), search="Comer").items == []
 
 

@@ -9,10 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from test_tui import (  # noqa: F401  (fixtures)
-    demo_template,
-    desk,
-    empty_desk,
+from tui_pilot import (
     hold_first_slot,
     make_app,
     open_booking,

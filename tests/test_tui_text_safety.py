@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import sqlite3
 
-from test_tui import (  # noqa: F401  (fixtures)
+from textual.widgets import DataTable
+from tui_pilot import (
     MONDAY,
-    demo_template,
-    desk,
     make_app,
+    screen_text,
     settle,
     type_text,
 )
-from textual.widgets import DataTable
 
 from frontdesk.domain.text import refused_character
 from frontdesk.services import appointments
@@ -26,9 +25,9 @@ HOSTILE_NOTE = "call back\x1b[5m\nsecond line\x7f\x08"
 
 
 def drawn_lines(app) -> list[str]:
-    """Every line of the screen as the terminal would receive it: the text of the segments
-    Textual writes (the styles it adds itself are separate control segments)."""
-    return [strip.text for strip in app.screen._compositor.render_strips()]
+    """Every line of the screen: the text Textual writes (the styles it adds itself are
+    separate control segments), read from the screen's public picture."""
+    return screen_text(app).splitlines()
 
 
 def assert_nothing_for_the_terminal(app) -> str:

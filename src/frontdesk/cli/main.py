@@ -332,13 +332,14 @@ def _appointments(ctx, args):
             ),
         )
     if args.action == "update":
+        from frontdesk.domain.appointments import UPDATABLE_FIELDS
+
+        # `status` is passed on so the service refuses it in its own words.
         changes: dict[str, Any] = {}
-        for name in ("title", "description", "attendee_name", "attendee_email", "status"):
-            if getattr(args, name) is not None:
-                changes[name] = getattr(args, name)
-        for name in ("start_time", "end_time"):
-            if getattr(args, name) is not None:
-                changes[name] = _instant(getattr(args, name))
+        for name in (*UPDATABLE_FIELDS, "status"):
+            value = getattr(args, name)
+            if value is not None:
+                changes[name] = _instant(value) if name in ("start_time", "end_time") else value
         if args.allow_overlap is not None:
             changes["allow_overlap_reason"] = args.allow_overlap
         return appointments.update_appointment(ctx, args.id, changes, expect_version=args.expect_version)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from frontdesk.domain.errors import INVALID_STATE_TRANSITION, FrontdeskError, validation
-from frontdesk.domain.statuses import ACTIVE_APPOINTMENT_STATUSES, STATUSES
+from frontdesk.domain.statuses import ACTIVE_APPOINTMENT_STATUSES, STATUSES, HoldState
 from frontdesk.domain.text import check_text, refuse_controls
 from frontdesk.domain.timeutil import iso
 
@@ -28,7 +28,6 @@ ACTION_NAMES = {"cancel": "cancelled"}
 # Fields an update may change; `status` only ever changes through an action.
 UPDATABLE_FIELDS = ("title", "description", "attendee_name", "attendee_email", "start_time", "end_time")
 
-HOLD_ACTIVE, HOLD_CONFIRMED, HOLD_RELEASED, HOLD_EXPIRED = "active", "confirmed", "released", "expired"
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _PHONE_CHARS = re.compile(r"^\+?[0-9 ()./-]+$")
@@ -68,11 +67,11 @@ def can_cancel(status: str) -> bool:
     return status in ACTIONS["cancel"][0]
 
 
-def hold_state(stored_status: str, expires_at: datetime, now: datetime) -> str:
+def hold_state(stored_status: str, expires_at: datetime, now: datetime) -> HoldState:
     """A hold's state: `expired` is read from the clock, never written."""
-    if stored_status == HOLD_ACTIVE and expires_at <= now:
-        return HOLD_EXPIRED
-    return stored_status
+    if stored_status == HoldState.ACTIVE and expires_at <= now:
+        return HoldState.EXPIRED
+    return HoldState(stored_status)
 
 
 # --- fields ------------------------------------------------------------------------------
@@ -84,7 +83,7 @@ def check_email(email: str | None, field: str = "email") -> str | None:
     email = email.strip()
     refuse_controls(email, field)
     if not _EMAIL.match(email) or len(email) > 200:
-        raise validation(f"{email!r} is not an email address", field=field)
+        raise validation(f"{email!r} is not an email address (like name@example.com)", field=field)
     return email
 
 
@@ -94,7 +93,9 @@ def check_phone(phone: str | None, field: str = "phone") -> str | None:
     phone = phone.strip()
     digits = sum(ch.isdigit() for ch in phone)
     if not _PHONE_CHARS.match(phone) or not 7 <= digits <= 15:
-        raise validation(f"{phone!r} is not a phone number", field=field)
+        raise validation(
+            f"{phone!r} is not a phone number (7 to 15 digits; spaces and + ( ) - . / may stand between)", field=field
+        )
     return phone
 
 
@@ -106,9 +107,11 @@ def check_date_of_birth(text: str | None, today: date) -> date | None:
             raise ValueError
         born = date.fromisoformat(text)
     except ValueError:
-        raise validation(f"{text!r} is not a date (YYYY-MM-DD)", field="date_of_birth") from None
-    if born > today or born.year < 1900:
-        raise validation(f"{text} is not a possible date of birth", field="date_of_birth")
+        raise validation(f"{text!r} is not a date (YYYY-MM-DD, e.g. 1980-04-02)", field="date_of_birth") from None
+    if born > today:
+        raise validation(f"{text} is in the future: not a possible date of birth", field="date_of_birth")
+    if born.year < 1900:
+        raise validation(f"{text} is before 1900: not a possible date of birth", field="date_of_birth")
     return born
 
 

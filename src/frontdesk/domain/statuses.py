@@ -1,7 +1,32 @@
-"""Appointment statuses. A module of its own, importing nothing, because the command line
-needs the list before anything else is loaded."""
+"""The words of the booking rules: appointment statuses, hold states, modes, defaults.
+
+A module of its own, importing nothing, because the command line needs these before
+anything else is loaded; the CLI, the UI, the services and the store all read them here.
+"""
+
+from enum import StrEnum
 
 STATUSES = ("pending_approval", "pending", "confirmed", "scheduled", "cancelled", "completed", "no_show")
 
 # Appointment statuses that take time; cancelled, completed and no_show do not.
 ACTIVE_APPOINTMENT_STATUSES = ("pending_approval", "pending", "confirmed", "scheduled")
+
+
+class HoldState(StrEnum):
+    """A hold's state. `expired` is read from the clock, never stored."""
+
+    ACTIVE = "active"
+    CONFIRMED = "confirmed"
+    RELEASED = "released"
+    EXPIRED = "expired"
+
+
+HOLD_STATES = tuple(state.value for state in HoldState)
+
+# How an appointment type may be booked (its `modes`), and how one slot happens.
+IN_PERSON = "in_person"
+REMOTE = "remote"
+MODES = (IN_PERSON, REMOTE)
+
+# A hold lasts this long unless the clinic file sets `hold_minutes`.
+DEFAULT_HOLD_MINUTES = 15

@@ -126,3 +126,9 @@ def iso(instant: datetime | None, tz: ZoneInfo | None = None) -> str | None:
 def as_utc(value: datetime) -> datetime:
     """Databases hand back naive UTC datetimes (SQLite); make them aware."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def clinician_zone_name(own: str | None, first_hours_location_zone: str | None) -> str | None:
+    """A clinician's timezone (booking.md, Time): the one set on the clinician, else that of
+    the first location it has weekly hours at (rules in the order they were written)."""
+    return own or first_hours_location_zone

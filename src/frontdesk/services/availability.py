@@ -37,6 +37,7 @@ from frontdesk.domain.errors import (
     validation,
 )
 from frontdesk.domain.intervals import Interval
+from frontdesk.domain.statuses import IN_PERSON, REMOTE
 from frontdesk.domain.timeutil import parse_date, parse_instant, zone
 from frontdesk.services.busy import busy_spans, resource_zones
 from frontdesk.services.context import Context
@@ -54,7 +55,6 @@ from frontdesk.store.models import (
 )
 
 MAX_RANGE = timedelta(days=31)
-IN_PERSON, REMOTE = "in_person", "remote"
 
 
 # --- the question's edges --------------------------------------------------------------------

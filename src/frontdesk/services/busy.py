@@ -27,6 +27,7 @@ from frontdesk.domain.busy import (
     BusySpan,
 )
 from frontdesk.domain.intervals import Interval
+from frontdesk.domain.timeutil import clinician_zone_name
 from frontdesk.store.models import (
     Block,
     BusyTime,
@@ -38,35 +39,42 @@ from frontdesk.store.models import (
 UTC_ZONE = ZoneInfo("UTC")
 
 
-def resource_zones(session: Session, resource_ids: Iterable[str]) -> dict[str, ZoneInfo]:
-    """Each resource's timezone: a room's location's; a clinician's own, else that of the
-    first location it has weekly hours at (rules in id order), else UTC."""
-    ids = sorted(set(resource_ids))
-    if not ids:
-        return {}
-    zones: dict[str, ZoneInfo] = {}
-    unset: list[str] = []
-    rows = session.execute(
-        select(Resource.id, Resource.kind, Resource.timezone, Location.timezone)
-        .outerjoin(Location, Location.id == Resource.location_id)
-        .where(Resource.id.in_(ids))
-    )
-    for rid, kind, own, location_zone in rows:
-        name = own if kind == "clinician" else (location_zone or own)
-        if name:
-            zones[rid] = ZoneInfo(name)
-        else:
-            unset.append(rid)
+def clinician_zone_names(session: Session, clinician_ids: Iterable[str] | None = None) -> dict[str, str | None]:
+    """Each clinician's timezone name (`clinician_zone_name`), None when nothing says; every
+    clinician when no ids are given."""
+    query = select(Resource.id, Resource.timezone).where(Resource.kind == "clinician")
+    if clinician_ids is not None:
+        query = query.where(Resource.id.in_(sorted(set(clinician_ids))))
+    own = dict(session.execute(query).all())
+    unset = [cid for cid, zone_name in own.items() if not zone_name]
+    first: dict[str, str] = {}
     if unset:
-        rules = session.execute(
+        for cid, zone_name in session.execute(
             select(ScheduleRule.clinician_id, Location.timezone)
             .join(Location, Location.id == ScheduleRule.location_id)
             .where(ScheduleRule.clinician_id.in_(unset))
             .order_by(ScheduleRule.id)
-        )
-        for rid, name in rules:
-            zones.setdefault(rid, ZoneInfo(name))
-    for rid in unset:
+        ):
+            first.setdefault(cid, zone_name)
+    return {cid: clinician_zone_name(zone_name, first.get(cid)) for cid, zone_name in own.items()}
+
+
+def resource_zones(session: Session, resource_ids: Iterable[str]) -> dict[str, ZoneInfo]:
+    """Each resource's timezone: a room's location's, a clinician's `clinician_zone_names`;
+    UTC when nothing says."""
+    ids = sorted(set(resource_ids))
+    if not ids:
+        return {}
+    zones: dict[str, ZoneInfo] = {}
+    for rid, location_zone in session.execute(
+        select(Resource.id, Location.timezone)
+        .join(Location, Location.id == Resource.location_id)
+        .where(Resource.id.in_(ids), Resource.kind == "room")
+    ):
+        zones[rid] = ZoneInfo(location_zone)
+    for cid, zone_name in clinician_zone_names(session, [rid for rid in ids if rid not in zones]).items():
+        zones[cid] = ZoneInfo(zone_name) if zone_name else UTC_ZONE
+    for rid in ids:
         zones.setdefault(rid, UTC_ZONE)
     return zones
 

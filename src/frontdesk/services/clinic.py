@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from frontdesk.domain.errors import VALIDATION_ERROR, FrontdeskError
-from frontdesk.domain.statuses import ACTIVE_APPOINTMENT_STATUSES
+from frontdesk.domain.statuses import ACTIVE_APPOINTMENT_STATUSES, DEFAULT_HOLD_MINUTES
 from frontdesk.domain.timeutil import iso
+from frontdesk.services.busy import clinician_zone_names
 from frontdesk.services.booking import booking_of, find_conflicts, free_time, take_time
 
 from frontdesk.services.context import Context
@@ -39,11 +40,9 @@ from frontdesk.store.models import (
     Clinic,
     Location,
     Resource,
-    ScheduleRule,
 )
 
 DEFAULT_CLINIC_NAME = "frontdesk"
-DEFAULT_HOLD_MINUTES = 15
 
 
 def load_clinic_data(ctx: Context, data: dict[str, Any], source: str = "<data>") -> LoadReport:
@@ -158,20 +157,13 @@ def clinic_overview(ctx: Context) -> ClinicOverview:
             )
             .order_by(AppointmentType.id)
         ).all()
-        zones = {loc.id: loc.timezone for loc in locations}
-        first_location: dict[str, str] = {}
-        for clinician_id, location_id in session.execute(
-            select(ScheduleRule.clinician_id, ScheduleRule.location_id)
-            .where(ScheduleRule.location_id.is_not(None))
-            .order_by(ScheduleRule.id)
-        ):
-            first_location.setdefault(clinician_id, location_id)
+        zones = clinician_zone_names(session)
         return ClinicOverview(
             name=clinic.name if clinic else DEFAULT_CLINIC_NAME,
             hold_minutes=clinic.hold_minutes if clinic else DEFAULT_HOLD_MINUTES,
             locations=[LocationView(loc.id, loc.name, loc.timezone) for loc in locations],
             clinicians=[
-                ClinicianView(r.id, r.name, r.timezone or zones.get(first_location.get(r.id, "")))
+                ClinicianView(r.id, r.name, zones.get(r.id))
                 for r in resources
                 if r.kind == "clinician"
             ],

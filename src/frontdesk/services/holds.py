@@ -24,6 +24,7 @@ from frontdesk.domain.errors import (
     not_found,
     validation,
 )
+from frontdesk.domain.statuses import DEFAULT_HOLD_MINUTES, HoldState
 from frontdesk.domain.timeutil import iso, local_to_utc, parse_date, parse_hhmm, zone
 from frontdesk.services.appointments import (
     add_status,
@@ -52,8 +53,6 @@ from frontdesk.store.models import (
     Resource,
     hold_resources,
 )
-
-DEFAULT_HOLD_MINUTES = 15
 
 
 def hold_view(hold: Hold, now: datetime, resource_ids: list[str] | None = None) -> HoldView:
@@ -171,7 +170,7 @@ def create_hold(ctx: Context, req: HoldRequest) -> HoldView:
         resource_ids = sorted(set(slot.resource_ids) | {req.clinician_id})
         hold = Hold(
             id=new_id("hold_"),
-            status=rules.HOLD_ACTIVE,
+            status=HoldState.ACTIVE,
             appointment_type_id=appointment_type.id,
             clinician_id=req.clinician_id,
             location_id=location_id if not req.is_remote else None,
@@ -204,13 +203,13 @@ def get_hold(ctx: Context, hold_id: str) -> HoldView:
 
 def _check_active(hold: Hold, now: datetime) -> None:
     state = rules.hold_state(hold.status, hold.expires_at, now)
-    if state == rules.HOLD_EXPIRED:
+    if state == HoldState.EXPIRED:
         raise FrontdeskError(
             HOLD_EXPIRED,
             f"The hold expired at {iso(hold.expires_at)}",
             {"hold_id": hold.id, "expires_at": iso(hold.expires_at)},
         )
-    if state != rules.HOLD_ACTIVE:
+    if state != HoldState.ACTIVE:
         appointment_id = hold.appointment.id if hold.appointment is not None else None
         raise FrontdeskError(
             HOLD_NOT_ACTIVE,
@@ -225,7 +224,7 @@ def release_hold(ctx: Context, hold_id: str) -> HoldView:
         hold = _load(session, hold_id, for_update=True)
         now = ctx.clock.now()
         _check_active(hold, now)
-        hold.status = rules.HOLD_RELEASED
+        hold.status = HoldState.RELEASED
         hold.updated_at = now
         free_time(session, hold_id=hold.id)
         session.flush()
@@ -303,7 +302,7 @@ def confirm_hold(ctx: Context, hold_id: str, req: ConfirmRequest) -> Appointment
         booking = booking_of(appointment_type, hold.start_time, hold.end_time, [hold.clinician_id],
                              set(resource_ids) - {hold.clinician_id})
         take_time(session, now, booking, appointment_id=appointment.id)
-        hold.status = rules.HOLD_CONFIRMED
+        hold.status = HoldState.CONFIRMED
         hold.updated_at = now
         session.flush()
         _pause_for_crash_test()

@@ -23,6 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false
 
+from frontdesk.domain.statuses import DEFAULT_HOLD_MINUTES, IN_PERSON
+
 
 class UTCDateTime(TypeDecorator):
     """Aware datetimes in, aware UTC datetimes out; stored as naive UTC on every backend."""
@@ -59,7 +61,7 @@ class Clinic(Base):
     __tablename__ = "clinic"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    hold_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    hold_minutes: Mapped[int] = mapped_column(Integer, default=DEFAULT_HOLD_MINUTES)
 
 
 class Location(Base):
@@ -129,7 +131,7 @@ class AppointmentType(Base):
     duration_options: Mapped[list[int]] = mapped_column(JSON, default=list)
     min_notice_minutes: Mapped[int] = mapped_column(Integer, default=0)
     capacity: Mapped[int] = mapped_column(Integer, default=1)
-    modes: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["in_person"])
+    modes: Mapped[list[str]] = mapped_column(JSON, default=lambda: [IN_PERSON])
     clinicians: Mapped[list[Resource]] = relationship(secondary=type_clinicians, order_by=Resource.id)
     locations: Mapped[list[Location]] = relationship(secondary=type_locations, order_by=Location.id)
     rooms: Mapped[list[Resource]] = relationship(secondary=type_rooms, order_by=Resource.id)

@@ -1,17 +1,19 @@
-"""Field checks for the forms, written as messages shown beside the field.
+"""Field checks for the forms, as messages shown beside the field.
 
-The services check again and have the last word; these only spare the user a round trip.
+The rules are the domain's (the services apply the same ones and have the last word); this
+module only turns a refusal into the message, so the form and the service never disagree.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
 
+from frontdesk.domain import appointments as rules
+from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.text import refusal
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"^\+?[0-9 ()\-.]+$")
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -35,37 +37,25 @@ def check_text(value: str, field: str, *, multiline: bool = False) -> str | None
     return f"{LABELS.get(field, field)} {problem}." if problem else None
 
 
+def _problem(check: Callable[..., object], *args: object) -> str | None:
+    """The domain's own message for a value it refuses, else None."""
+    try:
+        check(*args)
+    except FrontdeskError as error:
+        return error.message
+    return None
+
+
 def check_email(value: str, field: str = "email") -> str | None:
-    if not value:
-        return None
-    if not _EMAIL.match(value):
-        return "Not an email address (name@example.com)."
-    return check_text(value, field)
+    return _problem(rules.check_email, value, field) if value else None
 
 
 def check_phone(value: str) -> str | None:
-    if not value:
-        return None
-    digits = sum(ch.isdigit() for ch in value)
-    if not _PHONE.match(value) or digits < 6:
-        return "Digits, spaces and + ( ) - only; at least 6 digits."
-    return None
+    return _problem(rules.check_phone, value) if value else None
 
 
 def check_date_of_birth(value: str, today: date) -> str | None:
-    if not value:
-        return None
-    try:
-        born = date.fromisoformat(value) if len(value) == 10 else None
-    except ValueError:
-        born = None
-    if born is None:
-        return "Use YYYY-MM-DD, e.g. 1980-04-02."
-    if born > today:
-        return "Date of birth is in the future."
-    if born.year < today.year - 130:
-        return "Date of birth is too far back."
-    return None
+    return _problem(rules.check_date_of_birth, value, today) if value else None
 
 
 def check_new_patient(values: dict[str, str], today: date) -> dict[str, str]:

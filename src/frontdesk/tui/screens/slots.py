@@ -17,6 +17,7 @@ from frontdesk.services.objects import (
     HoldRequest,
     Slot,
 )
+from frontdesk.domain.statuses import IN_PERSON, REMOTE
 from frontdesk.tui import backend
 from frontdesk.tui import format as fmt
 from frontdesk.tui.idle_gc import settle_garbage
@@ -28,8 +29,6 @@ FIRST_AVAILABLE_DAYS = 31  # the longest range a query may ask for
 ALL = "__all__"  # the "all clinicians" and "all locations" options
 ANY_CLINICIAN = "__any__"  # round robin: one slot per time, the least busy clinician
 BOTH_MODES = "both"
-IN_PERSON = "in_person"
-REMOTE = "remote"
 
 
 def slot_key(slot: Slot) -> str:
@@ -98,11 +97,11 @@ class SlotPickerScreen(FrontdeskScreen):
     def _mode_options(self) -> list[tuple[str, str]]:
         modes = self._type().modes
         options = []
-        if "in_person" in modes and "remote" in modes:
+        if IN_PERSON in modes and REMOTE in modes:
             options.append(("In person & remote", BOTH_MODES))
-        if "in_person" in modes:
+        if IN_PERSON in modes:
             options.append(("In person", IN_PERSON))
-        if "remote" in modes:
+        if REMOTE in modes:
             options.append(("Remote (video)", REMOTE))
         return options or [("In person", IN_PERSON)]
 
@@ -134,7 +133,7 @@ class SlotPickerScreen(FrontdeskScreen):
         # location_id asks for in-person slots there; remote slots are asked for separately.
         if mode == REMOTE:
             return [AvailabilityQuery(**common, is_remote=True)]
-        if mode == IN_PERSON or (mode == BOTH_MODES and "remote" not in self._type().modes):
+        if mode == IN_PERSON or (mode == BOTH_MODES and REMOTE not in self._type().modes):
             return [AvailabilityQuery(**common, location_id=location_id, is_remote=False)]
         if location_id is None:
             return [AvailabilityQuery(**common)]

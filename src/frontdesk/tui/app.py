@@ -17,9 +17,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
-from frontdesk.tui import backend
+from frontdesk.tui import backend, themes
 from frontdesk.tui import format as fmt
-from frontdesk.tui import themes
 from frontdesk.tui.idle_gc import CHECK_SECONDS, IdleCollector
 from frontdesk.tui.screens.agenda import AgendaScreen
 from frontdesk.tui.screens.base import DataChanged, FrontdeskScreen

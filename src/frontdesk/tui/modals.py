@@ -10,8 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Button, Label, Static
 
 from frontdesk.tui import format as fmt
 from frontdesk.tui.forms import check_email, check_text, parse_day
@@ -208,34 +207,6 @@ class DateModal(ModalScreen[date | None]):
             self.query_one("#day-error", Label).update("Not a date I can read; try 2025-01-31 or +7.")
             return
         self.dismiss(day)
-
-    def action_back(self) -> None:
-        self.dismiss(None)
-
-
-class ChoiceModal(ModalScreen[str | None]):
-    """Pick one of a list (appointment type, location). Enter chooses, Escape backs out."""
-
-    BINDINGS = [Binding("escape", "back", "Back")]
-
-    def __init__(self, title: str, choices: list[tuple[str, str]], current: str | None = None) -> None:
-        super().__init__()
-        self.title_text = title
-        self.choices = choices
-        self.current = current
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="title")
-            yield OptionList(*[Option(Text(fmt.visible(label)), id=value) for label, value in self.choices], id="choices")
-
-    def on_mount(self) -> None:
-        options = self.query_one(OptionList)
-        ids = [value for _, value in self.choices]
-        options.highlighted = ids.index(self.current) if self.current in ids else 0
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
 
     def action_back(self) -> None:
         self.dismiss(None)

@@ -15,9 +15,15 @@ from textual.widgets import DataTable, Footer, Label, Static
 
 from frontdesk.tui import backend
 from frontdesk.tui import format as fmt
+from frontdesk.tui.choice import Choice, ChoiceModal
 from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
-from frontdesk.tui.screens.changes import after_cancel, after_update, ask_cancel, ask_edit
-from frontdesk.tui.widgets import Choice, ClinicHeader, FieldInput, FitTable
+from frontdesk.tui.screens.changes import (
+    after_cancel,
+    after_update,
+    ask_cancel,
+    ask_edit,
+)
+from frontdesk.tui.widgets import ClinicHeader, FieldInput, FitTable
 
 if TYPE_CHECKING:  # imported for annotations only: keeps the first frame quick
     from frontdesk.services.objects import AgendaRow, Page
@@ -304,7 +310,6 @@ class AgendaScreen(FrontdeskScreen):
 
     def action_location(self) -> None:
         from frontdesk.tui import themes
-        from frontdesk.tui.modals import ChoiceModal
 
         overview = self.app.overview
         if overview is None or not overview.locations:
@@ -371,7 +376,6 @@ class AgendaScreen(FrontdeskScreen):
     # --- booking ----------------------------------------------------------------------------
 
     def action_book(self) -> None:
-        from frontdesk.tui.modals import ChoiceModal
         from frontdesk.tui.screens.slots import SlotPickerScreen
 
         overview = self.app.overview

@@ -14,7 +14,12 @@ from textual.widgets import Footer, Label, Static
 from frontdesk.tui import backend
 from frontdesk.tui import format as fmt
 from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
-from frontdesk.tui.screens.changes import after_cancel, after_update, ask_cancel, ask_edit
+from frontdesk.tui.screens.changes import (
+    after_cancel,
+    after_update,
+    ask_cancel,
+    ask_edit,
+)
 from frontdesk.tui.widgets import ClinicHeader
 
 

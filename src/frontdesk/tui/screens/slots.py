@@ -11,18 +11,19 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Label
 
+from frontdesk.domain.statuses import IN_PERSON, REMOTE
 from frontdesk.services.objects import (
     AvailabilityQuery,
     AvailabilityResult,
     HoldRequest,
     Slot,
 )
-from frontdesk.domain.statuses import IN_PERSON, REMOTE
 from frontdesk.tui import backend
 from frontdesk.tui import format as fmt
+from frontdesk.tui.choice import Choice
 from frontdesk.tui.idle_gc import settle_garbage
 from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
-from frontdesk.tui.widgets import Choice, ClinicHeader, FitTable
+from frontdesk.tui.widgets import ClinicHeader, FitTable
 
 DAYS_SHOWN = 7
 FIRST_AVAILABLE_DAYS = 31  # the longest range a query may ask for

@@ -14,7 +14,8 @@ from textual.widgets import DataTable, OptionList
 from frontdesk.clock import FakeClock
 from frontdesk.services import appointments, holds
 from frontdesk.services.availability import query_availability
-from frontdesk.services.clinic import build_demo, default_sample, load_clinic_file
+from frontdesk.services.clinic import default_sample, load_clinic_file
+from frontdesk.services.demo import build_demo
 from frontdesk.services.context import Context
 from frontdesk.services.objects import (
     AvailabilityQuery,

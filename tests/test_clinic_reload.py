@@ -275,3 +275,24 @@ def test_a_stored_rule_that_is_no_longer_accepted_never_hangs_a_query(tmp_path, 
     slots = offered(db, "cli_amara_okafor", "2025-01-22")
     assert time.monotonic() - started < 5
     assert not [t for t in slots if "2025-01-22T08:30" <= t < "2025-01-22T09:30"]  # the meeting still stands
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_reload_keeps_a_desk_change_and_a_dry_run_writes_nothing(postgres_url, clock, sample):
+    from frontdesk.services.context import Context
+
+    ctx = Context.open(postgres_url, clock=clock, operator="tester")
+    try:
+        load_clinic_data(ctx, sample)
+        update_appointment(ctx, "apt_0030", {"title": "Desk title"})
+        sample["blocks"] = [b for b in sample["blocks"] if b.get("reason") != "Practice meeting"]
+        before = dump(ctx)
+        dry = load_clinic_data(ctx, sample, dry_run=True)
+        assert dump(ctx) == before
+        real = load_clinic_data(ctx, sample)
+        assert real.changes == dry.changes
+        assert real.changes["appointments"]["kept"] == ["apt_0030"] and len(real.changes["blocks"]["removed"]) == 1
+        with ctx.db.session() as s:
+            assert s.get(Appointment, "apt_0030").title == "Desk title"
+    finally:
+        ctx.db.dispose()

@@ -77,13 +77,18 @@ def _invalid(text: str, why: str) -> Exception:
     return validation(f"RRULE {text!r} is not a valid RFC 5545 rule: {why}", rrule=text)
 
 
+def _whole(text: str, digits: int) -> bool:
+    """ASCII digits only (str.isdigit() also takes "²"), and not so many that int() works hard."""
+    return text.isascii() and text.isdigit() and len(text) <= digits
+
+
 def _numbers(text: str, name: str, value: str) -> list[int]:
     low, high, signed = _RANGES[name]
     out = []
     for item in value.split(","):
         item = item.strip()
         digits = item[1:] if signed and item[:1] in "+-" else item
-        if not digits.isdigit() or len(digits) > 3 or not low <= int(digits) <= high:
+        if not _whole(digits, 3) or not low <= int(digits) <= high:
             span = f"{'±' if signed else ''}{low} to {high}"
             raise _invalid(text, f"{name}={value}: {item!r} is not a number from {span}")
         out.append(int(item))
@@ -101,10 +106,10 @@ def _check_parts(text: str, parts: dict[str, str], freq: str) -> None:
         if name in _RANGES:
             _numbers(text, name, value)
     interval = parts.get("INTERVAL", "1")
-    if not interval.isdigit() or not 1 <= int(interval[:6]) <= MAX_INTERVAL:
+    if not _whole(interval, 6) or not 1 <= int(interval) <= MAX_INTERVAL:
         raise _invalid(text, f"INTERVAL={interval} is not a whole number from 1 to {MAX_INTERVAL}")
     count = parts.get("COUNT")
-    if count is not None and (not count.isdigit() or not 1 <= int(count[:6]) <= MAX_OCCURRENCES):
+    if count is not None and (not _whole(count, 6) or not 1 <= int(count) <= MAX_OCCURRENCES):
         raise _invalid(text, f"COUNT={count} is not a whole number from 1 to {MAX_OCCURRENCES} "
                        "(leave out COUNT and UNTIL for a rule that goes on)")
     until = parts.get("UNTIL")

@@ -137,7 +137,7 @@ class Row:
         if max_len and len(value) > max_len:
             self.bad(key, f"is longer than {max_len} characters")
             return None
-        problem = text_problem(value) or refusal(value, multiline=key in MULTILINE_KEYS)
+        problem = refusal(value, multiline=key in MULTILINE_KEYS) or text_problem(value)
         if problem:
             self.bad(key, problem)
             return None
@@ -173,7 +173,7 @@ class Row:
             self.bad(key, f"{show(value)} is not a list of ids")
             return None
         for i, item in enumerate(value):
-            problem = text_problem(item) or refusal(item)
+            problem = refusal(item) or text_problem(item)
             if problem:
                 self.bad(f"{key}[{i}]", problem)
                 return None

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 import pytest
 
 from frontdesk.clock import FakeClock
-from frontdesk.services.clinic import build_demo
 from frontdesk.services.context import Context
+from frontdesk.services.demo import build_demo
 
 
 @pytest.fixture

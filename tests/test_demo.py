@@ -10,13 +10,14 @@ from sqlalchemy import select
 
 from frontdesk.domain.blocks import expand_block
 from frontdesk.domain.intervals import Interval
-from frontdesk.services.clinic import build_demo, clinic_overview, default_sample
-from frontdesk.store.clinic_file import (
+from frontdesk.services.clinic import clinic_overview, default_sample
+from frontdesk.services.demo import (
     appointment_week,
-    read_clinic_file,
+    build_demo,
     shift_clinic_data,
     weeks_to_now,
 )
+from frontdesk.store.clinic_file import read_clinic_file
 from frontdesk.store.models import (
     Appointment,
     Block,

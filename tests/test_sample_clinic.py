@@ -29,7 +29,8 @@ from frontdesk.services.clinic import (
     load_clinic_file,
 )
 from frontdesk.services.context import Context
-from frontdesk.store.clinic_file import DAYS, read_clinic_file, shift_clinic_data
+from frontdesk.services.demo import shift_clinic_data
+from frontdesk.store.clinic_file import DAYS, read_clinic_file
 from frontdesk.store.models import Appointment, appointment_resources
 
 SAMPLE = default_sample()

@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     load = command("load", "read a clinic file (TOML or JSON) into the database, all or nothing")
     load.add_argument("file", type=Path)
+    load.add_argument("--dry-run", action="store_true",
+                      help="print what the load would add, change, keep and remove, and write nothing")
 
     av = command("availability", "free slots for an appointment type (GET /availability)")
     av.add_argument("--appointment-type", required=True, metavar="ID", type=_id)
@@ -357,7 +359,7 @@ def _patients(ctx, args):
 def _load(ctx, args):
     from frontdesk.services.clinic import load_clinic_file
 
-    return load_clinic_file(ctx, args.file)
+    return load_clinic_file(ctx, args.file, dry_run=args.dry_run)
 
 
 JSON_COMMANDS: dict[str, Callable[[Any, argparse.Namespace], Any]] = {
@@ -386,7 +388,8 @@ def _run_demo(args) -> int:
     loaded: dict[str, int] = {}
 
     def fill(ctx) -> None:
-        from frontdesk.services.clinic import build_demo, clinic_overview
+        from frontdesk.services.clinic import clinic_overview
+        from frontdesk.services.demo import build_demo
 
         if clinic_overview(ctx).locations:
             raise validation(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -13,9 +12,8 @@ from sqlalchemy.orm import Session, selectinload
 from frontdesk.domain.errors import VALIDATION_ERROR, FrontdeskError
 from frontdesk.domain.statuses import ACTIVE_APPOINTMENT_STATUSES, DEFAULT_HOLD_MINUTES
 from frontdesk.domain.timeutil import iso
-from frontdesk.services.busy import clinician_zone_names
 from frontdesk.services.booking import booking_of, find_conflicts, free_time, take_time
-
+from frontdesk.services.busy import clinician_zone_names
 from frontdesk.services.context import Context
 from frontdesk.services.objects import (
     AppointmentTypeView,
@@ -27,11 +25,10 @@ from frontdesk.services.objects import (
 )
 from frontdesk.store.clinic_file import (
     LoadResult,
+    check_file,
     load_into_session,
     read_clinic_file,
-    settle_outcomes,
-    shift_clinic_data,
-    weeks_to_now,
+    stamp_loaded,
 )
 from frontdesk.store.models import (
     Appointment,
@@ -45,16 +42,36 @@ from frontdesk.store.models import (
 DEFAULT_CLINIC_NAME = "frontdesk"
 
 
-def load_clinic_data(ctx: Context, data: dict[str, Any], source: str = "<data>") -> LoadReport:
-    """Write a clinic's data in one transaction: all of it, or (with any error) none of it.
+class _DryRun(Exception):
+    """Leaves the load's transaction by rolling it back, carrying what it would have done."""
 
-    Refuses with VALIDATION_ERROR whose details list every error with its place.
+    def __init__(self, report: LoadReport) -> None:
+        self.report = report
+
+
+def load_clinic_data(ctx: Context, data: dict[str, Any], source: str = "<data>", dry_run: bool = False) -> LoadReport:
+    """Write a clinic's data in one transaction: all of it, or (with any error) none of it.
+    The report lists what was added, changed, kept (a desk's change) and removed.
+
+    The whole file is checked first, without the write lock, and again under it (the
+    database may have changed in between). `dry_run` runs the very same load and rolls it
+    back, so its report is exactly what a load would do. Refuses with VALIDATION_ERROR
+    whose details list every error with its place.
     """
-    with ctx.db.session() as session:
-        now = ctx.clock.now()
-        result = load_into_session(session, data, source, now, ctx.operator)
-        _book_loaded(session, now, result, source)
-    return LoadReport(path=source, counts=result.counts)
+    with ctx.db.session(write=False) as session:
+        check_file(session, data, source)
+    try:
+        with ctx.db.session() as session:
+            now = ctx.clock.now()
+            result = load_into_session(session, data, source, now, ctx.operator)
+            _book_loaded(session, now, result, source)
+            stamp_loaded(session, result.stamp_ids)
+            report = LoadReport(path=source, counts=result.counts, changes=result.changes, dry_run=dry_run)
+            if dry_run:
+                raise _DryRun(report)
+    except _DryRun as done:
+        return done.report
+    return report
 
 
 def _book_loaded(session: Session, now: datetime, result: LoadResult, source: str) -> None:
@@ -120,26 +137,16 @@ def _book_loaded(session: Session, now: datetime, result: LoadResult, source: st
         )
 
 
-def load_clinic_file(ctx: Context, path: str | Path) -> LoadReport:
-    """`frontdesk load FILE`: a TOML or JSON clinic file (by its ending)."""
+def load_clinic_file(ctx: Context, path: str | Path, dry_run: bool = False) -> LoadReport:
+    """`frontdesk load [--dry-run] FILE`: a TOML or JSON clinic file (by its ending)."""
     data = read_clinic_file(path)
-    return load_clinic_data(ctx, data, str(path))
+    return load_clinic_data(ctx, data, str(path), dry_run=dry_run)
 
 
 def default_sample() -> Path:
     from frontdesk.paths import packaged_dir
 
     return packaged_dir("sample_data") / "clinic.toml"
-
-
-def build_demo(ctx: Context, sample: Path | None = None) -> LoadReport:
-    """The sample clinic, its dates moved by whole weeks so its week of appointments is the
-    week of `ctx.clock.now()` (the week ahead on a weekend)."""
-    path = sample or default_sample()
-    data = read_clinic_file(path)
-    now = ctx.clock.now()
-    shifted = settle_outcomes(shift_clinic_data(data, weeks_to_now(data, now)), now)
-    return load_clinic_data(ctx, shifted, str(path))
 
 
 def clinic_overview(ctx: Context) -> ClinicOverview:

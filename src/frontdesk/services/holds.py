@@ -33,7 +33,12 @@ from frontdesk.services.appointments import (
     write_links,
 )
 from frontdesk.services.availability import find_offered_slot
-from frontdesk.services.booking import booking_of, clear_expired_holds, free_time, take_time
+from frontdesk.services.booking import (
+    booking_of,
+    clear_expired_holds,
+    free_time,
+    take_time,
+)
 from frontdesk.services.busy import resource_zones
 from frontdesk.services.context import Context
 from frontdesk.services.locking import lock_resources

@@ -77,6 +77,11 @@ class ClinicOverview:
 class LoadReport:
     path: str
     counts: dict[str, int]  # rows in the file, by section ("locations": 2, ...)
+    # By section ("clinic", "locations", ...): {"added", "changed", "kept", "removed"}, each a
+    # list of ids (rows without ids: their place in the file, or their database id, and what
+    # they are). "kept": appointments a desk changed since they were loaded, left as they are.
+    changes: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    dry_run: bool = False  # True: nothing was written
 
 
 # --- availability ------------------------------------------------------------------------

@@ -14,7 +14,12 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from frontdesk.domain.errors import DATABASE_BUSY, DATABASE_ERROR, FrontdeskError, validation
+from frontdesk.domain.errors import (
+    DATABASE_BUSY,
+    DATABASE_ERROR,
+    FrontdeskError,
+    validation,
+)
 from frontdesk.store.limits import guard_writes
 
 # The newest migration; checked against Alembic's head by a test, so start-up can skip Alembic.

@@ -77,6 +77,17 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument("--theme", default=default, metavar="NAME", help="UI theme (dark, light, high-contrast)")
 
 
+# The day's actions (booking.md "The day"), as subcommands of `appointments`.
+DAY_ACTION_HELP = (
+    ("confirm", "confirm a pending or scheduled appointment"),
+    ("check-in", "the patient has arrived (on the appointment's day)"),
+    ("start", "the patient is in the room"),
+    ("complete", "the visit is over: its time is free from now"),
+    ("no-show", "the patient did not come (after the start time): its time is free from now"),
+    ("revert", "undo the last of these actions, made today"),
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = Parser(add_help=False)
     _global_options(common, suppress=True)
@@ -183,7 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
     ax = command("cancel", "cancel an appointment with a reason", aps)
     ax.add_argument("id", type=_id)
     ax.add_argument("--reason")
-    for changing in (au, ax):
+    day_actions = []
+    for name, help_ in DAY_ACTION_HELP:
+        acting = command(name, help_, aps)
+        acting.add_argument("id", type=_id)
+        day_actions.append(acting)
+    for changing in (au, ax, *day_actions):
         changing.add_argument("--expect-version", type=int, metavar="N",
                               help="refuse (VERSION_CONFLICT) if the appointment changed since version N")
 
@@ -219,6 +235,21 @@ def _instant(text: str | None):
     from frontdesk.domain.timeutil import parse_instant
 
     return None if text is None else parse_instant(text)
+
+
+def _date_edge(text: str | None, *, end: bool):
+    """--date-gte / --date-lte: an instant, or a plain date (its start or its end, in UTC), as
+    appointments-api's own example (`date_gte=2025-01-20`) has it."""
+    from datetime import UTC, datetime, time, timedelta
+
+    from frontdesk.domain.timeutil import parse_date
+
+    if text is None or len(text.strip()) != 10:
+        return _instant(text)
+    day = parse_date(text.strip())
+    if end:
+        return datetime.combine(day, time(0), UTC) + timedelta(days=1) - timedelta(microseconds=1)
+    return datetime.combine(day, time(0), UTC)
 
 
 def _availability(ctx, args):
@@ -303,8 +334,8 @@ def _appointments(ctx, args):
                 clinician_id=args.clinician,
                 status=args.status,
                 status_in=args.status_in,
-                date_gte=_instant(args.date_gte),
-                date_lte=_instant(args.date_lte),
+                date_gte=_date_edge(args.date_gte, end=False),
+                date_lte=_date_edge(args.date_lte, end=True),
                 appointment_type_id=args.appointment_type,
                 location_id=args.location,
             ),
@@ -345,7 +376,9 @@ def _appointments(ctx, args):
         if args.allow_overlap is not None:
             changes["allow_overlap_reason"] = args.allow_overlap
         return appointments.update_appointment(ctx, args.id, changes, expect_version=args.expect_version)
-    return appointments.cancel_appointment(ctx, args.id, args.reason, expect_version=args.expect_version)
+    if args.action == "cancel":
+        return appointments.cancel_appointment(ctx, args.id, args.reason, expect_version=args.expect_version)
+    return appointments.act_on_appointment(ctx, args.id, args.action, expect_version=args.expect_version)
 
 
 def _patients(ctx, args):

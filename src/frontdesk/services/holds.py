@@ -26,12 +26,6 @@ from frontdesk.domain.errors import (
 )
 from frontdesk.domain.statuses import DEFAULT_HOLD_MINUTES, HoldState
 from frontdesk.domain.timeutil import iso, local_to_utc, parse_date, parse_hhmm, zone
-from frontdesk.services.appointments import (
-    add_status,
-    appointment_view,
-    new_id,
-    write_links,
-)
 from frontdesk.services.availability import find_offered_slot
 from frontdesk.services.booking import (
     booking_of,
@@ -47,6 +41,12 @@ from frontdesk.services.objects import (
     ConfirmRequest,
     HoldRequest,
     HoldView,
+)
+from frontdesk.services.records import (
+    add_status,
+    appointment_view,
+    new_id,
+    write_links,
 )
 from frontdesk.store.models import (
     Appointment,

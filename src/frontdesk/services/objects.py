@@ -239,6 +239,9 @@ class AppointmentView:
     overlap_reason: str | None = None  # set when a booking was allowed to overlap busy time
     version: int = 1  # goes up on every change; name it to refuse a stale change
     created_by: str | None = None
+    arrived_at: datetime | None = None
+    actual_start_time: datetime | None = None
+    actual_end_time: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ def overview(ctx: Context) -> tuple[ClinicOverview, str]:
 
 
 def day_list(ctx: Context, location_id: str | None, day: date, **filters: Any) -> Page[AgendaRow]:
-    from frontdesk.services.appointments import agenda
+    from frontdesk.services.day_list import agenda
 
     return agenda(ctx, location_id=location_id, day=day, **filters)
 
@@ -70,7 +70,7 @@ def availability(ctx: Context, queries: list[AvailabilityQuery]) -> list[Availab
 
 
 def change_token(ctx: Context) -> str:
-    from frontdesk.services.appointments import change_token as token
+    from frontdesk.services.day_list import change_token as token
 
     return token(ctx)
 

@@ -5,3 +5,6 @@ STATUSES = ("pending_approval", "pending", "confirmed", "scheduled", "cancelled"
 
 # Appointment statuses that take time; cancelled, completed and no_show do not.
 ACTIVE_APPOINTMENT_STATUSES = ("pending_approval", "pending", "confirmed", "scheduled")
+
+# A hold's states; `expired` is read from the clock, never written.
+HOLD_STATUSES = ("active", "confirmed", "released", "expired")

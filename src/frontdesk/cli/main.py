@@ -418,8 +418,7 @@ def _run_demo(args) -> int:
 def _run_ui(ctx, args) -> int:
     from frontdesk.tui.app import run
 
-    run(ctx, theme=args.theme)
-    return 0
+    return run(ctx, theme=args.theme)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -10,6 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Label
 
+from frontdesk.tui import backend
 from frontdesk.tui import format as fmt
 from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
 from frontdesk.tui.widgets import ClinicHeader, FitTable
@@ -18,19 +20,6 @@ if TYPE_CHECKING:  # annotations only: keeps the first frame quick
     from frontdesk.services.objects import HoldView, Page
 
 SHOWN = 100  # the most a page may hold; more holds in force than this at once is not a front desk
-
-
-def _holds(ctx):
-    from frontdesk.services.holds import list_holds
-    from frontdesk.services.objects import HoldFilter
-
-    return list_holds(ctx, HoldFilter(limit=SHOWN))
-
-
-def _release(ctx, hold_id: str):
-    from frontdesk.services.holds import release_hold
-
-    return release_hold(ctx, hold_id)
 
 
 class HoldsScreen(FrontdeskScreen):
@@ -71,14 +60,14 @@ class HoldsScreen(FrontdeskScreen):
 
     def refresh_data(self) -> None:
         self._reloading = True
-        self.call_service("holds", _holds)
+        self.call_service("holds", partial(backend.holds_in_force, limit=SHOWN), self.show_holds, self.failed_holds)
 
     def action_back(self) -> None:
         self.dismiss()
 
     # --- the list ---------------------------------------------------------------------------
 
-    def done_holds(self, page: Page[HoldView]) -> None:
+    def show_holds(self, page: Page[HoldView]) -> None:
         self._reloading = False
         table = self.query_one("#holds", DataTable)
         keep = self.highlighted_id()
@@ -181,11 +170,12 @@ class HoldsScreen(FrontdeskScreen):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.call_service("release", _release, hold.id, exclusive=False)
+                self.call_service("release", partial(backend.release_hold, hold_id=hold.id), self.released,
+                                  self.failed_release, exclusive=False)
 
         self.app.push_screen(ConfirmModal(question, yes="Release", no="Keep"), answered)
 
-    def done_release(self, hold: HoldView) -> None:
+    def released(self, hold: HoldView) -> None:
         self.app.owned_holds.discard(hold.id)
         self.notify(f"The slot {self.slot_label(hold)} is free again.", title="Hold released", markup=False)
         self.refresh_data()

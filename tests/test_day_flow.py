@@ -12,11 +12,20 @@ from booking_clinic import load, utc
 
 from frontdesk.clock import FakeClock
 from frontdesk.domain.errors import FrontdeskError
-from frontdesk.services.appointments import act_on_appointment, create_appointment, get_appointment
+from frontdesk.services.appointments import (
+    act_on_appointment,
+    create_appointment,
+    get_appointment,
+)
 from frontdesk.services.availability import query_availability
 from frontdesk.services.context import Context
 from frontdesk.services.holds import confirm_hold, create_hold
-from frontdesk.services.objects import AppointmentCreate, AvailabilityQuery, ConfirmRequest, HoldRequest
+from frontdesk.services.objects import (
+    AppointmentCreate,
+    AvailabilityQuery,
+    ConfirmRequest,
+    HoldRequest,
+)
 
 TEN = utc(2025, 1, 20, 10)
 

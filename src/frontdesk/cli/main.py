@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from frontdesk.domain.errors import INTERNAL_ERROR, FrontdeskError, validation
-from frontdesk.domain.statuses import STATUSES
+from frontdesk.domain.statuses import HOLD_STATES, STATUSES
 
 
 class UsageError(Exception):
@@ -138,6 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
     hc.add_argument("--room", metavar="ID", type=_id)
     hc.add_argument("--remote", action="store_true")
     command("get", "show a hold", hs).add_argument("hold_id", type=_id)
+    hl = command("list", "the holds in force (or in a status), soonest to expire first", hs)
+    hl.add_argument("--status", choices=HOLD_STATES, help="active (the default: in force), confirmed, released or expired")
+    hl.add_argument("--created-by", metavar="NAME", help="only the holds this operator made")
+    hl.add_argument("--limit", type=int, default=20)
+    hl.add_argument("--offset", type=int, default=0)
     command("release", "give a hold up", hs).add_argument("hold_id", type=_id)
     hf = command("confirm", "turn a hold into a confirmed appointment", hs)
     hf.add_argument("hold_id", type=_id)
@@ -278,7 +283,12 @@ def _availability(ctx, args):
 
 def _holds(ctx, args):
     from frontdesk.services import holds
-    from frontdesk.services.objects import ConfirmRequest, HoldRequest, NewPatient
+    from frontdesk.services.objects import (
+        ConfirmRequest,
+        HoldFilter,
+        HoldRequest,
+        NewPatient,
+    )
 
     if args.action == "create":
         return holds.create_hold(
@@ -297,6 +307,10 @@ def _holds(ctx, args):
         )
     if args.action == "get":
         return holds.get_hold(ctx, args.hold_id)
+    if args.action == "list":
+        return holds.list_holds(
+            ctx, HoldFilter(limit=args.limit, offset=args.offset, status=args.status, created_by=args.created_by)
+        )
     if args.action == "release":
         return holds.release_hold(ctx, args.hold_id)
     new_patient = None
@@ -446,8 +460,7 @@ def _run_demo(args) -> int:
 def _run_ui(ctx, args) -> int:
     from frontdesk.tui.app import run
 
-    run(ctx, theme=args.theme)
-    return 0
+    return run(ctx, theme=args.theme)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from frontdesk.domain import appointments as rules
 from frontdesk.domain.errors import (
@@ -24,7 +24,8 @@ from frontdesk.domain.errors import (
     not_found,
     validation,
 )
-from frontdesk.domain.statuses import DEFAULT_HOLD_MINUTES, HoldState
+from frontdesk.domain.statuses import DEFAULT_HOLD_MINUTES, HOLD_STATES, HoldState
+from frontdesk.domain.text import check_text
 from frontdesk.domain.timeutil import iso, local_to_utc, parse_date, parse_hhmm, zone
 from frontdesk.services.availability import find_offered_slot
 from frontdesk.services.booking import (
@@ -39,8 +40,10 @@ from frontdesk.services.locking import lock_resources
 from frontdesk.services.objects import (
     AppointmentView,
     ConfirmRequest,
+    HoldFilter,
     HoldRequest,
     HoldView,
+    Page,
 )
 from frontdesk.services.records import (
     add_status,
@@ -322,3 +325,40 @@ def _pause_for_crash_test() -> None:
     if marker:
         Path(marker).touch()
         time.sleep(60)
+
+
+# --- list --------------------------------------------------------------------------------
+
+
+def list_holds(ctx: Context, f: HoldFilter) -> Page[HoldView]:
+    """Holds by expiry (soonest first), one page: those in force (active and not yet expired
+    by the clock) unless `status` asks for another state; `created_by` names an operator."""
+    rules.check_paging(f.limit, f.offset)
+    status = HoldState.ACTIVE if f.status is None else f.status
+    if status not in HOLD_STATES:
+        raise validation(f"{status!r} is not a hold status ({', '.join(HOLD_STATES)})", field="status")
+    now = ctx.clock.now()
+    # 'expired' is never written: an active hold whose time has passed.
+    if status == HoldState.ACTIVE:
+        conditions = [Hold.status == HoldState.ACTIVE, Hold.expires_at > now]
+    elif status == HoldState.EXPIRED:
+        conditions = [Hold.status == HoldState.ACTIVE, Hold.expires_at <= now]
+    else:
+        conditions = [Hold.status == status]
+    if f.created_by is not None:
+        conditions.append(Hold.created_by == check_text(f.created_by, "created_by", max_len=100, required=True))
+    with ctx.db.session(write=False) as session:
+        rows = (
+            session.execute(
+                select(Hold)
+                .where(*conditions)
+                .options(selectinload(Hold.resources), selectinload(Hold.appointment))
+                .order_by(Hold.expires_at, Hold.id)
+                .limit(f.limit + 1)
+                .offset(f.offset)
+            )
+            .scalars()
+            .all()
+        )
+        has_more, next_offset = rules.page_bounds(len(rows), f.limit, f.offset)
+        return Page([hold_view(h, now) for h in rows[: f.limit]], f.limit, f.offset, next_offset, has_more)

@@ -180,6 +180,14 @@ class HoldView:
 
 
 @dataclass(frozen=True)
+class HoldFilter:
+    limit: int = 20
+    offset: int = 0
+    status: str | None = None  # None: the holds in force (active, not yet expired)
+    created_by: str | None = None
+
+
+@dataclass(frozen=True)
 class ConfirmRequest:
     patient_id: str | None = None
     new_patient: NewPatient | None = None

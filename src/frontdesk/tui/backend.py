@@ -96,6 +96,14 @@ def release_hold(ctx: Context, hold_id: str) -> HoldView:
     return release(ctx, hold_id)
 
 
+def holds_in_force(ctx: Context, limit: int) -> Page[HoldView]:
+    """Every desk's holds in force, soonest to expire first."""
+    from frontdesk.services.holds import list_holds
+    from frontdesk.services.objects import HoldFilter
+
+    return list_holds(ctx, HoldFilter(limit=limit))
+
+
 # --- changing an appointment, naming the version the desk saw ------------------------------------
 
 

@@ -195,3 +195,53 @@ def test_the_day_from_the_command_line(tmp_path, capsys):
     # A plain date is the whole of that day (appointments-api's own example).
     code, doc = run("appointments", "list", "--date-gte", "2025-01-20", "--date-lte", "2025-01-20")
     assert [a["id"] for a in doc["data"]] == [apt]
+
+
+# --- moving an appointment -------------------------------------------------------------------------
+
+
+def move_hold(desk, apt, start, clinician="cli_sarah", **fields):
+    return create_hold(desk, HoldRequest("type_followup", clinician, start=start, location_id="loc_central",
+                                         reschedule_appointment_id=apt.id, **fields))
+
+
+def test_a_move_keeps_the_appointment_and_records_the_change(desk):
+    from frontdesk.services.holds import get_hold, reschedule_appointment
+
+    apt = book(desk)
+    # Twenty minutes later overlaps its own time: that does not stand in the way.
+    hold = move_hold(desk, apt, TEN + timedelta(minutes=20))
+    moved = reschedule_appointment(desk, apt.id, hold.id, expect_version=apt.version)
+    assert (moved.id, moved.patient_id, moved.start_time) == (apt.id, apt.patient_id, TEN + timedelta(minutes=20))
+    assert moved.version == apt.version + 1
+    assert [(c.field, c.old, c.new) for c in moved.change_log] == [
+        ("start_time", "2025-01-20T10:00:00Z", "2025-01-20T10:20:00Z"),
+        ("end_time", "2025-01-20T10:30:00Z", "2025-01-20T10:50:00Z"),
+    ]
+    assert get_hold(desk, hold.id).status == "confirmed"
+    assert offered(desk, TEN - timedelta(minutes=30)) and not offered(desk, TEN + timedelta(minutes=20))
+    # To the other clinician: the change log names the clinician too.
+    hold = move_hold(desk, moved, TEN + timedelta(hours=4), clinician="cli_tom")
+    again = reschedule_appointment(desk, apt.id, hold.id)
+    assert ("clinician_profile_id", "cli_sarah", "cli_tom") in [(c.field, c.old, c.new) for c in again.change_log]
+
+
+def test_a_move_is_refused_where_booking_md_says(desk):
+    from frontdesk.services.holds import reschedule_appointment
+
+    apt = book(desk)
+    other = book(desk, start=TEN + timedelta(hours=4))
+    with pytest.raises(FrontdeskError) as caught:  # onto another booking's time
+        move_hold(desk, apt, TEN + timedelta(hours=4))
+    assert caught.value.code == "SLOT_UNAVAILABLE"
+    plain = create_hold(desk, HoldRequest("type_followup", "cli_tom", start=TEN + timedelta(hours=5), location_id="loc_central"))
+    with pytest.raises(FrontdeskError) as caught:  # a hold not made for it
+        reschedule_appointment(desk, apt.id, plain.id)
+    assert caught.value.code == "VALIDATION_ERROR"
+    hold = move_hold(desk, other, TEN + timedelta(hours=6))
+    desk.clock.set(TEN + timedelta(hours=4))
+    act(desk, other, "check-in")
+    with pytest.raises(FrontdeskError) as caught:  # arrived: it stays where it is
+        reschedule_appointment(desk, other.id, hold.id)
+    assert caught.value.details["attempted_action"] == "reschedule"
+    assert get_appointment(desk, other.id).start_time == TEN + timedelta(hours=4)

@@ -137,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     hc.add_argument("--location", metavar="ID", type=_id)
     hc.add_argument("--room", metavar="ID", type=_id)
     hc.add_argument("--remote", action="store_true")
+    hc.add_argument("--reschedule", metavar="APT_ID", type=_id,
+                    help="hold the new time of this appointment (its own time does not count as busy)")
     command("get", "show a hold", hs).add_argument("hold_id", type=_id)
     hl = command("list", "the holds in force (or in a status), soonest to expire first", hs)
     hl.add_argument("--status", choices=HOLD_STATES, help="active (the default: in force), confirmed, released or expired")
@@ -199,7 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     ax = command("cancel", "cancel an appointment with a reason", aps)
     ax.add_argument("id", type=_id)
     ax.add_argument("--reason")
-    day_actions = []
+    mv = command("reschedule", "move an appointment onto a hold made with holds create --reschedule", aps)
+    mv.add_argument("id", type=_id)
+    mv.add_argument("--hold", required=True, metavar="HOLD_ID", type=_id)
+    day_actions = [mv]
     for name, help_ in DAY_ACTION_HELP:
         acting = command(name, help_, aps)
         acting.add_argument("id", type=_id)
@@ -303,6 +308,7 @@ def _holds(ctx, args):
                 location_id=args.location,
                 room_id=args.room,
                 is_remote=args.remote,
+                reschedule_appointment_id=args.reschedule,
             ),
         )
     if args.action == "get":
@@ -392,6 +398,10 @@ def _appointments(ctx, args):
         return appointments.update_appointment(ctx, args.id, changes, expect_version=args.expect_version)
     if args.action == "cancel":
         return appointments.cancel_appointment(ctx, args.id, args.reason, expect_version=args.expect_version)
+    if args.action == "reschedule":
+        from frontdesk.services.holds import reschedule_appointment
+
+        return reschedule_appointment(ctx, args.id, args.hold, expect_version=args.expect_version)
     return appointments.act_on_appointment(ctx, args.id, args.action, expect_version=args.expect_version)
 
 

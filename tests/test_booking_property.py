@@ -31,7 +31,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-
 from sqlalchemy import select
 
 from frontdesk.clock import FakeClock

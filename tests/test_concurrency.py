@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import copy
 import multiprocessing
-import os
 import random
 import signal
 import subprocess
 import sys
 import time
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from booking_clinic import CLINIC, load, utc
@@ -255,7 +255,14 @@ def double_bookings(ctx, with_holds: bool = True) -> list[tuple[str, str, str]]:
     from sqlalchemy import select
 
     from frontdesk.domain.statuses import ACTIVE_APPOINTMENT_STATUSES
-    from frontdesk.store.models import Appointment, AppointmentType, BusyTime, Hold, appointment_resources, hold_resources
+    from frontdesk.store.models import (
+        Appointment,
+        AppointmentType,
+        BusyTime,
+        Hold,
+        appointment_resources,
+        hold_resources,
+    )
 
     with ctx.db.session(write=False) as s:
         pads = {t.id: (timedelta(minutes=t.padding_before_minutes or 0), timedelta(minutes=t.padding_after_minutes or 0))
@@ -370,22 +377,29 @@ def test_a_refused_reload_names_the_clash(ctx):
 # --- a process killed in the middle of a confirm -----------------------------------------
 
 CONFIRM_SCRIPT = """
-import sys
+import sys, time
 from datetime import datetime
+from pathlib import Path
 from frontdesk.clock import FakeClock
-from frontdesk.services.clinic import load_clinic_data
+from frontdesk.services import holds
 from frontdesk.services.context import Context
-from frontdesk.services.holds import confirm_hold
 from frontdesk.services.objects import ConfirmRequest, NewPatient
+if len(sys.argv) > 4:  # pause once everything is written, before the commit, to be killed there
+    take_time = holds.take_time
+    def take_time_then_wait(*args, **kwargs):
+        take_time(*args, **kwargs)
+        Path(sys.argv[4]).touch()
+        time.sleep(60)
+    holds.take_time = take_time_then_wait
 ctx = Context.open(sys.argv[1], clock=FakeClock(datetime.fromisoformat(sys.argv[3])), operator="doomed")
-confirm_hold(ctx, sys.argv[2], ConfirmRequest(new_patient=NewPatient("Crash", "Victim")))
+holds.confirm_hold(ctx, sys.argv[2], ConfirmRequest(new_patient=NewPatient("Crash", "Victim")))
 """
 
 
-def _start_confirm(url: str, hold_id: str, **env: str) -> subprocess.Popen:
+def _start_confirm(url: str, hold_id: str, pause_marker: Path | None = None) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", CONFIRM_SCRIPT, url, hold_id, NOW.isoformat()],
-        env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [sys.executable, "-c", CONFIRM_SCRIPT, url, hold_id, NOW.isoformat(), *([str(pause_marker)] if pause_marker else [])],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
 
 
@@ -399,7 +413,7 @@ def _state(ctx, hold_id: str) -> tuple[str, int, int]:
 def test_killed_after_writing_but_before_commit_leaves_the_hold_active_and_nothing_else(url, ctx, tmp_path):
     hold_id = _hold(ctx, "cli_sarah", at(date(2025, 1, 21), 9))
     marker = tmp_path / "reached"
-    process = _start_confirm(url, hold_id, FRONTDESK_TEST_CONFIRM_PAUSE=str(marker))
+    process = _start_confirm(url, hold_id, pause_marker=marker)
     deadline = time.monotonic() + 30
     while not marker.exists():
         assert process.poll() is None, process.stderr.read().decode()

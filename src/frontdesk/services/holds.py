@@ -7,10 +7,7 @@ rooms first (`locking.lock_resources`), so two desks never both get one slot.
 
 from __future__ import annotations
 
-import os
-import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
@@ -354,18 +351,7 @@ def confirm_hold(ctx: Context, hold_id: str, req: ConfirmRequest) -> Appointment
         hold.status = HoldState.CONFIRMED
         hold.updated_at = now
         session.flush()
-        _pause_for_crash_test()
         return appointment_view(appointment, resource_ids)
-
-
-def _pause_for_crash_test() -> None:
-    """Test-only (tests/test_concurrency.py): with FRONTDESK_TEST_CONFIRM_PAUSE=FILE set, a
-    confirm that has written everything but not committed creates FILE and waits to be
-    killed, to show that a crash there leaves nothing half-written."""
-    marker = os.environ.get("FRONTDESK_TEST_CONFIRM_PAUSE")
-    if marker:
-        Path(marker).touch()
-        time.sleep(60)
 
 
 # --- list --------------------------------------------------------------------------------

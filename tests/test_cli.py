@@ -177,11 +177,27 @@ def test_update_refuses_a_status_change(capsys, db):
 
 def test_availability_text_is_the_plain_conversion_of_its_slots():
     # A slot is in the flat list and in its day, converted once and shared: both read as plain.
-    from datetime import UTC, datetime, timedelta
+    import dataclasses
+    from datetime import UTC, date, datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    from frontdesk.cli.envelope import dumps, success, to_jsonable
+    from frontdesk.cli.envelope import dumps, success
     from frontdesk.services.objects import AvailabilityResult, Slot
+
+    def to_jsonable(value):
+        """The plain conversion, written out here independently of the product's writer."""
+        if isinstance(value, datetime):
+            text = value.isoformat()
+            return text.replace("+00:00", "Z") if value.tzinfo is UTC else text
+        if isinstance(value, date):
+            return value.isoformat()
+        if dataclasses.is_dataclass(value):
+            return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, dict):
+            return {k: to_jsonable(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [to_jsonable(v) for v in value]
+        return value
 
     london = ZoneInfo("Europe/London")
     nine = datetime(2025, 3, 29, 9, tzinfo=london)

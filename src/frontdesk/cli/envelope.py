@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
+import orjson
+
 from frontdesk.domain.errors import FrontdeskError
 from frontdesk.services.objects import ActionResult, AvailabilityResult, Page
 
@@ -28,84 +30,58 @@ def _instant(value: datetime) -> str:
     return value.isoformat()
 
 
-_PLAIN = frozenset({str, bool, int, float})
-
-
-class _Converter:
-    """Turns plain objects into JSON values. An object met twice (a slot in both the flat
-    list and the day view) is converted once and shared: a month of slots stays fast."""
-
-    def __init__(self) -> None:
-        self._seen: dict[int, Any] = {}
-
-    def __call__(self, value: Any) -> Any:
-        if value is None or type(value) in _PLAIN:
-            return value
-        key = id(value)
-        if key in self._seen:
-            return self._seen[key]
-        fields = _field_names(type(value))
-        if fields is not None:
-            out: Any = {}
-            for name in fields:
-                item = getattr(value, name)
-                out[name] = item if item is None or type(item) in _PLAIN else self(item)
-        elif isinstance(value, datetime):
-            out = _instant(value)
-        elif isinstance(value, date):
-            out = value.isoformat()
-        elif isinstance(value, dict):
-            out = {k: self(v) for k, v in value.items()}
-        elif isinstance(value, list | tuple):
-            out = [v if type(v) in _PLAIN else self(v) for v in value]
-        else:
-            out = value
-        self._seen[key] = out
-        return out
-
-
-def to_jsonable(value: Any) -> Any:
-    return _Converter()(value)
-
-
 def _meta() -> dict[str, Any]:
     return {"request_id": f"req_{uuid.uuid4().hex[:16]}"}
 
 
 def success(result: Any) -> dict[str, Any]:
+    """The envelope around a service's answer (its dataclasses are written by `dumps`)."""
     meta = _meta()
-    convert = _Converter()
     if isinstance(result, Page):
         meta.update(limit=result.limit, next_offset=result.next_offset, has_more=result.has_more)
-        return {"data": convert(result.items), "meta": meta}
+        return {"data": result.items, "meta": meta}
     if isinstance(result, ActionResult):
-        meta.update(
-            action=result.action,
-            performed_at=convert(result.performed_at),
-            performed_by=result.performed_by,
-        )
-        return {"data": convert(result.appointment), "meta": meta}
+        meta.update(action=result.action, performed_at=result.performed_at, performed_by=result.performed_by)
+        return {"data": result.appointment, "meta": meta}
     if isinstance(result, AvailabilityResult):
         meta.update(timezone=result.timezone, count=len(result.slots))
-        # One converter for both: a slot in the flat list and in its day is converted once.
-        return {"data": convert(result.slots), "days": convert(result.days), "meta": meta}
-    return {"data": convert(result), "meta": meta}
+        return {"data": result.slots, "days": result.days, "meta": meta}
+    return {"data": result, "meta": meta}
 
 
 def failure(error: FrontdeskError) -> dict[str, Any]:
     return {"data": None, "meta": _meta(), "error": error.to_dict()}
 
 
-def dumps(document: dict[str, Any]) -> str:
-    """Indented for a person at a terminal; compact for a script. Text stays readable
-    (no ASCII escaping), except what must not reach a terminal or cannot be printed."""
-    if sys.stdout.isatty():
-        text = json.dumps(document, ensure_ascii=False, indent=2)
-    else:
-        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+def dumps(document: dict[str, Any], pretty: bool | None = None) -> str:
+    """One JSON document, written by orjson (dataclasses field by field, in order): indented
+    for a person at a terminal, compact for a script. Text stays readable (no ASCII
+    escaping), except what must not reach a terminal or cannot be printed."""
+    if pretty is None:
+        pretty = sys.stdout.isatty()
+    option = orjson.OPT_PASSTHROUGH_DATETIME | (orjson.OPT_INDENT_2 if pretty else 0)
+    try:
+        text = orjson.dumps(document, default=_value, option=option).decode()
+    except orjson.JSONEncodeError:  # a lone surrogate in stored text: the standard library writes it
+        text = json.dumps(document, default=_value, ensure_ascii=False, indent=2 if pretty else None,
+                          separators=None if pretty else (",", ":"))
     if text.isascii() and "\x7f" not in text:  # the usual document: nothing to escape
         return text
     return _UNPRINTABLE.sub(_escaped, text)
+
+
+def _value(value: Any) -> Any:
+    """What orjson hands back: instants as cli.md writes them, dates, and (for the fallback)
+    dataclasses."""
+    if isinstance(value, datetime):
+        return _instant(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {name: getattr(value, name) for name in _field_names(type(value))}
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 # DEL and the C1 controls (a terminal acts on U+009B as on ESC [) and lone surrogates (no

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from frontdesk.domain.appointments import STATUSES
 from frontdesk.domain.blocks import block_span, validate_rrule
-from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.day import ATTENDANCE_STATUSES
+from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.statuses import DEFAULT_HOLD_MINUTES, IN_PERSON
 from frontdesk.domain.timeutil import clinician_zone_name, is_zone
 from frontdesk.store.clinic_file.fields import (

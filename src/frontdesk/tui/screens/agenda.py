@@ -489,7 +489,11 @@ class AgendaScreen(FrontdeskScreen):
 
     def visit_refused(self, message: ServiceFailed) -> bool:
         self.load()  # a refusal often means the row changed: show it as it is
-        return False  # and the service's own words say why
+        if message.code == backend.VERSION_CONFLICT:
+            self.notify(f"{fmt.visible(message.message)}. The row is shown as it is now.",
+                        title="Changed meanwhile", severity="warning", timeout=8, markup=False)
+            return True
+        return False  # the service's own words say why
 
     def action_visit_menu(self) -> None:
         row = self._highlighted_row()

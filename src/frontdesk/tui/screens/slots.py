@@ -335,9 +335,10 @@ class SlotPickerScreen(FrontdeskScreen):
 
         self.app.push_screen(MoveModal(fmt.visible(apt.title), old, new, hold.expires_at), answered)
 
-    def _place(self, start, end, zone, clinician_id, location_id, is_remote) -> str:
+    def _place(self, start, end, zone, clinician_id, location_id, is_remote) -> tuple[str, str]:
+        """(when, who · where): a time's two lines in the move dialog."""
         where = "Remote (video)" if is_remote else self.app.location_name(location_id)
-        return " · ".join(x for x in (fmt.when(start, end, zone), self.app.clinician_name(clinician_id), where) if x)
+        return fmt.when(start, end, zone), " · ".join(x for x in (self.app.clinician_name(clinician_id), where) if x)
 
     def moved(self, hold: HoldView, appointment) -> None:
         self.app.owned_holds.discard(hold.id)
@@ -376,7 +377,7 @@ class MoveModal(ModalScreen[bool]):
         Binding("escape", "answer(False)", "Back (release the hold)", id="back"),
     ]
 
-    def __init__(self, title: str, old: str, new: str, expires_at: datetime) -> None:
+    def __init__(self, title: str, old: tuple[str, str], new: tuple[str, str], expires_at: datetime) -> None:
         super().__init__()
         self.title_text, self.old, self.new = title, old, new
         self.expires_at = expires_at
@@ -385,7 +386,11 @@ class MoveModal(ModalScreen[bool]):
         with Vertical(classes="dialog"):
             yield Label(Text(f"Move {self.title_text}", style="bold"), classes="title")
             yield HoldCountdown(self.expires_at, id="countdown")
-            text = Text.assemble(("from ", "dim"), self.old, "\n", ("->   ", "bold"), (self.new, "bold"))
+            (old_when, old_where), (new_when, new_where) = self.old, self.new
+            text = Text.assemble(
+                ("from  ", "dim"), old_when, "\n      ", fmt.visible(old_where), "\n",
+                ("  ->  ", "bold"), (new_when, "bold"), "\n      ", (fmt.visible(new_where), "bold"),
+            )
             text.append("\n\nEnter: move it   Escape: back, the hold is let go", style="dim")
             yield Static(text, classes="question")
 

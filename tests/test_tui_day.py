@@ -62,7 +62,10 @@ async def test_a_day_run_by_keyboard(desk):
         await press(pilot, "up", "a")
         assert isinstance(app.screen, ChoiceModal)
         labels = [str(option.prompt) for option in app.screen.query_one(OptionList).options]
-        assert labels == ["Start (in room)  (s)", "Done (complete)  (d)", "Revert the last action  (u)"]
+        assert labels == [
+            "Start (in room)  (s)", "Done (complete)  (d)", "Revert the last action  (u)",
+            "Edit title, notes, attendee  (e)", "Cancel the appointment  (c)",
+        ]
         await pick_option(pilot, lambda option: option.id == "start")
         assert isinstance(app.screen, AgendaScreen)
         first = appointments.get_appointment(desk, FIRST)

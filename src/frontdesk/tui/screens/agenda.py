@@ -125,8 +125,9 @@ class AgendaScreen(FrontdeskScreen):
         Binding("t", "today", "Today", show=False, id="today"),
         Binding("g", "go_to_date", "Date", id="go-to-date"),
         Binding("slash", "search", "Search", id="search"),
-        Binding("c", "cancel", "Cancel", id="cancel"),
-        Binding("e", "edit", "Edit", id="edit"),
+        # Cancel and edit are in the Actions menu too: the footer keeps its room at 80x24.
+        Binding("c", "cancel", "Cancel", show=False, id="cancel"),
+        Binding("e", "edit", "Edit", show=False, id="edit"),
         Binding("right_square_bracket", "next_page", "Next page", show=False, id="next-page"),
         Binding("left_square_bracket", "previous_page", "Previous page", show=False, id="previous-page"),
         Binding("l", "location", "Location", show=False, id="location"),
@@ -496,6 +497,8 @@ class AgendaScreen(FrontdeskScreen):
         return False  # the service's own words say why
 
     def action_visit_menu(self) -> None:
+        from frontdesk.domain.appointments import can_cancel
+
         row = self._highlighted_row()
         if row is None:
             return
@@ -504,13 +507,14 @@ class AgendaScreen(FrontdeskScreen):
         choices = [(f"{label}  ({key})", action) for action, key, label in VISIT_ACTIONS if action in allowed]
         if can_move(apt):
             choices.append((f"Move to another time  ({MOVE_KEY})", "move"))
-        if not choices:
-            self.notify("Nothing to do on this appointment now.", severity="warning")
-            return
+        choices.append(("Edit title, notes, attendee  (e)", "edit"))
+        if can_cancel(apt.status):
+            choices.append(("Cancel the appointment  (c)", "cancel"))
+        row_actions = {"move": self.action_move, "edit": self.action_edit, "cancel": self.action_cancel}
 
         def chosen(action: str | None) -> None:
-            if action == "move":
-                self.action_move()
+            if action in row_actions:
+                row_actions[action]()
             elif action is not None:
                 self.action_visit(action)
 

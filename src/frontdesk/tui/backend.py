@@ -128,6 +128,20 @@ def cancel_appointment(ctx: Context, appointment_id: str, reason: str, version: 
     return _or_conflict(ctx, appointment_id, reason, lambda: cancel(ctx, appointment_id, reason, version))
 
 
+def act_on_appointment(ctx: Context, appointment_id: str, action: str, version: int) -> ActionResult:
+    """A day action (confirm, check-in, start, complete, no-show, revert) on the version the desk saw."""
+    from frontdesk.services.appointments import act_on_appointment as act
+
+    return act(ctx, appointment_id, action, version)
+
+
+def reschedule_appointment(ctx: Context, appointment_id: str, hold_id: str, version: int) -> AppointmentView:
+    """Move the appointment onto the hold made for it (`HoldRequest.reschedule_appointment_id`)."""
+    from frontdesk.services.holds import reschedule_appointment as move
+
+    return move(ctx, appointment_id, hold_id, version)
+
+
 def _or_conflict(ctx: Context, appointment_id: str, typed: Any, change):
     from frontdesk.domain.errors import FrontdeskError
     from frontdesk.services.appointments import get_appointment

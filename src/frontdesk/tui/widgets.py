@@ -200,6 +200,15 @@ class FitTable(DataTable):
         self._require_update_dimensions = True
         self.refresh()
 
+    # Home and End go to the first and last row (DataTable's own scroll sideways in a row cursor).
+    def action_scroll_home(self) -> None:
+        if self.cursor_type == "row" and self.row_count:
+            self.move_cursor(row=0)
+
+    def action_scroll_end(self) -> None:
+        if self.cursor_type == "row" and self.row_count:
+            self.move_cursor(row=self.row_count - 1)
+
     def _render_line(self, y: int, x1: int, x2: int, base_style) -> Strip:
         if self.cursor_type != "row":
             return super()._render_line(y, x1, x2, base_style)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -26,14 +26,93 @@ from frontdesk.tui.screens.changes import (
 from frontdesk.tui.widgets import ClinicHeader, FieldInput, FitTable
 
 if TYPE_CHECKING:  # imported for annotations only: keeps the first frame quick
-    from frontdesk.services.objects import AgendaRow, Page
+    from frontdesk.services.objects import AgendaRow, AppointmentView, Page
 
 PAGE_SIZE = 50
 ALL = "__all__"
 # Keys that need a clinic: a database without one answers only b (to say so), help and quit.
 DAY_ACTIONS = frozenset(
-    {"next_day", "previous_day", "today", "go_to_date", "search", "cancel", "edit", "next_page", "previous_page", "location", "clear_filters"}
+    {"next_day", "previous_day", "today", "go_to_date", "search", "cancel", "edit", "next_page", "previous_page", "location",
+     "clear_filters", "visit", "visit_menu", "move"}
 )
+
+# The state column (booking.md "The day"). A later issue moves these minutes into the clinic file.
+LATE_AFTER_MINUTES = 10  # not arrived this long after the start: "late"
+WAITING_ALERT_MINUTES = 15  # waiting this long after arriving: an alert
+ALERT_GLYPH = "⚠"  # with reverse and bold, the alert reads without colour too
+
+# The day's actions on a row: (service action, key, what the desk reads).
+VISIT_ACTIONS = (
+    ("confirm", "k", "Confirm"),
+    ("check-in", "i", "Check in (arrived)"),
+    ("start", "s", "Start (in room)"),
+    ("complete", "d", "Done (complete)"),
+    ("no-show", "N", "No-show"),
+    ("revert", "u", "Revert the last action"),
+)
+MOVE_KEY = "m"
+
+
+def _minutes(since: datetime, now: datetime) -> str:
+    minutes = max(int((now - since).total_seconds() // 60), 0)
+    return f"{minutes} min" if minutes < 100 else f"{minutes // 60} h {minutes % 60:02d}"
+
+
+def visit_state(apt: AppointmentView, now: datetime) -> Text:
+    """How far the visit has got, at `now` (the app clock): read at a glance, alerts without colour."""
+    attendance = apt.attendance_status
+    if apt.status == "completed" or attendance == "checked_out":
+        return Text("done")
+    if apt.status in ("cancelled", "no_show"):
+        return fmt.status_text(apt.status)
+    if attendance == "in_room":
+        return Text(f"in room {_minutes(apt.actual_start_time or now, now)}")
+    if attendance == "arrived":
+        arrived = apt.arrived_at or now
+        if now - arrived >= timedelta(minutes=WAITING_ALERT_MINUTES):
+            return Text(f"{ALERT_GLYPH} waits {_minutes(arrived, now)}", style="bold reverse")
+        return Text(f"arrived {_minutes(arrived, now)}")
+    if now - apt.start_time >= timedelta(minutes=LATE_AFTER_MINUTES):
+        return Text("late", style="bold")
+    return fmt.status_text(apt.status)
+
+
+def allowed_actions(apt: AppointmentView, now: datetime, zone: str | None) -> list[str]:
+    """The day's actions the rules allow on the appointment now (revert: when there is something
+    to revert; the service says if it was not today's)."""
+    from frontdesk.domain import day
+    from frontdesk.domain.errors import FrontdeskError
+
+    visit = day.Visit(apt.status, apt.attendance_status, apt.arrived_at, apt.actual_start_time, apt.actual_end_time)
+    today, local_day = fmt.local(now, zone).date(), fmt.local(apt.start_time, zone).date()
+    allowed = []
+    for action, _, _ in VISIT_ACTIONS:
+        if action == day.REVERT:
+            if apt.attendance_status or apt.status in ("confirmed", "completed", "no_show"):
+                allowed.append(action)
+            continue
+        try:
+            day.apply(action, visit, now=now, start=apt.start_time, today=today, local_day=local_day)
+        except FrontdeskError:
+            continue
+        allowed.append(action)
+    return allowed
+
+
+def can_move(apt: AppointmentView) -> bool:
+    """booking.md: only an active appointment not yet arrived is moved."""
+    from frontdesk.domain.statuses import ACTIVE_APPOINTMENT_STATUSES
+
+    return apt.status in ACTIVE_APPOINTMENT_STATUSES and not apt.attendance_status
+
+
+class DayHeader(ClinicHeader):
+    """The clinic header, whose clock tick also redraws the day list's waiting times."""
+
+    def tick(self) -> None:
+        super().tick()
+        if isinstance(self.screen, AgendaScreen):
+            self.screen.show_states()
 
 
 class AgendaScreen(FrontdeskScreen):
@@ -46,12 +125,19 @@ class AgendaScreen(FrontdeskScreen):
         Binding("t", "today", "Today", show=False, id="today"),
         Binding("g", "go_to_date", "Date", id="go-to-date"),
         Binding("slash", "search", "Search", id="search"),
-        Binding("c", "cancel", "Cancel", id="cancel"),
-        Binding("e", "edit", "Edit", id="edit"),
+        # Cancel and edit are in the Actions menu too: the footer keeps its room at 80x24.
+        Binding("c", "cancel", "Cancel", show=False, id="cancel"),
+        Binding("e", "edit", "Edit", show=False, id="edit"),
         Binding("right_square_bracket", "next_page", "Next page", show=False, id="next-page"),
         Binding("left_square_bracket", "previous_page", "Previous page", show=False, id="previous-page"),
         Binding("l", "location", "Location", show=False, id="location"),
         Binding("escape", "clear_filters", "Clear filters", show=False, id="clear-filters"),
+        Binding("a", "visit_menu", "Actions", tooltip="Actions on the appointment: a menu", id="visit-menu"),
+        *(
+            Binding(key, f"visit('{action}')", label, show=False, id=f"visit-{action}")
+            for action, key, label in VISIT_ACTIONS
+        ),
+        Binding(MOVE_KEY, "move", "Move", show=False, tooltip="Move the appointment to another time", id="move"),
     ]
 
     def __init__(self) -> None:
@@ -60,10 +146,11 @@ class AgendaScreen(FrontdeskScreen):
         self.page_offset = 0
         self.page: Page[AgendaRow] | None = None
         self.rows: dict[str, AgendaRow] = {}
+        self._states: dict[str, Text] = {}  # the state cell drawn for each row
         self._select_after_load: str | None = None
 
     def compose(self) -> ComposeResult:
-        yield ClinicHeader()
+        yield DayHeader()
         with Horizontal(id="day-bar"):
             yield Label("Loading…", id="day-label")
         with Horizontal(id="filters", classes="filters"):
@@ -77,7 +164,7 @@ class AgendaScreen(FrontdeskScreen):
                 ("clinician", "Clinician", 4, False),
                 ("type", "Type", 4, False),
                 ("room", "Room", 3, False),
-                ("status", "Status", 14, True),
+                ("status", "State", 16, True),
             ],
             id="agenda",
             zebra_stripes=True,
@@ -182,6 +269,8 @@ class AgendaScreen(FrontdeskScreen):
         self.page = page
         self.rows = {row.appointment.id: row for row in page.items}
         zone = self.app.zone
+        now = self.ctx.clock.now()
+        self._states = {row.appointment.id: visit_state(row.appointment, now) for row in page.items}
         table.clear()
         for row in page.items:
             apt = row.appointment
@@ -192,12 +281,24 @@ class AgendaScreen(FrontdeskScreen):
                 fmt.plain(row.clinician_name),
                 fmt.plain(row.type_name or apt.title),
                 fmt.plain(", ".join(row.room_names) or ("Remote" if apt.is_remote else None)),
-                fmt.status_text(apt.status),
+                self._states[apt.id],
                 key=apt.id,
             )
         if keep in self.rows:
             table.move_cursor(row=table.get_row_index(keep))
         self._show_page_info()
+
+    def show_states(self) -> None:
+        """Redraw the state cells the clock has changed (waiting minutes, late, alerts)."""
+        if not self.rows:
+            return
+        table = self.query_one("#agenda", DataTable)
+        now = self.ctx.clock.now()
+        for apt_id, row in self.rows.items():
+            state = visit_state(row.appointment, now)
+            if state != self._states.get(apt_id):
+                self._states[apt_id] = state
+                table.update_cell(apt_id, "status", state)
 
     def _show_day_label(self) -> None:
         if self.day is None:
@@ -340,8 +441,12 @@ class AgendaScreen(FrontdeskScreen):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         from frontdesk.tui.screens.appointment import AppointmentScreen
 
+        def closed(to_move: AppointmentView | None) -> None:
+            if to_move is not None:  # m on the appointment screen
+                self.move(to_move)
+
         if event.row_key.value in self.rows:
-            self.app.push_screen(AppointmentScreen(event.row_key.value))
+            self.app.push_screen(AppointmentScreen(event.row_key.value), closed)
 
     def _highlighted_row(self) -> AgendaRow | None:
         row = self.rows.get(self.highlighted_id() or "")
@@ -368,6 +473,82 @@ class AgendaScreen(FrontdeskScreen):
     def updated(self, result) -> None:
         after_update(self, result, self.updated)
         self.load()
+
+    # --- the day's actions ------------------------------------------------------------------
+
+    def action_visit(self, action: str) -> None:
+        row = self._highlighted_row()
+        if row is None:
+            return
+        apt = row.appointment
+        act = partial(backend.act_on_appointment, appointment_id=apt.id, action=action, version=apt.version)
+        self.call_service("visit", act, self.visit_done, self.visit_refused, exclusive=False)
+
+    def visit_done(self, result) -> None:
+        self._select_after_load = result.appointment.id
+        self.load()
+
+    def visit_refused(self, message: ServiceFailed) -> bool:
+        self.load()  # a refusal often means the row changed: show it as it is
+        if message.code == backend.VERSION_CONFLICT:
+            self.notify(f"{fmt.visible(message.message)}. The row is shown as it is now.",
+                        title="Changed meanwhile", severity="warning", timeout=8, markup=False)
+            return True
+        return False  # the service's own words say why
+
+    def action_visit_menu(self) -> None:
+        from frontdesk.domain.appointments import can_cancel
+
+        row = self._highlighted_row()
+        if row is None:
+            return
+        apt = row.appointment
+        allowed = allowed_actions(apt, self.ctx.clock.now(), self.app.location_zone(apt.location_id))
+        choices = [(f"{label}  ({key})", action) for action, key, label in VISIT_ACTIONS if action in allowed]
+        if can_move(apt):
+            choices.append((f"Move to another time  ({MOVE_KEY})", "move"))
+        choices.append(("Edit title, notes, attendee  (e)", "edit"))
+        if can_cancel(apt.status):
+            choices.append(("Cancel the appointment  (c)", "cancel"))
+        row_actions = {"move": self.action_move, "edit": self.action_edit, "cancel": self.action_cancel}
+
+        def chosen(action: str | None) -> None:
+            if action in row_actions:
+                row_actions[action]()
+            elif action is not None:
+                self.action_visit(action)
+
+        title = f"{fmt.visible(row.patient_name or apt.title)} · {fmt.hhmm(apt.start_time, self.app.zone)}"
+        self.app.push_screen(ChoiceModal(title, choices), chosen)
+
+    def action_move(self) -> None:
+        row = self._highlighted_row()
+        if row is not None:
+            self.move(row.appointment)
+
+    def move(self, apt: AppointmentView) -> None:
+        """The slot picker for the appointment's type, its own time not counted as busy."""
+        from frontdesk.tui.screens.slots import SlotPickerScreen
+
+        if not can_move(apt):
+            self.notify("Only an appointment still to come, not yet arrived, can be moved.", title="Move", severity="warning")
+            return
+        known_types = {t.id for t in self.app.overview.appointment_types}
+        if apt.appointment_type_id not in known_types:
+            self.notify("This appointment has no appointment type to look for slots of.", title="Move", severity="warning")
+            return
+        self.app.push_screen(SlotPickerScreen(apt.appointment_type_id, moving=apt), self.moved)
+
+    def moved(self, appointment) -> None:
+        if appointment is None:
+            self.load()
+            return
+        zone = self.app.location_zone(appointment.location_id)
+        self.notify(f"Moved to {fmt.when(appointment.start_time, appointment.end_time, zone)}", title="Appointment moved")
+        overview = self.app.overview
+        if appointment.location_id and self.app.location and appointment.location_id != self.app.location.id:
+            self.app.location = next(loc for loc in overview.locations if loc.id == appointment.location_id)
+        self.show_day(fmt.local(appointment.start_time, zone).date(), select_id=appointment.id)
 
     def day_not_loaded(self, message: ServiceFailed) -> bool:
         self.query_one("#page-info", Label).update(Text(f"Could not load the day: {fmt.visible(message.message)}"))

@@ -1,4 +1,5 @@
-"""One appointment: its details, status history and change log; cancel and edit from here."""
+"""One appointment: its details, status history and change log; cancel and edit from here, and
+move (the screen closes with the appointment, and the day list opens the slot picker for it)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class AppointmentScreen(FrontdeskScreen):
         Binding("escape", "back", "Back", id="back"),
         Binding("c", "cancel", "Cancel appt", id="cancel"),
         Binding("e", "edit", "Edit", id="edit"),
+        Binding("m", "move", "Move", tooltip="Move the appointment to another time", id="move"),
     ]
 
     def __init__(self, appointment_id: str) -> None:
@@ -113,7 +115,12 @@ class AppointmentScreen(FrontdeskScreen):
         self.query_one("#changes", Static).update(changes if apt.change_log else Text("No changes.", style="dim"))
 
     def action_back(self) -> None:
-        self.dismiss()
+        self.dismiss(None)
+
+    def action_move(self) -> None:
+        # The slot picker is opened by the day list (this screen's opener), which it returns to.
+        if self.appointment is not None:
+            self.dismiss(self.appointment)
 
     def action_cancel(self) -> None:
         if self.appointment is not None:

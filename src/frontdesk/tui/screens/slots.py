@@ -1,15 +1,18 @@
-"""The slot picker: free slots of one appointment type, a week at a time, day by day."""
+"""The slot picker: free slots of one appointment type, a week at a time, day by day; for a new
+booking, or to move an appointment (its own time not counted as busy, then "from -> to")."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Label
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Label, Static
 
 from frontdesk.domain.statuses import IN_PERSON, REMOTE
 from frontdesk.services.objects import (
@@ -23,7 +26,10 @@ from frontdesk.tui import format as fmt
 from frontdesk.tui.choice import Choice
 from frontdesk.tui.idle_gc import settle_garbage
 from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
-from frontdesk.tui.widgets import ClinicHeader, FitTable
+from frontdesk.tui.widgets import ClinicHeader, FitTable, HoldCountdown
+
+if TYPE_CHECKING:
+    from frontdesk.services.objects import AppointmentView, HoldView
 
 DAYS_SHOWN = 7
 FIRST_AVAILABLE_DAYS = 31  # the longest range a query may ask for
@@ -48,9 +54,10 @@ class SlotPickerScreen(FrontdeskScreen):
         Binding("y", "choose_type", "Type", show=False, id="choose-type"),
     ]
 
-    def __init__(self, appointment_type_id: str) -> None:
+    def __init__(self, appointment_type_id: str, moving: AppointmentView | None = None) -> None:
         super().__init__()
         self.type_id = appointment_type_id
+        self.moving = moving  # the appointment being moved (same type), or None for a new booking
         self.start_day: date | None = None
         self.slots: dict[str, Slot] = {}
         self._select_after_load: str | None = None
@@ -63,10 +70,14 @@ class SlotPickerScreen(FrontdeskScreen):
         kind = self._type()
         yield ClinicHeader()
         with Horizontal(classes="filters"):
-            yield Choice("Appointment type", [(t.name, t.id) for t in overview.appointment_types], value=self.type_id, id="type")
+            types = Choice("Appointment type", [(t.name, t.id) for t in overview.appointment_types], value=self.type_id, id="type")
+            types.disabled = self.moving is not None  # a move keeps the type
+            yield types
             yield Choice("Clinician", self._clinician_options(), id="clinician")
         with Horizontal(classes="filters"):
             default_location = self.app.location.id if self.app.location and self.app.location.id in kind.location_ids else ALL
+            if self.moving is not None and self.moving.location_id in kind.location_ids:
+                default_location = self.moving.location_id
             yield Choice("Location", self._location_options(), value=default_location, id="location")
             yield Choice("In person or remote", self._mode_options(), id="mode")
         yield Label("", id="week-label")
@@ -108,7 +119,13 @@ class SlotPickerScreen(FrontdeskScreen):
 
     def on_mount(self) -> None:
         self.start_day = self.app.today()
+        if self.moving is not None:  # open on the appointment's day, never in the past
+            zone = self.app.location_zone(self.moving.location_id)
+            self.start_day = max(self.start_day, fmt.local(self.moving.start_time, zone).date())
         self.load()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action == "choose_type" and self.moving is not None)
 
     # --- queries ----------------------------------------------------------------------------
 
@@ -130,6 +147,7 @@ class SlotPickerScreen(FrontdeskScreen):
             timezone=self.zone,
             round_robin="BALANCED" if clinician == ANY_CLINICIAN else None,
             first_available=first_available,
+            reschedule_appointment_id=self.moving.id if self.moving else None,
         )
         # location_id asks for in-person slots there; remote slots are asked for separately.
         if mode == REMOTE:
@@ -280,6 +298,7 @@ class SlotPickerScreen(FrontdeskScreen):
             location_id=slot.location_id,
             room_id=None if slot.is_remote else self.app.room_id_of(slot.resource_ids),
             is_remote=slot.is_remote,
+            reschedule_appointment_id=self.moving.id if self.moving else None,
         )
         self.call_service("hold", partial(backend.create_hold, request=request), self.held, self.not_held, exclusive=False)
 
@@ -287,6 +306,9 @@ class SlotPickerScreen(FrontdeskScreen):
         from frontdesk.tui.screens.patient import PatientScreen
 
         self.app.owned_holds.add(hold.id)
+        if self.moving is not None:
+            self.ask_move(hold)
+            return
 
         def finished(appointment) -> None:
             if appointment is not None:
@@ -296,6 +318,44 @@ class SlotPickerScreen(FrontdeskScreen):
 
         self.app.push_screen(PatientScreen(hold), finished)
 
+    # --- moving an appointment onto the hold --------------------------------------------------
+
+    def ask_move(self, hold: HoldView) -> None:
+        apt = self.moving
+        old_zone, new_zone = self.app.location_zone(apt.location_id), self.app.location_zone(hold.location_id)
+        old = self._place(apt.start_time, apt.end_time, old_zone, apt.clinician_profile_id, apt.location_id, apt.is_remote)
+        new = self._place(hold.start_time, hold.end_time, new_zone, hold.clinician_id, hold.location_id, hold.is_remote)
+
+        def answered(move: bool | None) -> None:
+            if move:
+                call = partial(backend.reschedule_appointment, appointment_id=apt.id, hold_id=hold.id, version=apt.version)
+                self.call_service("move", call, partial(self.moved, hold), partial(self.not_moved, hold), exclusive=False)
+            else:
+                self.release(hold)
+
+        self.app.push_screen(MoveModal(fmt.visible(apt.title), old, new, hold.expires_at), answered)
+
+    def _place(self, start, end, zone, clinician_id, location_id, is_remote) -> tuple[str, str]:
+        """(when, who · where): a time's two lines in the move dialog."""
+        where = "Remote (video)" if is_remote else self.app.location_name(location_id)
+        return fmt.when(start, end, zone), " · ".join(x for x in (self.app.clinician_name(clinician_id), where) if x)
+
+    def moved(self, hold: HoldView, appointment) -> None:
+        self.app.owned_holds.discard(hold.id)
+        self.dismiss(appointment)
+
+    def not_moved(self, hold: HoldView, message: ServiceFailed) -> bool:
+        self.release(hold)
+        return False  # the service's words say why
+
+    def release(self, hold: HoldView) -> None:
+        """Give the held time back (an expired hold is already free), then show the week again."""
+        self.app.owned_holds.discard(hold.id)
+        self.call_service("release", partial(backend.release_hold, hold_id=hold.id), self.released, self.released, exclusive=False)
+
+    def released(self, _outcome) -> bool:
+        self.load()
+        return True  # a hold already gone needs no word
     def not_held(self, message: ServiceFailed) -> bool:
         if message.code == "SLOT_UNAVAILABLE":
             self.notify(
@@ -307,3 +367,37 @@ class SlotPickerScreen(FrontdeskScreen):
             self.load()
             return True
         return False
+
+
+class MoveModal(ModalScreen[bool]):
+    """The held time for a move: "from -> to" under the hold's countdown. Enter moves, Escape lets the hold go."""
+
+    BINDINGS = [
+        Binding("enter", "answer(True)", "Move", id="move"),
+        Binding("escape", "answer(False)", "Back (release the hold)", id="back"),
+    ]
+
+    def __init__(self, title: str, old: tuple[str, str], new: tuple[str, str], expires_at: datetime) -> None:
+        super().__init__()
+        self.title_text, self.old, self.new = title, old, new
+        self.expires_at = expires_at
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text(f"Move {self.title_text}", style="bold"), classes="title")
+            yield HoldCountdown(self.expires_at, id="countdown")
+            (old_when, old_where), (new_when, new_where) = self.old, self.new
+            text = Text.assemble(
+                ("from  ", "dim"), old_when, "\n      ", fmt.visible(old_where), "\n",
+                ("  ->  ", "bold"), (new_when, "bold"), "\n      ", (fmt.visible(new_where), "bold"),
+            )
+            text.append("\n\nEnter: move it   Escape: back, the hold is let go", style="dim")
+            yield Static(text, classes="question")
+
+    def on_hold_countdown_expired(self, message: HoldCountdown.Expired) -> None:
+        self.app.notify("The hold ran out before the move; the appointment kept its time.", title="Hold expired",
+                        severity="warning")
+        self.dismiss(False)
+
+    def action_answer(self, move: bool) -> None:
+        self.dismiss(move)

@@ -15,7 +15,7 @@ from frontdesk.domain.timeutil import iso
 from frontdesk.services.booking import booking_of, find_conflicts, free_time, take_time
 from frontdesk.services.busy import clinician_zone_names
 from frontdesk.services.context import Context
-from frontdesk.services.locking import lock_resources
+from frontdesk.services.locking import lock_all_resources, lock_resources
 from frontdesk.services.objects import (
     AppointmentTypeView,
     ClinicianView,
@@ -64,6 +64,7 @@ def load_clinic_data(ctx: Context, data: dict[str, Any], source: str = "<data>",
     try:
         with ctx.db.session() as session:
             session.connection()  # SQLite: BEGIN IMMEDIATE takes the write lock before the clock is read
+            lock_all_resources(session)  # PostgreSQL: the desks' locks first, in their order
             result = load_into_session(session, data, source, ctx.clock.now(), ctx.operator)
             _book_loaded(session, ctx.clock, result, source)
             stamp_loaded(session, result.stamp_ids)

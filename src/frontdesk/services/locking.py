@@ -17,9 +17,20 @@ from frontdesk.store.models import Resource
 
 
 def lock_resources(session: Session, ids: Iterable[str | None]) -> list[str]:
-    """Lock the resources named (None and repeats ignored); returns the ids that exist."""
+    """Lock the resources named (None and repeats ignored); returns the ids that exist.
+
+    PostgreSQL: FOR NO KEY UPDATE, which two bookers of one resource cannot both hold, but
+    which does not wait for the KEY SHARE lock that any insert referring to the resource
+    takes (a busy row, a link, a clinic file's hours): with FOR UPDATE, a reload inserting
+    hours and a desk booking could each wait for the other (a deadlock)."""
     wanted = sorted({i for i in ids if i})
     if not wanted:
         return []
-    query = select(Resource.id).where(Resource.id.in_(wanted)).order_by(Resource.id).with_for_update()
+    query = select(Resource.id).where(Resource.id.in_(wanted)).order_by(Resource.id).with_for_update(key_share=True)
     return list(session.execute(query).scalars())
+
+
+def lock_all_resources(session: Session) -> None:
+    """Lock every resource, in id order: a clinic-file load, which may change any of them,
+    waits for the desks booking now and then goes first, never crossing their locks."""
+    session.execute(select(Resource.id).order_by(Resource.id).with_for_update(key_share=True)).all()

@@ -265,6 +265,7 @@ def confirm_hold(ctx: Context, hold_id: str, req: ConfirmRequest) -> Appointment
         _check_active(hold, now)
 
         if details is None:
+            assert req.patient_id is not None  # one of the two, checked above
             patient = session.get(Patient, req.patient_id)
             if patient is None:
                 raise not_found("patient", req.patient_id)
@@ -280,6 +281,7 @@ def confirm_hold(ctx: Context, hold_id: str, req: ConfirmRequest) -> Appointment
             session.add(patient)
 
         appointment_type = session.get(AppointmentType, hold.appointment_type_id)
+        assert appointment_type is not None  # a hold's type is a foreign key
         appointment = Appointment(
             id=new_id("apt_"),
             patient_id=patient.id,

@@ -26,6 +26,8 @@ from frontdesk.tui.screens.changes import (
 from frontdesk.tui.widgets import ClinicHeader, FieldInput, FitTable
 
 if TYPE_CHECKING:  # imported for annotations only: keeps the first frame quick
+    from datetime import datetime
+
     from frontdesk.services.objects import AgendaRow, Page
 
 PAGE_SIZE = 50
@@ -108,6 +110,7 @@ class AgendaScreen(FrontdeskScreen):
 
     def _start(self) -> None:
         overview = self.app.overview
+        assert overview is not None  # loaded before the list starts
         clinicians = self.query_one("#clinician", Choice)
         clinicians.set_options([("All clinicians", ALL), *((c.name, c.id) for c in overview.clinicians)])
         self.day = self.day or self.app.today()
@@ -153,8 +156,8 @@ class AgendaScreen(FrontdeskScreen):
 
     def _no_clinic_text(self) -> Text:
         """What to do about a database without a clinic: the commands to run, with this database in them."""
-        database = self.app.database
-        is_sqlite = database is not None and database.startswith("sqlite:///")
+        database = self.app.database or ""
+        is_sqlite = database.startswith("sqlite:///")
         if is_sqlite:
             database = database.removeprefix("sqlite:///")
         load = "frontdesk load FILE"
@@ -208,14 +211,14 @@ class AgendaScreen(FrontdeskScreen):
         relative = {0: "today", 1: "tomorrow", -1: "yesterday"}.get(offset)
         if relative:
             label.append(f" ({relative})")
-        noon = self._noon()
+        noon = self._noon(self.day)
         label.append(f"  ·  times in {self.app.zone} ({fmt.zone_abbrev(noon, self.app.zone)})", style="dim")
         self.query_one("#day-label", Label).update(label)
 
-    def _noon(self):
+    def _noon(self, day: date) -> datetime:
         from datetime import datetime, time
 
-        return datetime.combine(self.day, time(12), tzinfo=fmt.tz(self.app.zone))
+        return datetime.combine(day, time(12), tzinfo=fmt.tz(self.app.zone))
 
     def _show_page_info(self) -> None:
         page = self.page

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from functools import partial
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,8 +14,10 @@ from textual.widgets import DataTable, Footer, Label
 
 from frontdesk.domain.statuses import IN_PERSON, REMOTE
 from frontdesk.services.objects import (
+    AppointmentTypeView,
     AvailabilityQuery,
     AvailabilityResult,
+    ClinicOverview,
     HoldRequest,
     Slot,
 )
@@ -56,10 +59,17 @@ class SlotPickerScreen(FrontdeskScreen):
         self._select_after_load: str | None = None
         self._loaded_once = False
 
+    @property
+    def overview(self) -> ClinicOverview:
+        """The clinic's reference data: the home screen loads it before this screen opens."""
+        overview = self.app.overview
+        assert overview is not None
+        return overview
+
     # --- layout -----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        overview = self.app.overview
+        overview = self.overview
         kind = self._type()
         yield ClinicHeader()
         with Horizontal(classes="filters"):
@@ -81,18 +91,18 @@ class SlotPickerScreen(FrontdeskScreen):
         )
         yield Footer(compact=True)
 
-    def _type(self):
-        return next(t for t in self.app.overview.appointment_types if t.id == self.type_id)
+    def _type(self) -> AppointmentTypeView:
+        return next(t for t in self.overview.appointment_types if t.id == self.type_id)
 
     def _clinician_options(self) -> list[tuple[str, str]]:
         kind = self._type()
         options = [("All clinicians", ALL), ("Any clinician (round robin)", ANY_CLINICIAN)]
-        options += [(c.name, c.id) for c in self.app.overview.clinicians if c.id in kind.clinician_ids]
+        options += [(c.name, c.id) for c in self.overview.clinicians if c.id in kind.clinician_ids]
         return options
 
     def _location_options(self) -> list[tuple[str, str]]:
         kind = self._type()
-        places = [(self.app.short_place(loc.name), loc.id) for loc in self.app.overview.locations if loc.id in kind.location_ids]
+        places = [(self.app.short_place(loc.name), loc.id) for loc in self.overview.locations if loc.id in kind.location_ids]
         return [("All locations", ALL), *places]
 
     def _mode_options(self) -> list[tuple[str, str]]:
@@ -122,7 +132,7 @@ class SlotPickerScreen(FrontdeskScreen):
         location = self.query_one("#location", Choice).value
         mode = self.query_one("#mode", Choice).value
         location_id = None if location == ALL else location
-        common = dict(
+        common: dict[str, Any] = dict(
             appointment_type_id=self.type_id,
             start_date=start.isoformat(),
             end_date=(start + timedelta(days=days - 1)).isoformat(),
@@ -184,7 +194,7 @@ class SlotPickerScreen(FrontdeskScreen):
                 )
                 if first_slot_row is None:
                     first_slot_row = table.row_count - 1
-        if keep in self.slots or (keep or "").startswith("day|") and keep[4:] in days:
+        if keep is not None and (keep in self.slots or keep.startswith("day|") and keep[4:] in days):
             table.move_cursor(row=table.get_row_index(keep), scroll=True)
         elif first_slot_row is not None and not self._loaded_once:
             table.move_cursor(row=first_slot_row)
@@ -230,10 +240,12 @@ class SlotPickerScreen(FrontdeskScreen):
     # --- keys -------------------------------------------------------------------------------
 
     def action_next_week(self) -> None:
+        assert self.start_day is not None  # set on mount
         self.start_day += timedelta(days=DAYS_SHOWN)
         self.load()
 
     def action_previous_week(self) -> None:
+        assert self.start_day is not None  # set on mount
         self.start_day -= timedelta(days=DAYS_SHOWN)
         self.load()
 
@@ -267,7 +279,8 @@ class SlotPickerScreen(FrontdeskScreen):
     # --- holding a slot ---------------------------------------------------------------------
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        slot = self.slots.get(event.row_key.value)
+        key = event.row_key.value
+        slot = self.slots.get(key) if key is not None else None
         if slot is None:
             return
         if slot.clinician_id is None:

@@ -10,15 +10,14 @@ from booking_clinic import load, utc
 
 from frontdesk.domain.errors import FrontdeskError
 from frontdesk.services.appointments import (
-    agenda,
     cancel_appointment,
-    change_token,
     create_appointment,
     get_appointment,
     list_appointments,
     update_appointment,
 )
 from frontdesk.services.context import Context
+from frontdesk.services.day_list import agenda, change_token
 from frontdesk.services.objects import AppointmentCreate, AppointmentFilter
 
 NINE = utc(2025, 1, 20, 9)

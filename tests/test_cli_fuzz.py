@@ -90,6 +90,9 @@ COMMANDS = st.one_of(
         "--appointment-type": IDS, "--clinician": IDS, "--start": INSTANTS, "--date": DATES,
         "--start-time": TEXT, "--duration": INTS, "--location": IDS, "--room": IDS, "--remote": None})),
     st.tuples(st.tuples(st.just("holds"), st.sampled_from(["get", "release"]), IDS).map(list), st.just([])),
+    st.tuples(st.just(["holds", "list"]), options(**{
+        "--status": st.one_of(st.sampled_from(["active", "confirmed", "released", "expired"]), TEXT),
+        "--created-by": TEXT, "--limit": INTS, "--offset": INTS})),
     st.tuples(st.tuples(st.just("holds"), st.just("confirm"), IDS).map(list), options(**{
         "--patient": IDS, "--new-patient-first-name": TEXT, "--new-patient-last-name": TEXT,
         "--new-patient-email": TEXT, "--new-patient-phone": TEXT, "--new-patient-dob": DATES,

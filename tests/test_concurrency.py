@@ -6,17 +6,18 @@ each per round and wait on a barrier, so their calls really start together.
 
 from __future__ import annotations
 
+import copy
 import multiprocessing
-import os
 import random
 import signal
 import subprocess
 import sys
 import time
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from booking_clinic import load, utc
+from booking_clinic import CLINIC, load, utc
 
 from frontdesk.clock import FakeClock
 from frontdesk.domain.errors import FrontdeskError
@@ -25,6 +26,7 @@ from frontdesk.services.appointments import (
     list_appointments,
     update_appointment,
 )
+from frontdesk.services.clinic import load_clinic_data
 from frontdesk.services.context import Context
 from frontdesk.services.holds import confirm_hold, create_hold, get_hold, release_hold
 from frontdesk.services.objects import (
@@ -78,11 +80,26 @@ def _move(ctx, appointment_id: str, start: datetime) -> str:
     return update_appointment(ctx, appointment_id, {"start_time": start, "end_time": start + timedelta(minutes=30)}).id
 
 
+def _confirm_at(ctx, hold_id: str, clock: datetime) -> str:
+    """A confirm from a desk whose clock says `clock` (desks' clocks disagree)."""
+    ctx.clock.set(clock)
+    try:
+        return _confirm(ctx, hold_id)
+    finally:
+        ctx.clock.set(NOW)
+
+
+def _load(ctx, data: dict) -> str:
+    load_clinic_data(ctx, data, source="reload")
+    return data["appointments"][0]["id"]
+
+
 def _noop(ctx) -> str:
     return "idle"
 
 
-TASKS = {"hold": _hold, "book": _book, "confirm": _confirm, "release": _release, "move": _move, "noop": _noop}
+TASKS = {"hold": _hold, "book": _book, "confirm": _confirm, "release": _release, "move": _move,
+         "confirm_at": _confirm_at, "load": _load, "noop": _noop}
 
 
 def _worker(index: int, barrier, tasks, results) -> None:
@@ -230,24 +247,159 @@ def test_one_idempotency_key_sent_from_four_desks_makes_one_appointment(desks, u
     assert len(list_appointments(ctx, AppointmentFilter()).items) == 1
 
 
+def double_bookings(ctx, with_holds: bool = True) -> list[tuple[str, str, str]]:
+    """(resource, booking, booking) of every two active appointments (and holds unexpired by
+    `ctx`'s clock) that share a resource at overlapping padded times, read from the bookings
+    themselves, not from busy_times (which the database guards); plus any active appointment
+    that takes no time."""
+    from sqlalchemy import select
+
+    from frontdesk.domain.statuses import ACTIVE_APPOINTMENT_STATUSES
+    from frontdesk.store.models import (
+        Appointment,
+        AppointmentType,
+        BusyTime,
+        Hold,
+        appointment_resources,
+        hold_resources,
+    )
+
+    with ctx.db.session(write=False) as s:
+        pads = {t.id: (timedelta(minutes=t.padding_before_minutes or 0), timedelta(minutes=t.padding_after_minutes or 0))
+                for t in s.scalars(select(AppointmentType))}
+        spans: dict[str, list] = {}
+        kinds = [(Appointment, appointment_resources, "appointment_id", Appointment.status.in_(ACTIVE_APPOINTMENT_STATUSES))]
+        if with_holds:
+            kinds.append((Hold, hold_resources, "hold_id", (Hold.status == "active") & (Hold.expires_at > ctx.clock.now())))
+        for model, link, key, active in kinds:
+            rows = s.execute(select(model.id, model.start_time, model.end_time, model.appointment_type_id,
+                                    link.c.resource_id).join(link, link.c[key] == model.id).where(active))
+            for booking_id, start, end, type_id, resource_id in rows:
+                before, after = pads.get(type_id, (timedelta(0), timedelta(0)))
+                spans.setdefault(resource_id, []).append((start - before, end + after, booking_id))
+        taking = set(s.scalars(select(BusyTime.appointment_id).where(BusyTime.appointment_id.is_not(None))))
+        idle = [("-", a, "takes no time") for a in s.scalars(select(Appointment.id).where(
+            Appointment.status.in_(ACTIVE_APPOINTMENT_STATUSES))) if a not in taking]
+    clashes = [
+        (resource, a[2], b[2])
+        for resource, items in spans.items()
+        for i, a in enumerate(items) for b in items[i + 1:]
+        if a[0] < b[1] and b[0] < a[1]
+    ]
+    return clashes + idle
+
+
+def test_confirms_of_overlapping_holds_with_clocks_either_side_of_expiry_never_double_book(desks, url, ctx):
+    """The issue's reproduction, raced: each round eight holds on one room at overlapping
+    times, each made after the one before had expired (desk clocks 16 minutes apart); then all
+    eight desks confirm at once, each with a clock before its own hold's expiry (a minute
+    in, or a second short of it) or at and after it. Only the last hold still has its slot:
+    it alone is confirmed when its desk is in time, every other confirm is HOLD_EXPIRED (by its
+    own clock) or SLOT_UNAVAILABLE, and no two appointments ever share a time."""
+    rng = random.Random(9)
+    booked = 0
+    for round_, day in enumerate(weekdays(10)):
+        tasks, expected = [], []
+        for i in range(WORKERS):
+            made = at(day, 9) + timedelta(minutes=16 * i)  # the hold before has just expired
+            ctx.clock.set(made)
+            clinician, start = rng.choice([("cli_sarah", at(day, 14)), ("cli_tom", at(day, 14, 10)), ("cli_sarah", at(day, 13, 50))])
+            hold = _hold(ctx, clinician, start)
+            late = rng.random() < (0.2 if i == WORKERS - 1 else 0.4)
+            clock = made + (rng.choice([timedelta(minutes=15), timedelta(minutes=16)]) if late
+                            else rng.choice([timedelta(minutes=1), timedelta(minutes=14, seconds=59)]))
+            tasks.append(("confirm_at", hold, clock))
+            expected.append("HOLD_EXPIRED" if late else "ok" if i == WORKERS - 1 else "SLOT_UNAVAILABLE")
+        ctx.clock.set(NOW)
+        outcomes = desks.race(url, tasks)
+        count(outcomes, "ok")  # no crash
+        assert [o[0] if o[0] == "ok" else o[1] for o in outcomes] == expected, (round_, outcomes)
+        booked += expected[-1] == "ok"
+        assert double_bookings(ctx, with_holds=False) == [], round_
+    assert len(list_appointments(ctx, AppointmentFilter(limit=100)).items) == booked
+
+
+def _reload_with(appointment_id: str, start: datetime) -> dict:
+    """The clinic file again, now with one appointment of Sarah's in Room 1."""
+    data = copy.deepcopy(CLINIC)
+    data["appointments"] = [{
+        "id": appointment_id, "patient_id": "pat_mary_jones", "clinician_profile_id": "cli_sarah",
+        "appointment_type_id": "type_followup", "location_id": "loc_central", "status": "confirmed",
+        "start_time": start.isoformat(), "end_time": (start + timedelta(minutes=30)).isoformat(),
+        "resource_ids": ["res_room_1"],
+    }]
+    return data
+
+
+def test_a_hold_a_direct_create_and_a_reload_racing_for_one_time_have_one_winner(desks, url, ctx):
+    """Two holds, two direct creates and two reloads of the clinic file, each of whose one
+    appointment takes the same time of Sarah's: exactly one of the six gets it. A refused
+    reload loads nothing and names the clash."""
+    for round_, day in enumerate(weekdays(8)):
+        files = [f"apt_file_{round_}_a", f"apt_file_{round_}_b"]
+        tasks = [
+            ("hold", "cli_sarah", at(day, 10)),
+            ("book", "cli_sarah", at(day, 10, 10)),
+            ("load", _reload_with(files[0], at(day, 10))),
+            ("hold", "cli_sarah", at(day, 10)),
+            ("book", "cli_sarah", at(day, 9, 45)),
+            ("load", _reload_with(files[1], at(day, 10, 5))),
+        ]
+        order = list(range(len(tasks)))
+        random.Random(round_).shuffle(order)  # which desk runs which task changes each round
+        outcomes = [None] * len(tasks)
+        for slot, outcome in zip(order, desks.race(url, [tasks[i] for i in order])):
+            outcomes[slot] = outcome
+        assert count(outcomes, "ok") == 1, (round_, outcomes)
+        winner = next(o[1] for o in outcomes if o[0] == "ok")
+        for (name, *_), outcome in zip(tasks, outcomes):
+            if outcome[0] == "ok":
+                continue
+            assert outcome[1] in ({"SLOT_UNAVAILABLE", "VALIDATION_ERROR"} if name == "load" else {"SLOT_UNAVAILABLE"}), outcome
+        assert double_bookings(ctx) == [], round_
+        booked = [a.id for a in list_appointments(ctx, AppointmentFilter(limit=100, date_gte=at(day, 0))).items
+                  if a.start_time.date() == day]
+        holds = [h for h, start, _ in active_holds(ctx) if start.date() == day]
+        assert booked + holds == [winner], (round_, booked, holds, winner)
+
+
+def test_a_refused_reload_names_the_clash(ctx):
+    """What the loser of the race above is told, when it is the reload (not left to chance)."""
+    day = date(2025, 1, 21)
+    hold_id = _hold(ctx, "cli_sarah", at(day, 10))
+    with pytest.raises(FrontdeskError) as caught:
+        _load(ctx, _reload_with("apt_late", at(day, 10, 5)))
+    assert caught.value.code == "VALIDATION_ERROR"
+    assert any("apt_late" in e and hold_id in e for e in caught.value.details["errors"]), caught.value.details
+    assert list_appointments(ctx, AppointmentFilter(limit=100)).items == []
+
+
 # --- a process killed in the middle of a confirm -----------------------------------------
 
 CONFIRM_SCRIPT = """
-import sys
+import sys, time
 from datetime import datetime
+from pathlib import Path
 from frontdesk.clock import FakeClock
+from frontdesk.services import holds
 from frontdesk.services.context import Context
-from frontdesk.services.holds import confirm_hold
 from frontdesk.services.objects import ConfirmRequest, NewPatient
+if len(sys.argv) > 4:  # pause once everything is written, before the commit, to be killed there
+    take_time = holds.take_time
+    def take_time_then_wait(*args, **kwargs):
+        take_time(*args, **kwargs)
+        Path(sys.argv[4]).touch()
+        time.sleep(60)
+    holds.take_time = take_time_then_wait
 ctx = Context.open(sys.argv[1], clock=FakeClock(datetime.fromisoformat(sys.argv[3])), operator="doomed")
-confirm_hold(ctx, sys.argv[2], ConfirmRequest(new_patient=NewPatient("Crash", "Victim")))
+holds.confirm_hold(ctx, sys.argv[2], ConfirmRequest(new_patient=NewPatient("Crash", "Victim")))
 """
 
 
-def _start_confirm(url: str, hold_id: str, **env: str) -> subprocess.Popen:
+def _start_confirm(url: str, hold_id: str, pause_marker: Path | None = None) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", CONFIRM_SCRIPT, url, hold_id, NOW.isoformat()],
-        env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [sys.executable, "-c", CONFIRM_SCRIPT, url, hold_id, NOW.isoformat(), *([str(pause_marker)] if pause_marker else [])],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
 
 
@@ -261,7 +413,7 @@ def _state(ctx, hold_id: str) -> tuple[str, int, int]:
 def test_killed_after_writing_but_before_commit_leaves_the_hold_active_and_nothing_else(url, ctx, tmp_path):
     hold_id = _hold(ctx, "cli_sarah", at(date(2025, 1, 21), 9))
     marker = tmp_path / "reached"
-    process = _start_confirm(url, hold_id, FRONTDESK_TEST_CONFIRM_PAUSE=str(marker))
+    process = _start_confirm(url, hold_id, pause_marker=marker)
     deadline = time.monotonic() + 30
     while not marker.exists():
         assert process.poll() is None, process.stderr.read().decode()

@@ -13,12 +13,12 @@ from booking_clinic import CLINIC, load, utc
 from frontdesk.domain.errors import FrontdeskError
 from frontdesk.services.appointments import (
     cancel_appointment,
-    change_token,
     create_appointment,
     get_appointment,
     list_appointments,
 )
 from frontdesk.services.context import Context
+from frontdesk.services.day_list import change_token
 from frontdesk.services.holds import confirm_hold, create_hold, get_hold, release_hold
 from frontdesk.services.objects import (
     AppointmentCreate,

@@ -26,7 +26,7 @@ from tui_pilot import (
 )
 
 from frontdesk.clock import FakeClock
-from frontdesk.services import appointments, holds
+from frontdesk.services import appointments, day_list, holds
 from frontdesk.services.availability import query_availability
 from frontdesk.services.clinic import default_sample, load_clinic_file
 from frontdesk.services.context import Context
@@ -54,7 +54,7 @@ async def test_home_lists_the_day_in_local_time(desk):
         home = app.screen
         assert isinstance(home, AgendaScreen)
         rows = row_texts(home.query_one("#agenda", DataTable))
-        expected = appointments.agenda(desk, location_id="loc_central", day=MONDAY).items
+        expected = day_list.agenda(desk, location_id="loc_central", day=MONDAY).items
         assert len(rows) == len(expected) > 0
         first = expected[0]
         assert first.patient_name in rows[0]
@@ -125,7 +125,7 @@ async def test_days_step_and_go_to_date(desk):
         await settle(pilot)
         assert isinstance(app.screen, AgendaScreen)
         assert app.screen.day == date(2025, 1, 22)
-        expected = appointments.agenda(desk, location_id="loc_central", day=date(2025, 1, 22)).items
+        expected = day_list.agenda(desk, location_id="loc_central", day=date(2025, 1, 22)).items
         assert app.screen.query_one("#agenda", DataTable).row_count == len(expected)
         await pilot.press("t")
         await settle(pilot)
@@ -134,7 +134,7 @@ async def test_days_step_and_go_to_date(desk):
 
 async def test_search_and_status_filter(desk):
     async with running(desk) as (app, pilot):
-        row = appointments.agenda(desk, location_id="loc_central", day=MONDAY).items[0]
+        row = day_list.agenda(desk, location_id="loc_central", day=MONDAY).items[0]
         await pilot.press("slash")
         await type_text(pilot, row.patient_name.split()[-1])
         await settle(pilot)
@@ -161,7 +161,7 @@ async def choose(pilot, choice_id: str, label: str) -> None:
 
 async def test_filter_by_status_and_clinician_by_keyboard(desk):
     def day_rows(offset: int):
-        return appointments.agenda(desk, location_id="loc_central", day=MONDAY + timedelta(days=offset)).items
+        return day_list.agenda(desk, location_id="loc_central", day=MONDAY + timedelta(days=offset)).items
 
     offset = next(n for n in range(7) if len({row.appointment.status for row in day_rows(n)}) > 1)
     day = day_rows(offset)
@@ -217,7 +217,7 @@ async def test_a_large_day_pages(desk, other_desk):
 
 
 def _active_row_index(desk) -> tuple[int, object]:
-    rows = appointments.agenda(desk, location_id="loc_central", day=date(2025, 1, 22)).items
+    rows = day_list.agenda(desk, location_id="loc_central", day=date(2025, 1, 22)).items
     index = next(i for i, r in enumerate(rows) if r.appointment.status in ("confirmed", "pending", "scheduled"))
     return index, rows[index]
 
@@ -430,7 +430,7 @@ async def test_confirm_after_expiry_is_refused_plainly(desk):
         assert screen.locked
         assert "The hold ran out before the booking was confirmed" in screen_text(app)
         assert any("expired" in n.lower() for n in notifications(app))
-        assert appointments.agenda(desk, location_id="loc_central", day=screen.hold.start_time.date(), search="Comer").items == []
+        assert day_list.agenda(desk, location_id="loc_central", day=screen.hold.start_time.date(), search="Comer").items == []
 
 
 async def test_expired_slot_taken_meanwhile_offers_another(desk, other_desk):

@@ -17,7 +17,7 @@ from tui_pilot import (
     type_text,
 )
 
-from frontdesk.services import appointments
+from frontdesk.services import day_list
 from frontdesk.tui.widgets import ClinicHeader, HoldCountdown
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -25,7 +25,7 @@ WEDNESDAY = date(2025, 1, 22)
 
 
 def _active_index(desk) -> int:
-    rows = appointments.agenda(desk, location_id="loc_central", day=WEDNESDAY).items
+    rows = day_list.agenda(desk, location_id="loc_central", day=WEDNESDAY).items
     return next(i for i, r in enumerate(rows) if r.appointment.status in ("confirmed", "pending", "scheduled"))
 
 

@@ -15,7 +15,7 @@ from tui_pilot import (
 )
 
 from frontdesk.domain.text import refused_character
-from frontdesk.services import appointments
+from frontdesk.services import appointments, day_list
 from frontdesk.tui import format as fmt
 from frontdesk.tui.modals import EditModal
 from frontdesk.tui.screens.appointment import AppointmentScreen
@@ -42,7 +42,7 @@ def assert_nothing_for_the_terminal(app) -> str:
 def _write_underneath(desk) -> str:
     """Put hostile text straight into the database file with plain SQL, as another program
     might; returns the id of the appointment it went into."""
-    row = next(r for r in appointments.agenda(desk, location_id="loc_central", day=MONDAY).items if r.appointment.patient_id)
+    row = next(r for r in day_list.agenda(desk, location_id="loc_central", day=MONDAY).items if r.appointment.patient_id)
     apt = row.appointment
     with sqlite3.connect(desk.db.url.database) as db:
         db.execute("UPDATE patients SET first_name = ?, last_name = ? WHERE id = ?", ("Mallory", HOSTILE_NAME, apt.patient_id))

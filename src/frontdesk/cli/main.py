@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from frontdesk.domain.errors import INTERNAL_ERROR, FrontdeskError, validation
-from frontdesk.domain.statuses import STATUSES
+from frontdesk.domain.statuses import HOLD_STATES, STATUSES
 
 
 class UsageError(Exception):
@@ -77,6 +77,17 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument("--theme", default=default, metavar="NAME", help="UI theme (dark, light, high-contrast)")
 
 
+# The day's actions (booking.md "The day"), as subcommands of `appointments`.
+DAY_ACTION_HELP = (
+    ("confirm", "confirm a pending or scheduled appointment"),
+    ("check-in", "the patient has arrived (on the appointment's day)"),
+    ("start", "the patient is in the room"),
+    ("complete", "the visit is over: its time is free from now"),
+    ("no-show", "the patient did not come (after the start time): its time is free from now"),
+    ("revert", "undo the last of these actions, made today"),
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = Parser(add_help=False)
     _global_options(common, suppress=True)
@@ -126,7 +137,14 @@ def build_parser() -> argparse.ArgumentParser:
     hc.add_argument("--location", metavar="ID", type=_id)
     hc.add_argument("--room", metavar="ID", type=_id)
     hc.add_argument("--remote", action="store_true")
+    hc.add_argument("--reschedule", metavar="APT_ID", type=_id,
+                    help="hold the new time of this appointment (its own time does not count as busy)")
     command("get", "show a hold", hs).add_argument("hold_id", type=_id)
+    hl = command("list", "the holds in force (or in a status), soonest to expire first", hs)
+    hl.add_argument("--status", choices=HOLD_STATES, help="active (the default: in force), confirmed, released or expired")
+    hl.add_argument("--created-by", metavar="NAME", help="only the holds this operator made")
+    hl.add_argument("--limit", type=int, default=20)
+    hl.add_argument("--offset", type=int, default=0)
     command("release", "give a hold up", hs).add_argument("hold_id", type=_id)
     hf = command("confirm", "turn a hold into a confirmed appointment", hs)
     hf.add_argument("hold_id", type=_id)
@@ -183,7 +201,15 @@ def build_parser() -> argparse.ArgumentParser:
     ax = command("cancel", "cancel an appointment with a reason", aps)
     ax.add_argument("id", type=_id)
     ax.add_argument("--reason")
-    for changing in (au, ax):
+    mv = command("reschedule", "move an appointment onto a hold made with holds create --reschedule", aps)
+    mv.add_argument("id", type=_id)
+    mv.add_argument("--hold", required=True, metavar="HOLD_ID", type=_id)
+    day_actions = [mv]
+    for name, help_ in DAY_ACTION_HELP:
+        acting = command(name, help_, aps)
+        acting.add_argument("id", type=_id)
+        day_actions.append(acting)
+    for changing in (au, ax, *day_actions):
         changing.add_argument("--expect-version", type=int, metavar="N",
                               help="refuse (VERSION_CONFLICT) if the appointment changed since version N")
 
@@ -221,6 +247,21 @@ def _instant(text: str | None):
     return None if text is None else parse_instant(text)
 
 
+def _date_edge(text: str | None, *, end: bool):
+    """--date-gte / --date-lte: an instant, or a plain date (its start or its end, in UTC), as
+    appointments-api's own example (`date_gte=2025-01-20`) has it."""
+    from datetime import UTC, datetime, time, timedelta
+
+    from frontdesk.domain.timeutil import parse_date
+
+    if text is None or len(text.strip()) != 10:
+        return _instant(text)
+    day = parse_date(text.strip())
+    if end:
+        return datetime.combine(day, time(0), UTC) + timedelta(days=1) - timedelta(microseconds=1)
+    return datetime.combine(day, time(0), UTC)
+
+
 def _availability(ctx, args):
     from frontdesk.services.availability import query_availability
     from frontdesk.services.objects import AvailabilityQuery
@@ -247,7 +288,12 @@ def _availability(ctx, args):
 
 def _holds(ctx, args):
     from frontdesk.services import holds
-    from frontdesk.services.objects import ConfirmRequest, HoldRequest, NewPatient
+    from frontdesk.services.objects import (
+        ConfirmRequest,
+        HoldFilter,
+        HoldRequest,
+        NewPatient,
+    )
 
     if args.action == "create":
         return holds.create_hold(
@@ -262,10 +308,15 @@ def _holds(ctx, args):
                 location_id=args.location,
                 room_id=args.room,
                 is_remote=args.remote,
+                reschedule_appointment_id=args.reschedule,
             ),
         )
     if args.action == "get":
         return holds.get_hold(ctx, args.hold_id)
+    if args.action == "list":
+        return holds.list_holds(
+            ctx, HoldFilter(limit=args.limit, offset=args.offset, status=args.status, created_by=args.created_by)
+        )
     if args.action == "release":
         return holds.release_hold(ctx, args.hold_id)
     new_patient = None
@@ -303,8 +354,8 @@ def _appointments(ctx, args):
                 clinician_id=args.clinician,
                 status=args.status,
                 status_in=args.status_in,
-                date_gte=_instant(args.date_gte),
-                date_lte=_instant(args.date_lte),
+                date_gte=_date_edge(args.date_gte, end=False),
+                date_lte=_date_edge(args.date_lte, end=True),
                 appointment_type_id=args.appointment_type,
                 location_id=args.location,
             ),
@@ -345,7 +396,13 @@ def _appointments(ctx, args):
         if args.allow_overlap is not None:
             changes["allow_overlap_reason"] = args.allow_overlap
         return appointments.update_appointment(ctx, args.id, changes, expect_version=args.expect_version)
-    return appointments.cancel_appointment(ctx, args.id, args.reason, expect_version=args.expect_version)
+    if args.action == "cancel":
+        return appointments.cancel_appointment(ctx, args.id, args.reason, expect_version=args.expect_version)
+    if args.action == "reschedule":
+        from frontdesk.services.holds import reschedule_appointment
+
+        return reschedule_appointment(ctx, args.id, args.hold, expect_version=args.expect_version)
+    return appointments.act_on_appointment(ctx, args.id, args.action, expect_version=args.expect_version)
 
 
 def _patients(ctx, args):
@@ -413,8 +470,7 @@ def _run_demo(args) -> int:
 def _run_ui(ctx, args) -> int:
     from frontdesk.tui.app import run
 
-    run(ctx, theme=args.theme)
-    return 0
+    return run(ctx, theme=args.theme)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

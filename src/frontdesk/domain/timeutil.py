@@ -64,10 +64,6 @@ def parse_hhmm(text: str) -> int:
     return hours * 60 + minutes
 
 
-def format_hhmm(minute_of_day: int) -> str:
-    return f"{minute_of_day // 60:02d}:{minute_of_day % 60:02d}"
-
-
 # Dates and instants taken from outside lie a year inside Python's calendar (years 1 to
 # 9999), so turning them into UTC or any zone, or adding a month's range, never overflows.
 FIRST_DATE, LAST_DATE = date(2, 1, 1), date(9998, 12, 31)
@@ -121,11 +117,6 @@ def iso(instant: datetime | None, tz: ZoneInfo | None = None) -> str | None:
     if tz is not None:
         return instant.astimezone(tz).isoformat()
     return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def as_utc(value: datetime) -> datetime:
-    """Databases hand back naive UTC datetimes (SQLite); make them aware."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def clinician_zone_name(own: str | None, first_hours_location_zone: str | None) -> str | None:

@@ -1,4 +1,4 @@
-"""Appointments: list, read, create, change, cancel; the day list; the change token.
+"""Appointments: list, read, create, change, cancel.
 
 Every write that takes time on a clinician or room locks those resources first
 (`locking.lock_resources`), then checks their busy time and writes, in one transaction: two
@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from dataclasses import asdict
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from frontdesk.domain import appointments as rules
+from frontdesk.domain import day
 from frontdesk.domain.errors import (
     IDEMPOTENCY_CONFLICT,
     INVALID_STATE_TRANSITION,
@@ -28,89 +29,37 @@ from frontdesk.domain.errors import (
     not_found,
     validation,
 )
-from frontdesk.domain.timeutil import iso, local_to_utc, zone
+from frontdesk.domain.timeutil import iso, zone
 from frontdesk.services.booking import booking_of, find_conflicts, free_time, take_time
+from frontdesk.services.busy import resource_zones
 from frontdesk.services.context import Context
 from frontdesk.services.locking import lock_resources
 from frontdesk.services.objects import (
     ActionResult,
-    AgendaRow,
     AppointmentCreate,
     AppointmentFilter,
     AppointmentView,
-    ChangeLogEntry,
     Page,
-    StatusHistoryEntry,
+)
+from frontdesk.services.records import (
+    WITH_DETAILS,
+    add_status,
+    appointment_view,
+    jsonable,
+    load_appointment,
+    log_change,
+    new_id,
+    write_links,
 )
 from frontdesk.store.models import (
     Appointment,
     AppointmentType,
-    FieldChange,
-    Hold,
     IdempotencyKey,
     Location,
     Patient,
     Resource,
-    ScheduleRule,
-    StatusChange,
-    appointment_resources,
     type_rooms,
 )
-
-# --- reading -----------------------------------------------------------------------------
-
-_WITH_DETAILS = (
-    selectinload(Appointment.resources),
-    selectinload(Appointment.status_history),
-    selectinload(Appointment.change_log),
-)
-
-
-def appointment_view(a: Appointment, resource_ids: list[str] | None = None) -> AppointmentView:
-    return AppointmentView(
-        id=a.id,
-        patient_id=a.patient_id,
-        clinician_profile_id=a.clinician_profile_id,
-        title=a.title,
-        description=a.description,
-        start_time=a.start_time,
-        end_time=a.end_time,
-        status=a.status,
-        appointment_type_id=a.appointment_type_id,
-        location_id=a.location_id,
-        is_remote=a.is_remote,
-        remote_channel=a.remote_channel,
-        video_link=a.video_link,
-        video_provider=a.video_provider,
-        duration_minutes=a.duration_minutes,
-        attendee_email=a.attendee_email,
-        attendee_name=a.attendee_name,
-        meeting_url=a.meeting_url,
-        attendance_status=a.attendance_status,
-        cancellation_reason=a.cancellation_reason,
-        booking_source=a.booking_source,
-        episode_id=a.episode_id,
-        created_at=a.created_at,
-        updated_at=a.updated_at,
-        resource_ids=resource_ids if resource_ids is not None else [r.id for r in a.resources],
-        hold_id=a.hold_id,
-        status_history=[StatusHistoryEntry(h.status, h.changed_by, h.changed_at) for h in a.status_history],
-        change_log=[ChangeLogEntry(c.field, c.old, c.new, c.changed_by, c.changed_at) for c in a.change_log],
-        overlap_reason=a.overlap_reason,
-        version=a.version,
-        created_by=a.created_by,
-    )
-
-
-def load_appointment(session: Session, appointment_id: str, *, for_update: bool = False) -> Appointment:
-    query = select(Appointment).where(Appointment.id == appointment_id).options(*_WITH_DETAILS)
-    if for_update:
-        # Re-read under the lock: another desk may have changed it since we last looked.
-        query = query.with_for_update(of=Appointment).execution_options(populate_existing=True)
-    appointment = session.execute(query).scalar_one_or_none()
-    if appointment is None:
-        raise not_found("appointment", appointment_id)
-    return appointment
 
 
 def list_appointments(ctx: Context, f: AppointmentFilter) -> Page[AppointmentView]:
@@ -141,7 +90,7 @@ def list_appointments(ctx: Context, f: AppointmentFilter) -> Page[AppointmentVie
             session.execute(
                 select(Appointment)
                 .where(*conditions)
-                .options(*_WITH_DETAILS)
+                .options(*WITH_DETAILS)
                 .order_by(Appointment.start_time, Appointment.id)
                 .limit(f.limit + 1)
                 .offset(f.offset)
@@ -156,32 +105,6 @@ def list_appointments(ctx: Context, f: AppointmentFilter) -> Page[AppointmentVie
 def get_appointment(ctx: Context, appointment_id: str) -> AppointmentView:
     with ctx.db.session(write=False) as session:
         return appointment_view(load_appointment(session, appointment_id))
-
-
-# --- helpers shared with holds -----------------------------------------------------------
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4()}"
-
-
-def add_status(appointment: Appointment, status: str, who: str, when: datetime) -> None:
-    appointment.status = status
-    appointment.status_history.append(StatusChange(status=status, changed_by=who, changed_at=when))
-
-
-def log_change(appointment: Appointment, field: str, old: Any, new: Any, who: str, when: datetime) -> None:
-    appointment.change_log.append(
-        FieldChange(field=field, old=_jsonable(old), new=_jsonable(new), changed_by=who, changed_at=when)
-    )
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return iso(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
 
 
 def check_version(appointment: Appointment, expect_version: int | None) -> None:
@@ -226,7 +149,7 @@ def _resource(session: Session, resource_id: str, kind: str) -> Resource:
 
 
 def _digest(req: AppointmentCreate) -> str:
-    body = {k: _jsonable(v) for k, v in asdict(req).items() if k != "idempotency_key"}
+    body = {k: jsonable(v) for k, v in asdict(req).items() if k != "idempotency_key"}
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -366,15 +289,6 @@ def _type_rooms_at(session: Session, req: AppointmentCreate) -> list[str]:
     )
 
 
-def write_links(session: Session, appointment_id: str, resource_ids: list[str]) -> None:
-    """Which clinician and rooms an appointment uses (kept after it stops taking time)."""
-    if resource_ids:
-        session.execute(
-            appointment_resources.insert(),
-            [{"appointment_id": appointment_id, "resource_id": rid} for rid in resource_ids],
-        )
-
-
 # --- update ------------------------------------------------------------------------------
 
 
@@ -478,122 +392,64 @@ def cancel_appointment(
         return ActionResult(appointment_view(appointment), rules.ACTION_NAMES["cancel"], now, ctx.operator)
 
 
-# --- the day list ------------------------------------------------------------------------
 
 
-def agenda(
-    ctx: Context,
-    *,
-    location_id: str | None,
-    day: date,
-    clinician_id: str | None = None,
-    status: str | None = None,
-    search: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> Page[AgendaRow]:
-    """The appointments starting on `day` (a local date in the location's timezone) at the
-    location, and the remote ones of clinicians who work there; by start time, paged.
-
-    `search` matches the patient's name or the attendee's name, in any case. Without a
-    location: every appointment, the day read in UTC.
-    """
-    rules.check_paging(limit, offset)
-    if status is not None:
-        rules.check_status(status)
-    with ctx.db.session(write=False) as session:
-        if location_id is not None:
-            location = session.get(Location, location_id)
-            if location is None:
-                raise not_found("location", location_id)
-            tz = zone(location.timezone)
+def act_on_appointment(
+    ctx: Context, appointment_id: str, action: str, expect_version: int | None = None
+) -> ActionResult:
+    """A day action (booking.md "The day"): confirm, check-in, start, complete, no-show or
+    revert, in one transaction with its status history and change log. Completed and
+    no-show visits stop being busy time; reverting them takes the time again, through the
+    booking rule (SLOT_UNAVAILABLE if it was given away meanwhile)."""
+    if action not in day.DAY_ACTIONS:
+        raise validation(f"{action!r} is not an action; use one of {', '.join(day.DAY_ACTIONS)}", action=action)
+    with ctx.db.session() as session:
+        appointment = load_appointment(session, appointment_id)
+        lock_resources(session, [r.id for r in appointment.resources])
+        appointment = load_appointment(session, appointment_id, for_update=True)
+        now = ctx.clock.now()  # read under the lock
+        check_version(appointment, expect_version)
+        tz = appointment_zone(session, appointment)
+        today = now.astimezone(tz).date()
+        before = day.Visit(appointment.status, appointment.attendance_status, appointment.arrived_at,
+                           appointment.actual_start_time, appointment.actual_end_time)
+        history = list(appointment.day_actions or [])
+        if action == day.REVERT:
+            after, history = day.revert(before, history, today=today)
         else:
-            tz = zone("UTC")
-        day_start, day_end = local_to_utc(day, 0, tz), local_to_utc(day + timedelta(days=1), 0, tz)
-        conditions = [Appointment.start_time >= day_start, Appointment.start_time < day_end]
-        if location_id is not None:
-            works_here = select(ScheduleRule.clinician_id).where(ScheduleRule.location_id == location_id)
-            conditions.append(
-                or_(
-                    Appointment.location_id == location_id,
-                    and_(
-                        Appointment.location_id.is_(None),
-                        Appointment.is_remote.is_(True),
-                        Appointment.clinician_profile_id.in_(works_here),
-                    ),
-                )
-            )
-        if clinician_id:
-            conditions.append(Appointment.clinician_profile_id == clinician_id)
-        if status:
-            conditions.append(Appointment.status == status)
-        query = select(Appointment).outerjoin(Patient, Patient.id == Appointment.patient_id)
-        if search and search.strip():
-            needle = search.strip().lower()
-            conditions.append(
-                or_(
-                    func.lower(Patient.first_name + " " + Patient.last_name).contains(needle, autoescape=True),
-                    func.lower(Patient.last_name + " " + Patient.first_name).contains(needle, autoescape=True),
-                    func.lower(Appointment.attendee_name).contains(needle, autoescape=True),
-                )
-            )
-        rows = (
-            session.execute(
-                query.where(*conditions)
-                .options(*_WITH_DETAILS)
-                .order_by(Appointment.start_time, Appointment.id)
-                .limit(limit + 1)
-                .offset(offset)
-            )
-            .scalars()
-            .all()
-        )
-        has_more, next_offset = rules.page_bounds(len(rows), limit, offset)
-        rows = rows[:limit]
-        patients = _by_id(session, Patient, {a.patient_id for a in rows})
-        types = _by_id(session, AppointmentType, {a.appointment_type_id for a in rows})
-        items = []
-        for a in rows:
-            patient = patients.get(a.patient_id)
-            clinician = next((r for r in a.resources if r.id == a.clinician_profile_id), None)
-            if clinician is None and a.clinician_profile_id:
-                clinician = session.get(Resource, a.clinician_profile_id)
-            kind = types.get(a.appointment_type_id)
-            items.append(
-                AgendaRow(
-                    appointment=appointment_view(a),
-                    patient_name=f"{patient.first_name} {patient.last_name}" if patient else None,
-                    clinician_name=clinician.name if clinician else None,
-                    type_name=kind.name if kind else None,
-                    room_names=[r.name for r in a.resources if r.kind == "room"],
-                )
-            )
-        return Page(items, limit, offset, next_offset, has_more)
+            after = day.apply(action, before, now=now, start=appointment.start_time, today=today,
+                              local_day=appointment.start_time.astimezone(tz).date())
+            history.append(day.record(action, before, today))
+
+        # Busy time first: its statements would otherwise flush the row (and its version) twice.
+        if day.takes_time(before.status) and not day.takes_time(after.status):
+            free_time(session, appointment_id=appointment.id)
+        elif not day.takes_time(before.status) and day.takes_time(after.status):
+            appointment_type = session.get(AppointmentType, appointment.appointment_type_id) if appointment.appointment_type_id else None
+            rooms = [r.id for r in appointment.resources if r.kind == "room"]
+            clinicians = [r.id for r in appointment.resources if r.kind != "room"]
+            take_time(session, now, booking_of(appointment_type, appointment.start_time, appointment.end_time, clinicians, rooms),
+                      appointment_id=appointment.id, overlap_allowed=appointment.overlap_reason is not None)
+
+        if after.status != before.status:
+            add_status(appointment, after.status, ctx.operator, now)
+        for field in ("attendance_status", "arrived_at", "actual_start_time", "actual_end_time"):
+            old, new = getattr(before, field), getattr(after, field)
+            if old != new:
+                log_change(appointment, field, old, new, ctx.operator, now)
+                setattr(appointment, field, new)
+        appointment.day_actions = history
+        appointment.updated_at = now
+        session.flush()
+        return ActionResult(appointment_view(appointment), day.DONE[action], now, ctx.operator)
 
 
-def _by_id(session: Session, model, ids: set[str | None]) -> dict:
-    wanted = [i for i in ids if i]
-    if not wanted:
-        return {}
-    return {row.id: row for row in session.execute(select(model).where(model.id.in_(wanted))).scalars()}
-
-
-def change_token(ctx: Context) -> str:
-    """Changes whenever any appointment or hold is created or changed, on any desk.
-
-    Built from counters that only grow, so desks with different clocks (`--now`) still see
-    each other's changes: every create or cancel adds a status-history row, every update a
-    change-log row, every hold a row, and every confirm or release ends an active hold.
-    All but the last are reads of an index's last entry or a count.
-    """
-    with ctx.db.session(write=False) as session:
-        return ":".join(
-            str(session.execute(query).scalar() or 0)
-            for query in (
-                select(func.count(Appointment.id)),
-                select(func.max(StatusChange.id)),
-                select(func.max(FieldChange.id)),
-                select(func.count(Hold.id)),
-                select(func.count(Hold.id)).where(Hold.status != "active"),
-            )
-        )
+def appointment_zone(session: Session, appointment: Appointment) -> ZoneInfo:
+    """The zone an appointment's day is read in: its location's, else (remote) its clinician's."""
+    if appointment.location_id is not None:
+        location = session.get(Location, appointment.location_id)
+        if location is not None:
+            return zone(location.timezone)
+    if appointment.clinician_profile_id:
+        return resource_zones(session, [appointment.clinician_profile_id])[appointment.clinician_profile_id]
+    return zone("UTC")

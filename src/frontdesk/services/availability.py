@@ -141,6 +141,7 @@ class _Ask:
     combined_ids: tuple[str, ...] = ()
     seed: int | None = None
     tz: ZoneInfo | timezone = UTC  # of the slots' datetimes
+    exclude_appointment_id: str | None = None  # an appointment being moved: its time is not busy
 
 
 def _type(session: Session, type_id: str) -> AppointmentType:
@@ -274,7 +275,8 @@ def _offers(session: Session, now: datetime, ask: _Ask) -> list[Offer]:
     resource_ids = [*{c.clinician_id for c in channels}, *room_ids, *ask.extra_busy_ids]
     # Only a group type (bookings share a start) and BALANCED (counts bookings) look at them.
     bookings = (t.capacity or 1) > 1 or ask.round_robin == BALANCED
-    busy = busy_spans(session, resource_ids, window, now, bookings=bookings)
+    busy = busy_spans(session, resource_ids, window, now, exclude_appointment_id=ask.exclude_appointment_id,
+                      bookings=bookings)
     return find_slots(
         SlotSearch(
             appointment_type_id=t.id,
@@ -419,6 +421,7 @@ def query_availability(ctx: Context, query: AvailabilityQuery) -> AvailabilityRe
                 combined_ids=tuple(sorted(given)),
                 seed=query.seed,
                 tz=UTC if tz_name == "UTC" else tz,
+                exclude_appointment_id=query.reschedule_appointment_id,
             ),
         )
         slots = _slots(session, offers[:1] if query.first_available else offers)
@@ -446,6 +449,7 @@ def find_offered_slot(
     is_remote: bool,
     room_id: str | None,
     interval_minutes: int | None = None,
+    exclude_appointment_id: str | None = None,
 ) -> Slot | None:
     """The exact slot, if availability would offer it now; else None. Runs in the caller's
     transaction (the hold check), so the answer holds until that transaction ends.
@@ -500,6 +504,7 @@ def find_offered_slot(
             remote=remote,
             rooms=rooms,
             needs_room=needs_room,
+            exclude_appointment_id=exclude_appointment_id,
         ),
     )
     match = [o for o in offers if o.start == start and o.is_remote == is_remote and o.location_id == location_id]

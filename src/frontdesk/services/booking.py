@@ -84,21 +84,25 @@ def take_time(
     hold_id: str | None = None,
     expires_at: datetime | None = None,
     overlap_allowed: bool = False,
+    moving_appointment_id: str | None = None,
 ) -> None:
     """Write the busy rows of one appointment or hold, after the booking rule said yes
     (SLOT_UNAVAILABLE otherwise). With `overlap_allowed` (a reason was recorded) the rule is
-    not asked and the rows are exempt from the database's check."""
+    not asked and the rows are exempt from the database's check. A hold made to move an
+    appointment (`moving_appointment_id`) does not count that appointment's own time, and
+    shares its key, so the database lets the two overlap."""
     ids = booking.resource_ids
     if not ids:
         return
     lock_resources(session, ids)
     clear_expired_holds(session, ids, now)
     if not overlap_allowed:
-        found = find_conflicts(session, now, booking, exclude_appointment_id=appointment_id, exclude_hold_id=hold_id)
+        found = find_conflicts(session, now, booking, exclude_appointment_id=appointment_id or moving_appointment_id,
+                               exclude_hold_id=hold_id)
         if found:
             raise slot_unavailable(booking, found)
     interval = booking.padded
-    key = share_key(appointment_id or hold_id or "", booking.is_group, booking.appointment_type_id, booking.start,
+    key = share_key(moving_appointment_id or appointment_id or hold_id or "", booking.is_group, booking.appointment_type_id, booking.start,
                     booking.clinician_ids[0] if booking.clinician_ids else None)
     rows = [
         {

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from frontdesk.clock import Clock
 from frontdesk.domain.errors import VALIDATION_ERROR, FrontdeskError
 from frontdesk.domain.statuses import ACTIVE_APPOINTMENT_STATUSES, DEFAULT_HOLD_MINUTES
 from frontdesk.domain.timeutil import iso
 from frontdesk.services.booking import booking_of, find_conflicts, free_time, take_time
 from frontdesk.services.busy import clinician_zone_names
 from frontdesk.services.context import Context
+from frontdesk.services.locking import lock_resources
 from frontdesk.services.objects import (
     AppointmentTypeView,
     ClinicianView,
@@ -62,9 +63,9 @@ def load_clinic_data(ctx: Context, data: dict[str, Any], source: str = "<data>",
         check_file(session, data, source)
     try:
         with ctx.db.session() as session:
-            now = ctx.clock.now()
-            result = load_into_session(session, data, source, now, ctx.operator)
-            _book_loaded(session, now, result, source)
+            session.connection()  # SQLite: BEGIN IMMEDIATE takes the write lock before the clock is read
+            result = load_into_session(session, data, source, ctx.clock.now(), ctx.operator)
+            _book_loaded(session, ctx.clock, result, source)
             stamp_loaded(session, result.stamp_ids)
             report = LoadReport(path=source, counts=result.counts, changes=result.changes, dry_run=dry_run)
             if dry_run:
@@ -74,10 +75,11 @@ def load_clinic_data(ctx: Context, data: dict[str, Any], source: str = "<data>",
     return report
 
 
-def _book_loaded(session: Session, now: datetime, result: LoadResult, source: str) -> None:
+def _book_loaded(session: Session, clock: Clock, result: LoadResult, source: str) -> None:
     """The busy time of the file's appointments (and of every booking whose type's padding
     changed), written through the booking rule in start order: appointments that overlap
-    each other or what is already booked load nothing, and each clash is named."""
+    each other or what is already booked load nothing, and each clash is named. Their
+    resources are locked first, and the clock read after that."""
     ids = set(result.appointment_ids)
     if result.repadded_type_ids:
         ids |= set(session.scalars(select(Appointment.id).where(
@@ -102,6 +104,8 @@ def _book_loaded(session: Session, now: datetime, result: LoadResult, source: st
         )
         for a in appointments if a.status in ACTIVE_APPOINTMENT_STATUSES
     }
+    lock_resources(session, [rid for booking in bookings.values() for rid in booking.resource_ids])
+    now = clock.now()
     # Only what changed is booked anew, so loading the same file twice changes nothing.
     b = BusyTime.__table__.c
     taken: dict[str, set] = {}

@@ -7,31 +7,25 @@ rooms first (`locking.lock_resources`), so two desks never both get one slot.
 
 from __future__ import annotations
 
-import os
-import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, selectinload
 
 from frontdesk.domain import appointments as rules
 from frontdesk.domain.errors import (
     HOLD_EXPIRED,
     HOLD_NOT_ACTIVE,
+    INVALID_STATE_TRANSITION,
     SLOT_UNAVAILABLE,
     FrontdeskError,
     not_found,
     validation,
 )
-from frontdesk.domain.statuses import DEFAULT_HOLD_MINUTES, HoldState
+from frontdesk.domain.statuses import DEFAULT_HOLD_MINUTES, HOLD_STATES, HoldState
+from frontdesk.domain.text import check_text
 from frontdesk.domain.timeutil import iso, local_to_utc, parse_date, parse_hhmm, zone
-from frontdesk.services.appointments import (
-    add_status,
-    appointment_view,
-    new_id,
-    write_links,
-)
+from frontdesk.services.appointments import check_version
 from frontdesk.services.availability import find_offered_slot
 from frontdesk.services.booking import (
     booking_of,
@@ -45,8 +39,18 @@ from frontdesk.services.locking import lock_resources
 from frontdesk.services.objects import (
     AppointmentView,
     ConfirmRequest,
+    HoldFilter,
     HoldRequest,
     HoldView,
+    Page,
+)
+from frontdesk.services.records import (
+    add_status,
+    appointment_view,
+    load_appointment,
+    log_change,
+    new_id,
+    write_links,
 )
 from frontdesk.store.models import (
     Appointment,
@@ -56,6 +60,7 @@ from frontdesk.store.models import (
     Location,
     Patient,
     Resource,
+    appointment_resources,
     hold_resources,
 )
 
@@ -74,9 +79,17 @@ def hold_view(hold: Hold, now: datetime, resource_ids: list[str] | None = None) 
         expires_at=hold.expires_at,
         created_at=hold.created_at,
         created_by=hold.created_by,
-        appointment_id=hold.appointment.id if hold.appointment is not None else None,
+        appointment_id=_booked_by(hold),
         desk=hold.desk,
+        reschedule_appointment_id=hold.reschedule_appointment_id,
     )
+
+
+def _booked_by(hold: Hold) -> str | None:
+    """The appointment a confirmed hold became, or the one it moved."""
+    if hold.appointment is not None:
+        return hold.appointment.id
+    return hold.reschedule_appointment_id if hold.status == HoldState.CONFIRMED else None
 
 
 def _load(session: Session, hold_id: str, *, for_update: bool = False) -> Hold:
@@ -137,6 +150,12 @@ def create_hold(ctx: Context, req: HoldRequest) -> HoldView:
         if location_id and location is None:
             raise not_found("location", location_id)
         start = _start(session, req, location)
+        moving = _movable(session, req.reschedule_appointment_id) if req.reschedule_appointment_id else None
+        if moving is not None and moving.appointment_type_id not in (None, appointment_type.id):
+            raise validation(
+                f"{moving.id} is a {moving.appointment_type_id}: a move keeps the type, so hold a {moving.appointment_type_id} slot",
+                appointment_type_id=appointment_type.id, reschedule=moving.id,
+            )
 
         # Lock the clinician and every room the slot could take before looking at busy time.
         if req.room_id:
@@ -145,8 +164,10 @@ def create_hold(ctx: Context, req: HoldRequest) -> HoldView:
             rooms = []
         else:
             rooms = [r.id for r in appointment_type.rooms if r.location_id == location_id]
-        lock_resources(session, [req.clinician_id, *rooms])
+        lock_resources(session, [req.clinician_id, *rooms, *(r.id for r in (moving.resources if moving else ()))])
         now = ctx.clock.now()  # read under the lock: what is decided below holds until commit
+        if moving is not None:
+            moving = _movable(session, moving.id, for_update=True)
         clear_expired_holds(session, [req.clinician_id, *rooms], now)
         slot = find_offered_slot(
             session,
@@ -158,6 +179,7 @@ def create_hold(ctx: Context, req: HoldRequest) -> HoldView:
             location_id=location_id,
             is_remote=req.is_remote,
             room_id=req.room_id,
+            exclude_appointment_id=moving.id if moving else None,
         )
         if slot is None:
             raise FrontdeskError(
@@ -187,14 +209,30 @@ def create_hold(ctx: Context, req: HoldRequest) -> HoldView:
             created_at=now,
             created_by=ctx.operator,
             desk=ctx.desk,
+            reschedule_appointment_id=moving.id if moving else None,
             updated_at=now,
         )
         session.add(hold)
         session.flush()
         session.execute(hold_resources.insert(), [{"hold_id": hold.id, "resource_id": rid} for rid in resource_ids])
         booking = booking_of(appointment_type, start, end, [req.clinician_id], set(resource_ids) - {req.clinician_id})
-        take_time(session, now, booking, hold_id=hold.id, expires_at=hold.expires_at)
+        take_time(session, now, booking, hold_id=hold.id, expires_at=hold.expires_at,
+                  moving_appointment_id=moving.id if moving else None)
         return hold_view(hold, now, resource_ids)
+
+
+def _movable(session: Session, appointment_id: str, *, for_update: bool = False) -> Appointment:
+    """An appointment that may be moved: in an active status and not yet arrived."""
+    appointment = load_appointment(session, appointment_id, for_update=for_update)
+    if appointment.status not in rules.OPEN_STATUSES or appointment.attendance_status is not None:
+        state = appointment.attendance_status or appointment.status
+        raise FrontdeskError(
+            INVALID_STATE_TRANSITION,
+            f"A {state.replace('_', ' ')} appointment cannot be moved",
+            {"current_status": appointment.status, "attendance_status": appointment.attendance_status,
+             "attempted_action": "reschedule"},
+        )
+    return appointment
 
 
 # --- read, release -----------------------------------------------------------------------
@@ -263,6 +301,9 @@ def confirm_hold(ctx: Context, hold_id: str, req: ConfirmRequest) -> Appointment
         hold = _load(session, hold_id, for_update=True)
         now = ctx.clock.now()
         _check_active(hold, now)
+        if hold.reschedule_appointment_id is not None:
+            raise validation(f"This hold moves {hold.reschedule_appointment_id}: use appointments reschedule",
+                             hold_id=hold.id, appointment_id=hold.reschedule_appointment_id)
 
         if details is None:
             assert req.patient_id is not None  # one of the two, checked above
@@ -312,15 +353,90 @@ def confirm_hold(ctx: Context, hold_id: str, req: ConfirmRequest) -> Appointment
         hold.status = HoldState.CONFIRMED
         hold.updated_at = now
         session.flush()
-        _pause_for_crash_test()
         return appointment_view(appointment, resource_ids)
 
 
-def _pause_for_crash_test() -> None:
-    """Test-only (tests/test_concurrency.py): with FRONTDESK_TEST_CONFIRM_PAUSE=FILE set, a
-    confirm that has written everything but not committed creates FILE and waits to be
-    killed, to show that a crash there leaves nothing half-written."""
-    marker = os.environ.get("FRONTDESK_TEST_CONFIRM_PAUSE")
-    if marker:
-        Path(marker).touch()
-        time.sleep(60)
+# --- list --------------------------------------------------------------------------------
+
+
+def list_holds(ctx: Context, f: HoldFilter) -> Page[HoldView]:
+    """Holds by expiry (soonest first), one page: those in force (active and not yet expired
+    by the clock) unless `status` asks for another state; `created_by` names an operator."""
+    rules.check_paging(f.limit, f.offset)
+    status = HoldState.ACTIVE if f.status is None else f.status
+    if status not in HOLD_STATES:
+        raise validation(f"{status!r} is not a hold status ({', '.join(HOLD_STATES)})", field="status")
+    now = ctx.clock.now()
+    # 'expired' is never written: an active hold whose time has passed.
+    if status == HoldState.ACTIVE:
+        conditions = [Hold.status == HoldState.ACTIVE, Hold.expires_at > now]
+    elif status == HoldState.EXPIRED:
+        conditions = [Hold.status == HoldState.ACTIVE, Hold.expires_at <= now]
+    else:
+        conditions = [Hold.status == status]
+    if f.created_by is not None:
+        conditions.append(Hold.created_by == check_text(f.created_by, "created_by", max_len=100, required=True))
+    with ctx.db.session(write=False) as session:
+        rows = (
+            session.execute(
+                select(Hold)
+                .where(*conditions)
+                .options(selectinload(Hold.resources), selectinload(Hold.appointment))
+                .order_by(Hold.expires_at, Hold.id)
+                .limit(f.limit + 1)
+                .offset(f.offset)
+            )
+            .scalars()
+            .all()
+        )
+        has_more, next_offset = rules.page_bounds(len(rows), f.limit, f.offset)
+        return Page([hold_view(h, now) for h in rows[: f.limit]], f.limit, f.offset, next_offset, has_more)
+
+
+# --- moving an appointment onto a hold ----------------------------------------------------------
+
+
+def reschedule_appointment(ctx: Context, appointment_id: str, hold_id: str,
+                           expect_version: int | None = None) -> AppointmentView:
+    """Move an appointment onto a hold made for it (`HoldRequest.reschedule_appointment_id`),
+    in one transaction: it keeps its id, patient, notes and history, takes the hold's time,
+    clinician, location, room and mode (through the booking rule), and the change log
+    records every field that changed (booking.md "Moving an appointment")."""
+    with ctx.db.session() as session:
+        appointment = load_appointment(session, appointment_id)
+        hold = _load(session, hold_id)
+        link = hold_resources.c
+        new_ids = sorted(session.execute(select(link.resource_id).where(link.hold_id == hold.id)).scalars())
+        lock_resources(session, [*(r.id for r in appointment.resources), *new_ids])
+        appointment = _movable(session, appointment_id, for_update=True)
+        hold = _load(session, hold_id, for_update=True)
+        now = ctx.clock.now()  # read under the lock
+        check_version(appointment, expect_version)
+        _check_active(hold, now)
+        if hold.reschedule_appointment_id != appointment.id:
+            raise validation(f"Hold {hold.id} was not made to move {appointment.id}", hold_id=hold.id,
+                             appointment_id=appointment.id)
+
+        appointment_type = session.get(AppointmentType, appointment.appointment_type_id) if appointment.appointment_type_id else None
+        free_time(session, appointment_id=appointment.id)
+        free_time(session, hold_id=hold.id)
+        take_time(session, now, booking_of(appointment_type, hold.start_time, hold.end_time, [hold.clinician_id],
+                                           set(new_ids) - {hold.clinician_id}), appointment_id=appointment.id)
+        old_ids = sorted(r.id for r in appointment.resources)
+        if old_ids != new_ids:
+            session.execute(delete(appointment_resources).where(appointment_resources.c.appointment_id == appointment.id))
+            write_links(session, appointment.id, new_ids)
+            log_change(appointment, "resource_ids", old_ids, new_ids, ctx.operator, now)
+        moved = {
+            "start_time": hold.start_time, "end_time": hold.end_time, "duration_minutes": hold.duration_minutes,
+            "clinician_profile_id": hold.clinician_id, "location_id": hold.location_id, "is_remote": hold.is_remote,
+        }
+        for field, value in moved.items():
+            if getattr(appointment, field) != value:
+                log_change(appointment, field, getattr(appointment, field), value, ctx.operator, now)
+                setattr(appointment, field, value)
+        appointment.updated_at = now
+        hold.status = HoldState.CONFIRMED
+        hold.updated_at = now
+        session.flush()
+        return appointment_view(appointment, new_ids)

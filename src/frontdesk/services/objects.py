@@ -102,6 +102,7 @@ class AvailabilityQuery:
     interval: int | None = None
     first_available: bool = False
     seed: int | None = None
+    reschedule_appointment_id: str | None = None  # moving it: its own time is not busy
 
 
 @dataclass(slots=True)  # not frozen: a month of slots is built per query, and frozen init is 5x slower
@@ -159,6 +160,7 @@ class HoldRequest:
     location_id: str | None = None
     room_id: str | None = None
     is_remote: bool = False
+    reschedule_appointment_id: str | None = None  # a hold to move this appointment onto
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,15 @@ class HoldView:
     created_by: str
     appointment_id: str | None
     desk: str | None = None  # the terminal it was made at
+    reschedule_appointment_id: str | None = None
+
+
+@dataclass(frozen=True)
+class HoldFilter:
+    limit: int = 20
+    offset: int = 0
+    status: str | None = None  # None: the holds in force (active, not yet expired)
+    created_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -239,6 +250,9 @@ class AppointmentView:
     overlap_reason: str | None = None  # set when a booking was allowed to overlap busy time
     version: int = 1  # goes up on every change; name it to refuse a stale change
     created_by: str | None = None
+    arrived_at: datetime | None = None
+    actual_start_time: datetime | None = None
+    actual_end_time: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -233,9 +233,13 @@ class Hold(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(100))
     desk: Mapped[str | None] = mapped_column(String(100))  # the terminal it was made at
+    # A hold made to move this appointment: its own busy time does not stand in the way.
+    reschedule_appointment_id: Mapped[str | None] = mapped_column(ForeignKey("appointments.id", ondelete="CASCADE"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     resources: Mapped[list[Resource]] = relationship(secondary=hold_resources, order_by=Resource.id, viewonly=True)
-    appointment: Mapped[Appointment | None] = relationship(back_populates="hold", uselist=False)
+    appointment: Mapped[Appointment | None] = relationship(
+        back_populates="hold", uselist=False, foreign_keys="Appointment.hold_id"
+    )
 
 
 appointment_resources = Table(
@@ -269,6 +273,12 @@ class Appointment(Base):
     attendee_name: Mapped[str | None] = mapped_column(String(200))
     meeting_url: Mapped[str | None] = mapped_column(String(500))
     attendance_status: Mapped[str | None] = mapped_column(String(50))
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    actual_start_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    actual_end_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The day's actions made so far, newest last, each with the visit as it was before it:
+    # what `revert` undoes (domain/day.py).
+    day_actions: Mapped[list[dict] | None] = mapped_column(JSON, default=list)
     cancellation_reason: Mapped[str | None] = mapped_column(Text)
     booking_source: Mapped[str | None] = mapped_column(String(50))
     episode_id: Mapped[str | None] = mapped_column(String(100))
@@ -285,7 +295,7 @@ class Appointment(Base):
     resources: Mapped[list[Resource]] = relationship(
         secondary=appointment_resources, order_by=Resource.id, viewonly=True
     )
-    hold: Mapped[Hold | None] = relationship(back_populates="appointment")
+    hold: Mapped[Hold | None] = relationship(back_populates="appointment", foreign_keys=[hold_id])
     status_history: Mapped[list[StatusChange]] = relationship(
         cascade="all, delete-orphan", order_by="StatusChange.id"
     )

@@ -7,6 +7,8 @@ so the first frame never waits for a query. The app reads time only through ctx.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from collections.abc import Iterable
 from datetime import date
 from typing import TYPE_CHECKING
@@ -15,7 +17,7 @@ from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 
 from frontdesk.tui import backend, themes
 from frontdesk.tui import format as fmt
@@ -28,6 +30,8 @@ if TYPE_CHECKING:  # annotations only: the first frame must not wait on these im
     from frontdesk.services.objects import ClinicOverview, LocationView
 
 CHANGE_CHECK_SECONDS = 2.0
+# The terminal closed, or the desk is told to stop: give this desk's holds back first.
+STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
 
 
 class FrontdeskApp(App[None]):
@@ -39,6 +43,7 @@ class FrontdeskApp(App[None]):
         Binding("f1", "help", "Help", priority=True, id="help"),
         Binding("question_mark", "help", "Help", show=False, id="help-alt"),
         Binding("ctrl+r", "refresh", "Refresh", show=False, id="refresh"),
+        Binding("H", "holds", "Holds", tooltip="Holds in force at every desk (release one from there)", show=False, id="holds"),
     ]
 
     # Tests and snapshots turn these off: no blinking cursor, no animation.
@@ -57,6 +62,7 @@ class FrontdeskApp(App[None]):
         self.database: str | None = None  # the URL of the database in use, once it is open
         self.requested_location_id = location_id
         self.owned_holds: set[str] = set()
+        self.stopped_by: int | None = None  # the signal that stopped the app, if one did
         self._change_token: str | None = None
         self._theme_problems: list[str] = []
         self.idle_collector = IdleCollector()
@@ -209,6 +215,33 @@ class FrontdeskApp(App[None]):
         self.release_owned_holds()
         self.idle_collector.stop()
 
+    def run(self, *args, **kwargs):
+        """Run with SIGHUP and SIGTERM releasing this desk's holds; their handlers as before after."""
+        previous = {signum: signal.signal(signum, self._stop_on_signal) for signum in STOP_SIGNALS}
+        try:
+            return super().run(*args, **kwargs)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _stop_on_signal(self, signum: int, frame) -> None:
+        """Release the holds here and now, then exit. This runs on the main thread between two
+        steps of whatever it was doing, even while it waits for a lock; the database work of
+        the release runs on fresh connections, not on anything the main thread holds."""
+        if self.stopped_by is not None:  # a second signal while the first is handled
+            return
+        self.stopped_by = signum
+        self.release_owned_holds()
+        if signum == signal.SIGHUP:
+            # The terminal is gone: nothing can be drawn or restored, and Textual's output
+            # thread may already be stuck on a write to it, so a graceful exit could hang.
+            os._exit(128 + signum)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # before the app's loop started, or after it ended
+            raise SystemExit(128 + signum) from None
+        loop.call_soon_threadsafe(lambda: self.exit(return_code=128 + signum))
+
     # --- help and the command palette -------------------------------------------------------
 
     def action_help(self) -> None:
@@ -222,6 +255,12 @@ class FrontdeskApp(App[None]):
 
     def _home(self) -> AgendaScreen | None:
         return self.screen if isinstance(self.screen, AgendaScreen) else None
+
+    def action_holds(self) -> None:
+        from frontdesk.tui.screens.holds import HoldsScreen
+
+        if not isinstance(self.screen, HoldsScreen | ModalScreen):  # not over a dialog, not twice
+            self.push_screen(HoldsScreen())
 
     def action_book(self) -> None:
         home = self._home()
@@ -249,6 +288,7 @@ class FrontdeskApp(App[None]):
         yield SystemCommand("Go to date", "Show the appointment list of another day", self.action_go_to_date)
         yield SystemCommand("Switch theme", "Change the colours (remembered for next time)", self.action_change_theme)
         yield SystemCommand("Switch location", "Show another site of the clinic", self.action_switch_location)
+        yield SystemCommand("Holds in force", "Every desk's holds with the time left; release one", self.action_holds)
         yield SystemCommand("Refresh", "Reload what is on screen now", self.action_refresh)
         yield SystemCommand("Keys", "List every key", self.action_help)
         yield SystemCommand("Screenshot", "Save an SVG picture of the screen", lambda: self.set_timer(0.1, self.deliver_screenshot))
@@ -260,5 +300,8 @@ def create_app(ctx: Context, *, theme: str | None = None, location_id: str | Non
     return FrontdeskApp(ctx, theme=theme, location_id=location_id)
 
 
-def run(ctx: Context, *, theme: str | None = None) -> None:
-    create_app(ctx, theme=theme).run()
+def run(ctx: Context, *, theme: str | None = None) -> int:
+    """Run the UI; the exit status (128 + the signal's number when a signal stopped it)."""
+    app = create_app(ctx, theme=theme)
+    app.run()
+    return app.return_code or 0

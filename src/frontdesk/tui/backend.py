@@ -42,7 +42,7 @@ def overview(ctx: Context) -> tuple[ClinicOverview, str]:
 
 
 def day_list(ctx: Context, location_id: str | None, day: date, **filters: Any) -> Page[AgendaRow]:
-    from frontdesk.services.appointments import agenda
+    from frontdesk.services.day_list import agenda
 
     return agenda(ctx, location_id=location_id, day=day, **filters)
 
@@ -70,7 +70,7 @@ def availability(ctx: Context, queries: list[AvailabilityQuery]) -> list[Availab
 
 
 def change_token(ctx: Context) -> str:
-    from frontdesk.services.appointments import change_token as token
+    from frontdesk.services.day_list import change_token as token
 
     return token(ctx)
 
@@ -94,6 +94,14 @@ def release_hold(ctx: Context, hold_id: str) -> HoldView:
     from frontdesk.services.holds import release_hold as release
 
     return release(ctx, hold_id)
+
+
+def holds_in_force(ctx: Context, limit: int) -> Page[HoldView]:
+    """Every desk's holds in force, soonest to expire first."""
+    from frontdesk.services.holds import list_holds
+    from frontdesk.services.objects import HoldFilter
+
+    return list_holds(ctx, HoldFilter(limit=limit))
 
 
 # --- changing an appointment, naming the version the desk saw ------------------------------------

@@ -1,0 +1,113 @@
+"""How an appointment is kept: its view for the faces, its loading, new ids, and the status
+history and change log every change writes (shared by appointments, holds and the day list)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from frontdesk.domain.errors import not_found
+from frontdesk.domain.timeutil import iso
+from frontdesk.services.objects import (
+    AppointmentView,
+    ChangeLogEntry,
+    StatusHistoryEntry,
+)
+from frontdesk.store.models import (
+    Appointment,
+    FieldChange,
+    StatusChange,
+    appointment_resources,
+)
+
+WITH_DETAILS = (
+    selectinload(Appointment.resources),
+    selectinload(Appointment.status_history),
+    selectinload(Appointment.change_log),
+)
+
+
+def appointment_view(a: Appointment, resource_ids: list[str] | None = None) -> AppointmentView:
+    return AppointmentView(
+        id=a.id,
+        patient_id=a.patient_id,
+        clinician_profile_id=a.clinician_profile_id,
+        title=a.title,
+        description=a.description,
+        start_time=a.start_time,
+        end_time=a.end_time,
+        status=a.status,
+        appointment_type_id=a.appointment_type_id,
+        location_id=a.location_id,
+        is_remote=a.is_remote,
+        remote_channel=a.remote_channel,
+        video_link=a.video_link,
+        video_provider=a.video_provider,
+        duration_minutes=a.duration_minutes,
+        attendee_email=a.attendee_email,
+        attendee_name=a.attendee_name,
+        meeting_url=a.meeting_url,
+        attendance_status=a.attendance_status,
+        cancellation_reason=a.cancellation_reason,
+        booking_source=a.booking_source,
+        episode_id=a.episode_id,
+        created_at=a.created_at,
+        updated_at=a.updated_at,
+        resource_ids=resource_ids if resource_ids is not None else [r.id for r in a.resources],
+        hold_id=a.hold_id,
+        status_history=[StatusHistoryEntry(h.status, h.changed_by, h.changed_at) for h in a.status_history],
+        change_log=[ChangeLogEntry(c.field, c.old, c.new, c.changed_by, c.changed_at) for c in a.change_log],
+        overlap_reason=a.overlap_reason,
+        version=a.version,
+        created_by=a.created_by,
+        arrived_at=a.arrived_at,
+        actual_start_time=a.actual_start_time,
+        actual_end_time=a.actual_end_time,
+    )
+
+
+def load_appointment(session: Session, appointment_id: str, *, for_update: bool = False) -> Appointment:
+    query = select(Appointment).where(Appointment.id == appointment_id).options(*WITH_DETAILS)
+    if for_update:
+        # Re-read under the lock: another desk may have changed it since we last looked.
+        query = query.with_for_update(of=Appointment).execution_options(populate_existing=True)
+    appointment = session.execute(query).scalar_one_or_none()
+    if appointment is None:
+        raise not_found("appointment", appointment_id)
+    return appointment
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4()}"
+
+
+def add_status(appointment: Appointment, status: str, who: str, when: datetime) -> None:
+    appointment.status = status
+    appointment.status_history.append(StatusChange(status=status, changed_by=who, changed_at=when))
+
+
+def log_change(appointment: Appointment, field: str, old: Any, new: Any, who: str, when: datetime) -> None:
+    appointment.change_log.append(
+        FieldChange(field=field, old=jsonable(old), new=jsonable(new), changed_by=who, changed_at=when)
+    )
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def write_links(session: Session, appointment_id: str, resource_ids: list[str]) -> None:
+    """Which clinician and rooms an appointment uses (kept after it stops taking time)."""
+    if resource_ids:
+        session.execute(
+            appointment_resources.insert(),
+            [{"appointment_id": appointment_id, "resource_id": rid} for rid in resource_ids],
+        )

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import random
 import resource
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -188,13 +189,19 @@ def in_process(path: Path, runs: int) -> tuple[float, int]:
     return ms, count
 
 
+def an_appointment_id(path: Path) -> str:
+    """An id that exists: the trivial process must find its appointment (ids are random)."""
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT min(id) FROM appointments").fetchone()[0]
+
+
 def process_pair(path: Path, runs: int) -> tuple[float, float, float, float]:
     """Median wall-clock ms of each process, and median CPU ms (user + system): the CPU
     times say the same thing when other work on the machine makes wall-clock times drift."""
     base = [sys.executable, "-m", "frontdesk", "--db", str(path), "--now", NOW.isoformat()]
     availability = base + ["availability", "--appointment-type", TYPE_ID, "--start-date", QUERY.start_date,
                            "--end-date", QUERY.end_date, "--round-robin", "NONE"]
-    trivial = base + ["appointments", "get", "apt_00_00000"]
+    trivial = base + ["appointments", "get", an_appointment_id(path)]
 
     def run(cmd) -> float:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)

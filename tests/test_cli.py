@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -175,12 +176,28 @@ def test_update_refuses_a_status_change(capsys, db):
 
 
 def test_availability_text_is_the_plain_conversion_of_its_slots():
-    # The envelope writes slots its own fast way; the document must be the plain one.
-    from datetime import UTC, datetime, timedelta
+    # A slot is in the flat list and in its day, converted once and shared: both read as plain.
+    import dataclasses
+    from datetime import UTC, date, datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    from frontdesk.cli.envelope import dumps, success, to_jsonable
+    from frontdesk.cli.envelope import dumps, success
     from frontdesk.services.objects import AvailabilityResult, Slot
+
+    def to_jsonable(value):
+        """The plain conversion, written out here independently of the product's writer."""
+        if isinstance(value, datetime):
+            text = value.isoformat()
+            return text.replace("+00:00", "Z") if value.tzinfo is UTC else text
+        if isinstance(value, date):
+            return value.isoformat()
+        if dataclasses.is_dataclass(value):
+            return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, dict):
+            return {k: to_jsonable(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [to_jsonable(v) for v in value]
+        return value
 
     london = ZoneInfo("Europe/London")
     nine = datetime(2025, 3, 29, 9, tzinfo=london)
@@ -226,3 +243,25 @@ def test_a_database_url_without_its_driver_is_a_plain_refusal(capsys):
     assert code == 1
     assert doc["error"]["code"] == "VALIDATION_ERROR"
     assert "driver" in doc["error"]["message"]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("stdout", [io.StringIO, _Terminal], ids=["script", "terminal"])
+def test_stored_text_a_terminal_would_act_on_is_written_escaped(monkeypatch, stdout):
+    # Data written by something else can hold DEL, C1 controls (U+009B acts as ESC [) and
+    # lone surrogates; the JSON must neither send them raw nor fail to print.
+    from frontdesk.cli.envelope import dumps, success
+
+    name = "Zoë \x1b[31m\x7f\x9b2J \ud83d"
+    monkeypatch.setattr(sys, "stdout", stdout())
+    text = dumps(success({"name": name}))
+    assert not any(c in text for c in "\x1b\x7f\x9b\ud83d")
+    assert "\\u007f" in text and "\\u009b" in text and "\\ud83d" in text
+    text.encode("utf-8")  # prints on any UTF-8 terminal or pipe
+    assert json.loads(text)["data"]["name"] == name  # the same text to a reader
+    assert "Zoë" in text  # other text stays readable, not \u-escaped
+    assert ("\n  " in text) is (stdout is _Terminal)  # indented for a person, compact for a script

@@ -457,3 +457,24 @@ def test_huge_offsets_and_operators_are_refused_alike_on_every_engine(any_db):
     code, document, _ = run(any_db, "--operator", "o" * 101, *WRITE)
     assert (code, document["error"]["code"]) == (1, "VALIDATION_ERROR"), document
     assert document["error"]["details"]["field"] == "operator"
+
+
+@pytest.mark.postgres
+def test_a_write_meets_a_busy_postgresql_after_one_bounded_wait(postgres_url, short_wait):
+    """Another desk holds the clinician's row lock (mid-booking) on PostgreSQL: the write waits
+    for `lock_timeout` once, then is DATABASE_BUSY, and nothing is written."""
+    import psycopg
+
+    code, document, _ = run(postgres_url, "load", str(SAMPLE))
+    assert code == 0, document
+    dsn = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as other:
+        other.execute("SELECT id FROM resources WHERE id = 'cli_amara_okafor' FOR UPDATE")
+        started = time.monotonic()
+        code, document, err = run(postgres_url, *WRITE)
+        waited = time.monotonic() - started
+        other.rollback()
+    assert (code, document["error"]["code"]) == (1, "DATABASE_BUSY"), document
+    assert short_wait <= waited < short_wait + 5 and "Traceback" not in err
+    _, holds, _ = run(postgres_url, "holds", "list")
+    assert holds["data"] == []

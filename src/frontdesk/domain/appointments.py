@@ -83,7 +83,7 @@ def check_email(email: str | None, field: str = "email") -> str | None:
     email = email.strip()
     refuse_controls(email, field)
     if not _EMAIL.match(email) or len(email) > 200:
-        raise validation(f"{email!r} is not an email address (like name@example.com)", field=field)
+        raise validation(f"Not an email address (name@example.com): {email!r}", field=field)
     return email
 
 
@@ -93,9 +93,7 @@ def check_phone(phone: str | None, field: str = "phone") -> str | None:
     phone = phone.strip()
     digits = sum(ch.isdigit() for ch in phone)
     if not _PHONE_CHARS.match(phone) or not 7 <= digits <= 15:
-        raise validation(
-            f"{phone!r} is not a phone number (7 to 15 digits; spaces and + ( ) - . / may stand between)", field=field
-        )
+        raise validation(f"Not a phone number (7 to 15 digits; + ( ) - . / and spaces between): {phone!r}", field=field)
     return phone
 
 
@@ -107,11 +105,11 @@ def check_date_of_birth(text: str | None, today: date) -> date | None:
             raise ValueError
         born = date.fromisoformat(text)
     except ValueError:
-        raise validation(f"{text!r} is not a date (YYYY-MM-DD, e.g. 1980-04-02)", field="date_of_birth") from None
+        raise validation(f"Use YYYY-MM-DD, e.g. 1980-04-02 (not {text!r})", field="date_of_birth") from None
     if born > today:
-        raise validation(f"{text} is in the future: not a possible date of birth", field="date_of_birth")
+        raise validation(f"Date of birth is in the future ({text})", field="date_of_birth")
     if born.year < 1900:
-        raise validation(f"{text} is before 1900: not a possible date of birth", field="date_of_birth")
+        raise validation(f"Date of birth is before 1900 ({text})", field="date_of_birth")
     return born
 
 

@@ -49,6 +49,7 @@ from frontdesk.services.records import (
     load_appointment,
     log_change,
     new_id,
+    read_page,
     write_links,
 )
 from frontdesk.store.models import (
@@ -86,20 +87,8 @@ def list_appointments(ctx: Context, f: AppointmentFilter) -> Page[AppointmentVie
     if f.location_id:
         conditions.append(Appointment.location_id == f.location_id)
     with ctx.db.session(write=False) as session:
-        rows = (
-            session.execute(
-                select(Appointment)
-                .where(*conditions)
-                .options(*WITH_DETAILS)
-                .order_by(Appointment.start_time, Appointment.id)
-                .limit(f.limit + 1)
-                .offset(f.offset)
-            )
-            .scalars()
-            .all()
-        )
-        has_more, next_offset = rules.page_bounds(len(rows), f.limit, f.offset)
-        return Page([appointment_view(a) for a in rows[: f.limit]], f.limit, f.offset, next_offset, has_more)
+        query = select(Appointment).where(*conditions).options(*WITH_DETAILS).order_by(Appointment.start_time, Appointment.id)
+        return read_page(session, query, f.limit, f.offset, appointment_view)
 
 
 def get_appointment(ctx: Context, appointment_id: str) -> AppointmentView:

@@ -7,10 +7,8 @@ and busy time through busy_time's indexed range reads.
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, timezone
 from itertools import groupby
@@ -329,20 +327,6 @@ def _existing(session: Session, ids: set[str], kind: str | None, label: str) -> 
     return found
 
 
-@contextmanager
-def _without_gc_pauses() -> Iterator[None]:
-    """A month of slots is tens of thousands of small tuples made at once; each batch of
-    them would set off a collection that walks every live object. They hold no cycles, so
-    the collector waits until the question is answered."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 # --- the two questions -----------------------------------------------------------------------
 
 
@@ -361,7 +345,7 @@ def query_availability(ctx: Context, query: AvailabilityQuery) -> AvailabilityRe
         raise validation("round_robin COMBINED needs the resource ids that must all be free", round_robin=mode)
     interval = _minutes(query.interval, "interval")
 
-    with ctx.db.session(write=False) as session, _without_gc_pauses():
+    with ctx.db.session(write=False) as session:
         now = ctx.clock.now()
         appointment_type = _type(session, query.appointment_type_id)
         duration = _duration(appointment_type, query.duration)

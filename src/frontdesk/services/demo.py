@@ -127,23 +127,48 @@ def shift_clinic_data(data: dict[str, Any], weeks: int) -> dict[str, Any]:
 
 
 OUTCOME_STATUSES = ("completed", "no_show")
+WAITING_AHEAD = timedelta(minutes=20)  # who is in the waiting room: visits starting this soon
 
 
 def settle_outcomes(data: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """A copy in which no appointment that has not ended yet is already completed or a no-show
-    (a moved demo week would otherwise show this afternoon's visits as done); they become
-    confirmed, with the status history that says so."""
+    """A copy whose day is alive at `now` (booking.md "The day"): visits that have ended are
+    done (every fifth one a no-show), the visit under way is in the room, those about to
+    start have arrived and are waiting; nothing that has not ended is already completed or a
+    no-show. Cancelled and not-yet-approved bookings stay as they are."""
     out = json.loads(json.dumps(data))
-    for appointment in out.get("appointments") or []:
-        if not isinstance(appointment, dict) or appointment.get("status") not in OUTCOME_STATUSES:
-            continue
+    ended = 0
+    rows = [a for a in out.get("appointments") or [] if isinstance(a, dict)]
+    timed = []
+    for appointment in rows:
         try:
-            ended = parse_instant(appointment["end_time"]) <= now
+            timed.append((parse_instant(appointment["start_time"]), parse_instant(appointment["end_time"]), appointment))
         except (FrontdeskError, KeyError, TypeError):
             continue  # the loader reports the bad time
-        if not ended:
+    for start, end, appointment in sorted(timed, key=lambda t: (t[0], str(t[2].get("id")))):
+        status = appointment.get("status", "pending")
+        if status in ("cancelled", "pending_approval"):
+            continue
+        if end <= now:
+            ended += 1
+            if status == "no_show" or (status != "completed" and ended % 5 == 0):
+                appointment["status"] = "no_show"
+                continue
+            appointment.update(status="completed", attendance_status="checked_out",
+                               arrived_at=_iso(start - timedelta(minutes=6)),
+                               actual_start_time=_iso(start + timedelta(minutes=2)), actual_end_time=_iso(end))
+        elif start <= now:
+            appointment.update(status="confirmed", attendance_status="in_room",
+                               arrived_at=_iso(start - timedelta(minutes=8)),
+                               actual_start_time=_iso(start + timedelta(minutes=1)))
+        elif start - now <= WAITING_AHEAD and status not in OUTCOME_STATUSES:
+            appointment.update(attendance_status="arrived", arrived_at=_iso(now - timedelta(minutes=4)))
+        elif status in OUTCOME_STATUSES:
             appointment["status"] = "confirmed"
     return out
+
+
+def _iso(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def appointment_week(data: dict[str, Any]) -> date | None:

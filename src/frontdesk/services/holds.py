@@ -50,6 +50,7 @@ from frontdesk.services.records import (
     load_appointment,
     log_change,
     new_id,
+    read_page,
     write_links,
 )
 from frontdesk.store.models import (
@@ -377,20 +378,12 @@ def list_holds(ctx: Context, f: HoldFilter) -> Page[HoldView]:
     if f.created_by is not None:
         conditions.append(Hold.created_by == check_text(f.created_by, "created_by", max_len=100, required=True))
     with ctx.db.session(write=False) as session:
-        rows = (
-            session.execute(
-                select(Hold)
-                .where(*conditions)
-                .options(selectinload(Hold.resources), selectinload(Hold.appointment))
-                .order_by(Hold.expires_at, Hold.id)
-                .limit(f.limit + 1)
-                .offset(f.offset)
-            )
-            .scalars()
-            .all()
+        query = (
+            select(Hold).where(*conditions)
+            .options(selectinload(Hold.resources), selectinload(Hold.appointment))
+            .order_by(Hold.expires_at, Hold.id)
         )
-        has_more, next_offset = rules.page_bounds(len(rows), f.limit, f.offset)
-        return Page([hold_view(h, now) for h in rows[: f.limit]], f.limit, f.offset, next_offset, has_more)
+        return read_page(session, query, f.limit, f.offset, lambda hold: hold_view(hold, now))
 
 
 # --- moving an appointment onto a hold ----------------------------------------------------------

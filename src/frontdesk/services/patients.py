@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
-from frontdesk.domain.appointments import check_paging, page_bounds
+from frontdesk.domain.appointments import check_paging
 from frontdesk.domain.errors import not_found
 from frontdesk.services.context import Context
 from frontdesk.services.objects import Page, PatientView
+from frontdesk.services.records import read_page
 from frontdesk.store.models import Patient
 
 
@@ -54,17 +55,8 @@ def search_in_session(session: Session, text: str, limit: int, offset: int) -> P
     text = (text or "").strip()
     if text:
         query = query.where(_matches(text))
-    rows = (
-        session.execute(
-            query.order_by(func.lower(Patient.last_name), func.lower(Patient.first_name), Patient.id)
-            .limit(limit + 1)
-            .offset(offset)
-        )
-        .scalars()
-        .all()
-    )
-    has_more, next_offset = page_bounds(len(rows), limit, offset)
-    return Page([patient_view(p) for p in rows[:limit]], limit, offset, next_offset, has_more)
+    query = query.order_by(func.lower(Patient.last_name), func.lower(Patient.first_name), Patient.id)
+    return read_page(session, query, limit, offset, patient_view)
 
 
 def search_patients(ctx: Context, text: str, limit: int = 20, offset: int = 0) -> Page[PatientView]:

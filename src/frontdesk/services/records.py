@@ -1,20 +1,24 @@
 """How an appointment is kept: its view for the faces, its loading, new ids, and the status
-history and change log every change writes (shared by appointments, holds and the day list)."""
+history and change log every change writes (shared by appointments, holds and the day list);
+and the paging every list answers with."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
+from frontdesk.domain.appointments import page_bounds
 from frontdesk.domain.errors import not_found
 from frontdesk.domain.timeutil import iso
 from frontdesk.services.objects import (
     AppointmentView,
     ChangeLogEntry,
+    Page,
     StatusHistoryEntry,
 )
 from frontdesk.store.models import (
@@ -111,3 +115,14 @@ def write_links(session: Session, appointment_id: str, resource_ids: list[str]) 
             appointment_resources.insert(),
             [{"appointment_id": appointment_id, "resource_id": rid} for rid in resource_ids],
         )
+
+
+T = TypeVar("T")
+
+
+def read_page(session: Session, query: Select, limit: int, offset: int, view: Callable[[Any], T]) -> Page[T]:
+    """One page of a sorted query's rows, as views, with `has_more` and `next_offset`: the
+    paging every list answers with (one row more than the page tells whether there is more)."""
+    rows = session.execute(query.limit(limit + 1).offset(offset)).scalars().all()
+    has_more, next_offset = page_bounds(len(rows), limit, offset)
+    return Page([view(row) for row in rows[:limit]], limit, offset, next_offset, has_more)

@@ -233,8 +233,9 @@ class Hold(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(100))
     desk: Mapped[str | None] = mapped_column(String(100))  # the terminal it was made at
-    # A hold made to move this appointment: its own busy time does not stand in the way.
-    reschedule_appointment_id: Mapped[str | None] = mapped_column(ForeignKey("appointments.id", ondelete="CASCADE"))
+    # A hold made to move this appointment: its own busy time does not stand in the way. (No
+    # foreign key: appointments already refer to holds, and a cycle would muddle table order.)
+    reschedule_appointment_id: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     resources: Mapped[list[Resource]] = relationship(secondary=hold_resources, order_by=Resource.id, viewonly=True)
     appointment: Mapped[Appointment | None] = relationship(

@@ -171,6 +171,12 @@ class FitTable(DataTable):
     Lines are cached by whether their row holds the cursor, not by where the cursor is:
     DataTable keys its line cache on the cursor's coordinate, so every Down that scrolls
     rebuilt all ~35 visible rows (about 10 ms a frame, over 16 ms with a garbage collection).
+
+    Both need DataTable internals, as its public API has no line cache key and no way to set
+    column widths: _render_line, _get_offsets, _row_locations, _update_count,
+    _show_hover_cursor, _pseudo_class_state (the line cache), and _clear_caches,
+    _require_update_dimensions (fitting columns). pyproject.toml pins Textual to the tested
+    minor for that; tests/test_textual_internals.py names what moved after an upgrade.
     """
 
     SCROLLBAR_ROOM = 2

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from frontdesk.domain.appointments import STATUSES
 from frontdesk.domain.blocks import block_span, validate_rrule
+from frontdesk.domain.day import ATTENDANCE_STATUSES
 from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.statuses import DEFAULT_HOLD_MINUTES, IN_PERSON
 from frontdesk.domain.timeutil import clinician_zone_name, is_zone
@@ -487,8 +488,12 @@ class Checker:
             "location_id": lid, "is_remote": is_remote, "title": title, "start_time": start,
             "end_time": end, "status": status, "attendee_email": row.email("attendee_email"),
             "created_at": row.instant("created_at"), "updated_at": row.instant("updated_at"),
-            "resource_ids": resource_ids, **texts,
+            "arrived_at": row.instant("arrived_at"), "actual_start_time": row.instant("actual_start_time"),
+            "actual_end_time": row.instant("actual_end_time"), "resource_ids": resource_ids, **texts,
         })
+        attendance = texts["attendance_status"]
+        if attendance is not None and attendance not in ATTENDANCE_STATUSES:
+            row.bad("attendance_status", f"{show(attendance)} is not an attendance status ({', '.join(ATTENDANCE_STATUSES)})")
 
     def appointment_rooms(self, row: Row, lid: str | None) -> list[str]:
         resource_ids = row.text_list("resource_ids") or []

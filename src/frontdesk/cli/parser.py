@@ -1,0 +1,221 @@
+"""The `frontdesk` command line as argparse sees it: every subcommand, its options and how
+each value is read. Refusals of the command line are UsageError (exit 2)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from frontdesk.domain.statuses import HOLD_STATES, STATUSES
+
+
+class UsageError(Exception):
+    """The command line does not parse (exit 2)."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+    def _get_values(self, action, arg_strings):
+        # `--attendee-email=--`: Python 3.11 drops the "--" and hands back an empty list;
+        # 3.12 and later give the value "--". Take it as a value, as the newer ones do.
+        if arg_strings == ["--"] and action.option_strings and action.nargs is None:
+            return self._get_value(action, "--")
+        return super()._get_values(action, arg_strings)
+
+
+def unreadable_argument(argv: Sequence[str]) -> str | None:
+    """Why an argument cannot be read as text (a NUL, bytes that are not UTF-8), or None."""
+    for position, arg in enumerate(argv, start=1):
+        if "\x00" in arg:
+            return f"argument {position} contains a NUL character"
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"argument {position} is not valid UTF-8 text"
+    return None
+
+
+def _id(text: str) -> str:
+    """An id: any text but a blank one (a blank filter must not quietly mean "any")."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an id cannot be blank")
+    return text
+
+
+def _status_list(text: str) -> tuple[str, ...]:
+    """`--status-in S,S`: one or more known statuses."""
+    statuses = tuple(s.strip() for s in text.split(","))
+    if not any(statuses):
+        raise argparse.ArgumentTypeError("give one or more statuses, separated by commas")
+    unknown = [s for s in statuses if s not in STATUSES]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"{', '.join(map(repr, unknown))} is not a status ({', '.join(STATUSES)})")
+    return statuses
+
+
+def _bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("true", "yes", "1"):
+        return True
+    if lowered in ("false", "no", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"{text!r} is not true or false")
+
+
+def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """--db/--now/--operator/--theme, accepted before or after the subcommand."""
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--db", default=default, metavar="URL", help="SQLAlchemy URL or SQLite file path")
+    parser.add_argument("--now", default=default, metavar="INSTANT", help="start the clock at this ISO 8601 instant")
+    parser.add_argument("--operator", default=default, metavar="NAME", help="who is at the terminal")
+    parser.add_argument("--theme", default=default, metavar="NAME", help="UI theme (dark, light, high-contrast)")
+
+
+# The day's actions (booking.md "The day"), as subcommands of `appointments`.
+DAY_ACTION_HELP = (
+    ("confirm", "confirm a pending or scheduled appointment"),
+    ("check-in", "the patient has arrived (on the appointment's day)"),
+    ("start", "the patient is in the room"),
+    ("complete", "the visit is over: its time is free from now"),
+    ("no-show", "the patient did not come (after the start time): its time is free from now"),
+    ("revert", "undo the last of these actions, made today"),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = Parser(add_help=False)
+    _global_options(common, suppress=True)
+
+    parser = Parser(
+        prog="frontdesk",
+        description="A keyboard-first front desk for a clinic. With no subcommand, opens the terminal UI.",
+    )
+    _global_options(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    def command(name: str, help_: str, parent=sub) -> argparse.ArgumentParser:
+        return parent.add_parser(name, help=help_, description=help_, parents=[common])
+
+    demo = command("demo", "open the UI on a fresh demo clinic whose week lies around today (or --now)")
+    demo.add_argument("--no-ui", action="store_true", help="build the demo database and print where, then stop")
+
+    load = command("load", "read a clinic file (TOML or JSON) into the database, all or nothing")
+    load.add_argument("file", type=Path)
+    load.add_argument("--dry-run", action="store_true",
+                      help="print what the load would add, change, keep and remove, and write nothing")
+
+    av = command("availability", "free slots for an appointment type (GET /availability)")
+    av.add_argument("--appointment-type", required=True, metavar="ID", type=_id)
+    av.add_argument("--start-date", required=True, metavar="D")
+    av.add_argument("--end-date", required=True, metavar="D")
+    av.add_argument("--clinician", metavar="ID", type=_id)
+    av.add_argument("--location", metavar="ID", type=_id)
+    av.add_argument("--remote", type=_bool, metavar="true/false")
+    av.add_argument("--timezone", metavar="TZ")
+    av.add_argument("--round-robin", choices=["RANDOM", "BALANCED", "NONE", "COMBINED"], type=str.upper)
+    av.add_argument("--resource", action="append", default=[], metavar="ID", dest="resources", type=_id)
+    av.add_argument("--duration", type=int, metavar="MIN")
+    av.add_argument("--interval", type=int, metavar="MIN")
+    av.add_argument("--first-available", action="store_true")
+    av.add_argument("--seed", type=int)
+
+    holds = command("holds", "reserve a slot while details are taken (POST /holds)")
+    hs = holds.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
+    hc = command("create", "hold one slot", hs)
+    hc.add_argument("--appointment-type", required=True, metavar="ID", type=_id)
+    hc.add_argument("--clinician", required=True, metavar="ID", type=_id)
+    hc.add_argument("--start", metavar="INSTANT")
+    hc.add_argument("--date", metavar="D")
+    hc.add_argument("--start-time", metavar="HH:MM")
+    hc.add_argument("--duration", type=int, metavar="MIN")
+    hc.add_argument("--location", metavar="ID", type=_id)
+    hc.add_argument("--room", metavar="ID", type=_id)
+    hc.add_argument("--remote", action="store_true")
+    hc.add_argument("--reschedule", metavar="APT_ID", type=_id,
+                    help="hold the new time of this appointment (its own time does not count as busy)")
+    command("get", "show a hold", hs).add_argument("hold_id", type=_id)
+    hl = command("list", "the holds in force (or in a status), soonest to expire first", hs)
+    hl.add_argument("--status", choices=HOLD_STATES, help="active (the default: in force), confirmed, released or expired")
+    hl.add_argument("--created-by", metavar="NAME", help="only the holds this operator made")
+    hl.add_argument("--limit", type=int, default=20)
+    hl.add_argument("--offset", type=int, default=0)
+    command("release", "give a hold up", hs).add_argument("hold_id", type=_id)
+    hf = command("confirm", "turn a hold into a confirmed appointment", hs)
+    hf.add_argument("hold_id", type=_id)
+    hf.add_argument("--patient", metavar="ID", type=_id)
+    hf.add_argument("--new-patient-first-name", metavar="F")
+    hf.add_argument("--new-patient-last-name", metavar="L")
+    hf.add_argument("--new-patient-email", metavar="E")
+    hf.add_argument("--new-patient-phone", metavar="P")
+    hf.add_argument("--new-patient-dob", metavar="YYYY-MM-DD")
+    hf.add_argument("--attendee-name", metavar="N")
+    hf.add_argument("--attendee-email", metavar="E")
+
+    apts = command("appointments", "list, show, create, update and cancel appointments")
+    aps = apts.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
+    al = command("list", "appointments, paged, sorted by start then id", aps)
+    al.add_argument("--limit", type=int, default=20)
+    al.add_argument("--offset", type=int, default=0)
+    al.add_argument("--patient", metavar="ID", type=_id)
+    al.add_argument("--clinician", metavar="ID", type=_id)
+    al.add_argument("--status", choices=STATUSES)
+    al.add_argument("--status-in", metavar="S,S", type=_status_list, default=())
+    al.add_argument("--date-gte", metavar="INSTANT")
+    al.add_argument("--date-lte", metavar="INSTANT")
+    al.add_argument("--appointment-type", metavar="ID", type=_id)
+    al.add_argument("--location", metavar="ID", type=_id)
+    command("get", "one appointment with its history and change log", aps).add_argument("id", type=_id)
+    ac = command("create", "book a time directly (POST /appointments)", aps)
+    ac.add_argument("--title", required=True)
+    ac.add_argument("--start-time", required=True, metavar="INSTANT")
+    ac.add_argument("--end-time", required=True, metavar="INSTANT")
+    ac.add_argument("--patient", metavar="ID", type=_id)
+    ac.add_argument("--clinician", metavar="ID", type=_id)
+    ac.add_argument("--appointment-type", metavar="ID", type=_id)
+    ac.add_argument("--location", metavar="ID", type=_id)
+    ac.add_argument("--room", metavar="ID", type=_id)
+    ac.add_argument("--status", choices=STATUSES)
+    ac.add_argument("--remote", action="store_true")
+    ac.add_argument("--description")
+    ac.add_argument("--attendee-name", metavar="N")
+    ac.add_argument("--attendee-email", metavar="E")
+    ac.add_argument("--episode", metavar="ID", type=_id)
+    ac.add_argument("--idempotency-key", metavar="K")
+    ac.add_argument("--allow-overlap", metavar="REASON")
+    au = command("update", "change fields of an appointment (PATCH /appointments/{id})", aps)
+    au.add_argument("id", type=_id)
+    au.add_argument("--title")
+    au.add_argument("--description")
+    au.add_argument("--attendee-name", metavar="N")
+    au.add_argument("--attendee-email", metavar="E")
+    au.add_argument("--start-time", metavar="INSTANT")
+    au.add_argument("--end-time", metavar="INSTANT")
+    au.add_argument("--allow-overlap", metavar="REASON", help="allow a time change over busy time, recording why")
+    au.add_argument("--status", help="refused: status changes only through actions such as cancel")
+    ax = command("cancel", "cancel an appointment with a reason", aps)
+    ax.add_argument("id", type=_id)
+    ax.add_argument("--reason")
+    mv = command("reschedule", "move an appointment onto a hold made with holds create --reschedule", aps)
+    mv.add_argument("id", type=_id)
+    mv.add_argument("--hold", required=True, metavar="HOLD_ID", type=_id)
+    day_actions = [mv]
+    for name, help_ in DAY_ACTION_HELP:
+        acting = command(name, help_, aps)
+        acting.add_argument("id", type=_id)
+        day_actions.append(acting)
+    for changing in (au, ax, *day_actions):
+        changing.add_argument("--expect-version", type=int, metavar="N",
+                              help="refuse (VERSION_CONFLICT) if the appointment changed since version N")
+
+    pts = command("patients", "find patients")
+    ps = pts.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
+    pq = command("search", "name, email, phone or date of birth; empty text lists everyone", ps)
+    pq.add_argument("text", nargs="?", default="")
+    pq.add_argument("--limit", type=int, default=20)
+    pq.add_argument("--offset", type=int, default=0)
+    command("get", "one patient", ps).add_argument("id", type=_id)
+    return parser

@@ -78,7 +78,9 @@ def _value(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {name: getattr(value, name) for name in _field_names(type(value))}
+        names = _field_names(type(value))
+        assert names is not None  # a dataclass, checked above
+        return {name: getattr(value, name) for name in names}
     if isinstance(value, tuple):
         return list(value)
     raise TypeError(f"cannot write {type(value).__name__} as JSON")

@@ -15,10 +15,10 @@ import math
 import random
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import NamedTuple
+from typing import NamedTuple, cast
 from zoneinfo import ZoneInfo
 
 from frontdesk.domain.busy import APPOINTMENT, BLOCK, Busy, BusySpan
@@ -172,7 +172,12 @@ def _hours_to_pairs(
     pairs = []
     for day in days:
         if day in by_day:  # the date's overrides replace its weekly hours
-            spans = [(o.start_minute, o.end_minute) for o in by_day[day] if o.start_minute is not None]
+            # An override has both times or neither (it closes the day): the clinic file checks it.
+            spans = [
+                (o.start_minute, o.end_minute)
+                for o in by_day[day]
+                if o.start_minute is not None and o.end_minute is not None
+            ]
         else:
             spans = [(r.start_minute, r.end_minute) for r in weekly if r.applies(day)]
         for start_minute, end_minute in spans:
@@ -290,7 +295,7 @@ class Timeline:
 def _spans(busy: Sequence[Busy | BusySpan]) -> Sequence[BusySpan]:
     """A resource's busy time as BusySpans (the service hands them over as such already)."""
     if not busy or set(map(type, busy)) == {BusySpan}:
-        return busy
+        return cast(Sequence[BusySpan], busy)
     return [item if isinstance(item, BusySpan) else item.span() for item in busy]
 
 
@@ -376,6 +381,7 @@ def find_slots(search: SlotSearch) -> list[Offer]:
         for window in windows_of(channel):
             starts = clinician.free_starts(window, step, duration, first, last)
             if needs_room:
+                assert location_id is not None  # needs_room says so
                 for t in starts:
                     room = room_for(location_id, t, clinician.shared.get(t, set()))
                     if room is None:
@@ -397,12 +403,12 @@ def find_slots(search: SlotSearch) -> list[Offer]:
         for place in sorted(pools):
             with_rooms = search.needs_room and not place[0]
             if search.round_robin == NONE:  # rooms are chosen when the slot is held
-                for t, pool in sorted(pools[place].items()):
-                    clinicians = tuple(c for c, _ in pool) if with_rooms else tuple(pool)
+                for t, members in sorted(pools[place].items()):
+                    clinicians = tuple(c for c, _ in members) if with_rooms else tuple(members)
                     rows.append((t, clinicians[0] if len(clinicians) == 1 else "", *place, clinicians))
                 continue
-            for t, pool in sorted(pools[place].items()):
-                choices = pool if with_rooms else [(c, None) for c in pool]
+            for t, members in sorted(pools[place].items()):
+                choices = members if with_rooms else [(c, None) for c in members]
                 if search.round_robin == BALANCED:
                     fewest = min(load.get(c, 0) for c, _ in choices)
                     choices = [p for p in choices if load.get(p[0], 0) == fewest]
@@ -437,7 +443,15 @@ def _appointment_counts(search: SlotSearch) -> dict[str, int]:
     return counts
 
 
-def _combined(search: SlotSearch, windows_of, timeline, first: int, last: int, step: int, duration: int) -> list[Offer]:
+def _combined(
+    search: SlotSearch,
+    windows_of: Callable[[Channel], list[tuple[int, int]]],
+    timeline: Callable[..., Timeline],
+    first: int,
+    last: int,
+    step: int,
+    duration: int,
+) -> list[Offer]:
     """Slots where every given resource is free at once: the clinicians' windows intersected."""
     wanted = set(search.combined_ids)
     channels = [c for c in search.channels if c.clinician_id in wanted]
@@ -468,6 +482,7 @@ def _combined(search: SlotSearch, windows_of, timeline, first: int, last: int, s
                     continue
                 resources = tuple(clinicians + rooms)
                 if needs_room:
+                    assert location_id is not None  # needs_room says so
                     room = next(
                         (r for r in search.rooms.get(location_id, ()) if timeline(r, False).free_for(t, refs)), None
                     )

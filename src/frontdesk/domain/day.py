@@ -44,7 +44,8 @@ class Visit:
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Visit:
         times = ("arrived_at", "actual_start_time", "actual_end_time")
-        return cls(**{k: (datetime.fromisoformat(v) if k in times and v else v) for k, v in record.items()})
+        fields: dict[str, Any] = {k: (datetime.fromisoformat(v) if k in times and v else v) for k, v in record.items()}
+        return cls(**fields)
 
 
 def _refuse(visit: Visit, action: str, why: str) -> FrontdeskError:

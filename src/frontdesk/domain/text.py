@@ -10,6 +10,7 @@ which are no character at all and cannot be stored as UTF-8.
 from __future__ import annotations
 
 import re
+from typing import Literal, overload
 
 from frontdesk.domain.errors import validation
 
@@ -63,6 +64,30 @@ def refuse_controls(text: str, field: str, *, multiline: bool = False, label: st
 def label_of(field: str) -> str:
     """`last_name` -> `Last name`: how a field reads in a message."""
     return field.replace("_", " ").capitalize()
+
+
+@overload
+def check_text(
+    value: object,
+    field: str,
+    *,
+    max_len: int,
+    required: Literal[True],
+    multiline: bool = False,
+    label: str | None = None,
+) -> str: ...
+
+
+@overload
+def check_text(
+    value: object,
+    field: str,
+    *,
+    max_len: int,
+    required: bool = False,
+    multiline: bool = False,
+    label: str | None = None,
+) -> str | None: ...
 
 
 def check_text(

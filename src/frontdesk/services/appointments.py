@@ -103,6 +103,8 @@ def check_version(appointment: Appointment, expect_version: int | None) -> None:
         return
     last = appointment.change_log[-1] if appointment.change_log else None
     status = appointment.status_history[-1] if appointment.status_history else None
+    by: str | None
+    at: datetime | None
     if status is not None and (last is None or status.changed_at >= last.changed_at):
         by, at = status.changed_by, status.changed_at
     else:

@@ -14,8 +14,9 @@ from datetime import UTC, datetime, time, timedelta, timezone
 from itertools import groupby
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnExpressionArgument, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from frontdesk.domain.availability import (
     BALANCED,
@@ -148,7 +149,7 @@ def _type(session: Session, type_id: str) -> AppointmentType:
     return appointment_type
 
 
-def _type_links(session: Session, type_id: str) -> tuple[list[str], list[str], dict[str, list[str]]]:
+def _type_links(session: Session, type_id: str) -> tuple[list[str], list[str], dict[str | None, list[str]]]:
     clinicians = list(
         session.scalars(
             select(type_clinicians.c.clinician_id)
@@ -163,7 +164,7 @@ def _type_links(session: Session, type_id: str) -> tuple[list[str], list[str], d
             .order_by(type_locations.c.location_id)
         )
     )
-    rooms: dict[str, list[str]] = defaultdict(list)
+    rooms: dict[str | None, list[str]] = defaultdict(list)
     for room_id, location_id in session.execute(
         select(Resource.id, Resource.location_id)
         .join(type_rooms, type_rooms.c.room_id == Resource.id)
@@ -181,9 +182,11 @@ def _modes(appointment_type: AppointmentType, location_id: str | None, is_remote
     return in_person, remote
 
 
-def _asked_channels(hours: type[ScheduleRule] | type[ScheduleOverride], places: list[str], remote: bool):
+def _asked_channels(
+    hours: type[ScheduleRule] | type[ScheduleOverride], places: list[str], remote: bool
+) -> ColumnElement[bool]:
     """Rows of the channels asked about: in person at these places, and remote if asked."""
-    channels = []
+    channels: list[ColumnExpressionArgument[bool]] = []
     if places:
         channels.append(hours.location_id.in_(places) & ~hours.remote)
     if remote:
@@ -298,7 +301,7 @@ def _offers(session: Session, now: datetime, ask: _Ask) -> list[Offer]:
     )
 
 
-def _names(session: Session, model, ids: set[str]) -> dict[str, str]:
+def _names(session: Session, model: type[Resource] | type[Location], ids: set[str | None]) -> dict[str | None, str]:
     ids.discard(None)
     if not ids:
         return {}
@@ -461,6 +464,7 @@ def find_offered_slot(
     rooms: dict[str, tuple[str, ...]] = {}
     needs_room = False
     if not is_remote:
+        assert location_id is not None  # in person: checked above
         if room is not None:
             # Availability would only offer a room of the type's own at that location.
             if room.location_id != location_id or (

@@ -89,7 +89,8 @@ def _book_loaded(session: Session, clock: Clock, result: LoadResult, source: str
         )))
     if not ids:
         return
-    types = {t.id: t for t in session.scalars(select(AppointmentType))}
+    # Looked up by each appointment's type id, which may be None (no type: no padding).
+    types: dict[str | None, AppointmentType] = {t.id: t for t in session.scalars(select(AppointmentType))}
     chunks = [sorted(ids)[i : i + 500] for i in range(0, len(ids), 500)]
     appointments = sorted(
         (a for chunk in chunks for a in session.scalars(

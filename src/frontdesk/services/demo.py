@@ -54,19 +54,20 @@ def _shift_until(rule: Any, days: int) -> Any:
     return re.sub(r"(UNTIL=)(\d{8})", move, rule, flags=re.IGNORECASE)
 
 
-def _appointment_zones(data: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
-    """Timezones by location id and by clinician id (own, else first location with hours)."""
+def _appointment_zones(data: dict[str, Any]) -> tuple[dict[Any, str], dict[Any, str]]:
+    """Timezones by location id and by clinician id (own, else first location with hours),
+    keyed by the ids as the file spells them (the loader checks them later)."""
     def rows(section: str) -> list[dict]:
         value = data.get(section)
         return [r for r in value if isinstance(r, dict)] if isinstance(value, list) else []
 
-    locations = {r.get("id"): r.get("timezone") for r in rows("locations") if isinstance(r.get("timezone"), str)}
+    locations: dict[Any, str] = {r.get("id"): r["timezone"] for r in rows("locations") if isinstance(r.get("timezone"), str)}
     first: dict[str, str] = {}
     for rule in rows("schedules"):
         zone_name = locations.get(rule.get("location_id"))
         if zone_name and isinstance(rule.get("clinician_id"), str):
             first.setdefault(rule["clinician_id"], zone_name)
-    own = {r.get("id"): r.get("timezone") for r in rows("clinicians") if isinstance(r.get("timezone"), str)}
+    own: dict[Any, str] = {r.get("id"): r["timezone"] for r in rows("clinicians") if isinstance(r.get("timezone"), str)}
     clinicians = {cid: clinician_zone_name(own.get(cid), first.get(cid)) for cid in {*own, *first}}
     return locations, {cid: zone for cid, zone in clinicians.items() if zone}
 

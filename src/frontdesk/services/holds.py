@@ -307,6 +307,7 @@ def confirm_hold(ctx: Context, hold_id: str, req: ConfirmRequest) -> Appointment
                              hold_id=hold.id, appointment_id=hold.reschedule_appointment_id)
 
         if details is None:
+            assert req.patient_id is not None  # one of the two, checked above
             patient = session.get(Patient, req.patient_id)
             if patient is None:
                 raise not_found("patient", req.patient_id)
@@ -322,6 +323,7 @@ def confirm_hold(ctx: Context, hold_id: str, req: ConfirmRequest) -> Appointment
             session.add(patient)
 
         appointment_type = session.get(AppointmentType, hold.appointment_type_id)
+        assert appointment_type is not None  # a hold's type is a foreign key
         appointment = Appointment(
             id=new_id("apt_"),
             patient_id=patient.id,

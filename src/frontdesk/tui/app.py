@@ -105,7 +105,7 @@ class FrontdeskApp(App[None]):
         """The clinic's reference data arrived (the home screen loads it first)."""
         self.overview = overview
         wanted = self.requested_location_id or self.settings.get("location_id")
-        by_id = {location.id: location for location in overview.locations}
+        by_id: dict[str | None, LocationView] = {location.id: location for location in overview.locations}
         if wanted and wanted not in by_id and self.requested_location_id:
             self.notify(f"No location {wanted!r}; showing the first one.", severity="warning", markup=False)
         self.location = by_id.get(wanted) or (overview.locations[0] if overview.locations else None)

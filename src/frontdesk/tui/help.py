@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 
-def _keys(app: App, bindings: list[Binding]) -> list[tuple[str, str]]:
+def _keys(app: App, bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
     rows = []
     for binding in bindings:
+        assert isinstance(binding, Binding)  # frontdesk's screens write their bindings in full
         keys = " / ".join(app.get_key_display(Binding(key.strip(), binding.action)) for key in binding.key.split(","))
         rows.append((keys, binding.tooltip or binding.description or binding.action.replace("_", " ")))
     return rows

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from rich.highlighter import Highlighter
 from rich.style import Style
@@ -15,6 +16,9 @@ from textual.widgets import DataTable, Input, Static, TextArea
 from textual.widgets.data_table import ColumnKey
 
 from frontdesk.tui import format as fmt
+
+if TYPE_CHECKING:
+    from frontdesk.tui.app import FrontdeskApp
 
 
 class ClinicHeader(Static):
@@ -30,6 +34,7 @@ class ClinicHeader(Static):
     }
     """
 
+    app: FrontdeskApp
     _shown: Text | None = None
 
     def on_mount(self) -> None:
@@ -84,6 +89,7 @@ class HoldCountdown(Static):
     HoldCountdown.-expired { background: $error; color: $text; text-style: bold reverse; }
     """
 
+    app: FrontdeskApp
     SOON = timedelta(minutes=2)
     FINAL = timedelta(seconds=30)
 

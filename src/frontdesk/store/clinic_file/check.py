@@ -77,6 +77,7 @@ class Existing:
             .where(ScheduleRule.location_id.is_not(None))
             .order_by(ScheduleRule.id)
         ):
+            assert lid is not None  # the query asked for rules at a location
             found.clinician_first_location.setdefault(cid, lid)
         return found
 
@@ -181,6 +182,8 @@ class Checker:
     # -- what rows may refer to
 
     def location_zone(self, lid: str | None) -> str | None:
+        if lid is None:
+            return None
         if lid in self.file_locations:
             return self.file_locations[lid]
         return self.existing.locations.get(lid)
@@ -264,6 +267,7 @@ class Checker:
                     days = part.weekdays()
                     start, end = part.hhmm("start"), part.hhmm("end")
                     if hours_span(part, start, end) and days:
+                        assert start is not None and end is not None  # hours_span checked them
                         hours.extend((d, start, end) for d in days)
         if lid is not None:
             self.file_locations[lid] = tz if tz is not None else BROKEN_ZONE
@@ -321,7 +325,7 @@ class Checker:
                 at = self.room_location(rid)
                 if at is not None and at not in location_ids:
                     row.bad(f"room_ids[{i}]", f"room {show(rid)} is at {show(at)}, which is not in location_ids")
-        record = {
+        record: dict[str, Any] = {
             "id": tid,
             "name": row.text("name", required=True),
             "duration_minutes": duration,
@@ -402,12 +406,13 @@ class Checker:
         rid = rid if self.known(row, "resource_id", rid, ("clinician", "room")) else None
         start, end = row.local("start"), row.local("end")
         rule = row.text("rrule", max_len=500)
+        rule_ok = True
         if rule is not None:
             try:
                 validate_rrule(rule)
             except FrontdeskError as exc:
                 row.bad("rrule", exc.message)
-                rule = MISSING
+                rule_ok = False
         if start and end and end <= start:
             row.bad("end", f"{show(row.raw['end'])} is not after start {show(row.raw['start'])}")
             start = None
@@ -415,7 +420,7 @@ class Checker:
         zone_name = self.resource_zone(rid) if rid else None
         if rid and zone_name is None:
             row.bad("resource_id", f"clinician {show(rid)} has no timezone (set its timezone or give it hours at a location)")
-        if rid and zone_name not in (None, BROKEN_ZONE) and start and end and rule is not MISSING:
+        if rid and zone_name not in (None, BROKEN_ZONE) and start and end and rule_ok:
             try:
                 span = block_span(start, end, rule, ZoneInfo(zone_name))
             except FrontdeskError as exc:

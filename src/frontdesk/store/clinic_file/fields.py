@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from frontdesk.domain.appointments import check_email
 from frontdesk.domain.errors import VALIDATION_ERROR, FrontdeskError
@@ -97,6 +97,8 @@ MISSING = object()
 # calendar's edges, where turning a local time into UTC overflows.
 FIRST_YEAR, LAST_YEAR = 1800, 2200
 BROKEN_ZONE = "(a timezone already reported as wrong)"  # spares follow-on errors
+
+Day = TypeVar("Day", date, datetime)
 
 
 class Problems:
@@ -197,7 +199,7 @@ class Row:
             self.bad(key, f"{show(value)} is not a time (HH:MM)")
             return None
 
-    def _in_range(self, key: str, value: date) -> date | None:
+    def _in_range(self, key: str, value: Day) -> Day | None:
         if FIRST_YEAR <= value.year <= LAST_YEAR:
             return value
         self.bad(key, f"{show(self.raw.get(key))} is outside the years {FIRST_YEAR} to {LAST_YEAR}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -112,7 +113,7 @@ def _assign(obj: Any, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     return changed
 
 
-def _by_id(session: Session, model: type, ids: list[str]) -> dict[str, Any]:
+def _by_id(session: Session, model: type[Any], ids: list[str]) -> dict[str, Any]:
     """The rows of `model` with these ids, read in a few queries rather than one each."""
     found: dict[str, Any] = {}
     for i in range(0, len(ids), CHUNK):
@@ -121,7 +122,7 @@ def _by_id(session: Session, model: type, ids: list[str]) -> dict[str, Any]:
     return found
 
 
-def _merge_all(session: Session, model: type, records: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+def _merge_all(session: Session, model: type[Any], records: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
     """Insert rows with new ids; update the others in place where they differ. The ids
     (added, changed)."""
     found = _by_id(session, model, [r["id"] for r in records])
@@ -206,7 +207,7 @@ def _hhmm(minute: int | None) -> str:
 
 def describe(section: str, row: Any) -> str:
     """A row without an id, as a person would name it (a record of the file or a database row)."""
-    get = row.get if isinstance(row, dict) else lambda key: getattr(row, key)
+    get: Callable[[str], Any] = row.get if isinstance(row, dict) else lambda key: getattr(row, key)
     if section == "blocks":
         text = f"{get('resource_id')} {get('start_local'):%Y-%m-%dT%H:%M} to {get('end_local'):%Y-%m-%dT%H:%M}"
         return text + (f" {get('rrule')}" if get("rrule") else "")
@@ -236,7 +237,7 @@ def _write_hours_and_time_off(session: Session, checked: Checked, changes: dict)
 
 
 def _replace_keyed(
-    session: Session, model: type, kind: str, owner: str, records: list[dict], scope: set[str],
+    session: Session, model: type[Any], kind: str, owner: str, records: list[dict], scope: set[str],
 ) -> tuple[list[str], list[str]]:
     """Insert the file's rows not yet stored; delete the stored rows of `scope` (resources
     whose rows the file speaks for) that the file no longer has. (added places, removed rows)."""
@@ -315,7 +316,8 @@ def _write_appointments(
                 continue
             if outcome != "unchanged":
                 report[outcome].append(aid)
-            if outcome != "unchanged" or appointment.loaded_version is None:
+            # Only "added" has no stored appointment.
+            if appointment is None or outcome != "unchanged" or appointment.loaded_version is None:
                 stamp.append(aid)
             written.append(aid)
             links[aid] = wanted

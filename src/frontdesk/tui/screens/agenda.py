@@ -26,6 +26,8 @@ from frontdesk.tui.screens.changes import (
 from frontdesk.tui.widgets import ClinicHeader, FieldInput, FitTable
 
 if TYPE_CHECKING:  # imported for annotations only: keeps the first frame quick
+    from datetime import datetime
+
     from frontdesk.services.objects import AgendaRow, AppointmentView, Page
 
 PAGE_SIZE = 50
@@ -195,6 +197,7 @@ class AgendaScreen(FrontdeskScreen):
 
     def _start(self) -> None:
         overview = self.app.overview
+        assert overview is not None  # loaded before the list starts
         clinicians = self.query_one("#clinician", Choice)
         clinicians.set_options([("All clinicians", ALL), *((c.name, c.id) for c in overview.clinicians)])
         self.day = self.day or self.app.today()
@@ -240,8 +243,8 @@ class AgendaScreen(FrontdeskScreen):
 
     def _no_clinic_text(self) -> Text:
         """What to do about a database without a clinic: the commands to run, with this database in them."""
-        database = self.app.database
-        is_sqlite = database is not None and database.startswith("sqlite:///")
+        database = self.app.database or ""
+        is_sqlite = database.startswith("sqlite:///")
         if is_sqlite:
             database = database.removeprefix("sqlite:///")
         load = "frontdesk load FILE"
@@ -309,14 +312,14 @@ class AgendaScreen(FrontdeskScreen):
         relative = {0: "today", 1: "tomorrow", -1: "yesterday"}.get(offset)
         if relative:
             label.append(f" ({relative})")
-        noon = self._noon()
+        noon = self._noon(self.day)
         label.append(f"  ·  times in {self.app.zone} ({fmt.zone_abbrev(noon, self.app.zone)})", style="dim")
         self.query_one("#day-label", Label).update(label)
 
-    def _noon(self):
+    def _noon(self, day: date) -> datetime:
         from datetime import datetime, time
 
-        return datetime.combine(self.day, time(12), tzinfo=fmt.tz(self.app.zone))
+        return datetime.combine(day, time(12), tzinfo=fmt.tz(self.app.zone))
 
     def _show_page_info(self) -> None:
         page = self.page
@@ -533,8 +536,10 @@ class AgendaScreen(FrontdeskScreen):
         if not can_move(apt):
             self.notify("Only an appointment still to come, not yet arrived, can be moved.", title="Move", severity="warning")
             return
-        known_types = {t.id for t in self.app.overview.appointment_types}
-        if apt.appointment_type_id not in known_types:
+        overview = self.app.overview
+        assert overview is not None  # the day list shows rows only once the clinic is read
+        known_types = {t.id for t in overview.appointment_types}
+        if apt.appointment_type_id is None or apt.appointment_type_id not in known_types:
             self.notify("This appointment has no appointment type to look for slots of.", title="Move", severity="warning")
             return
         self.app.push_screen(SlotPickerScreen(apt.appointment_type_id, moving=apt), self.moved)
@@ -546,6 +551,7 @@ class AgendaScreen(FrontdeskScreen):
         zone = self.app.location_zone(appointment.location_id)
         self.notify(f"Moved to {fmt.when(appointment.start_time, appointment.end_time, zone)}", title="Appointment moved")
         overview = self.app.overview
+        assert overview is not None
         if appointment.location_id and self.app.location and appointment.location_id != self.app.location.id:
             self.app.location = next(loc for loc in overview.locations if loc.id == appointment.location_id)
         self.show_day(fmt.local(appointment.start_time, zone).date(), select_id=appointment.id)

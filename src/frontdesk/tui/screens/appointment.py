@@ -4,6 +4,7 @@ move (the screen closes with the appointment, and the day list opens the slot pi
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
@@ -23,6 +24,9 @@ from frontdesk.tui.screens.changes import (
 )
 from frontdesk.tui.widgets import ClinicHeader
 
+if TYPE_CHECKING:
+    from frontdesk.services.objects import AppointmentView, PatientView
+
 
 class AppointmentScreen(FrontdeskScreen):
     AUTO_FOCUS = "#appointment-scroll"
@@ -37,8 +41,8 @@ class AppointmentScreen(FrontdeskScreen):
     def __init__(self, appointment_id: str) -> None:
         super().__init__()
         self.appointment_id = appointment_id
-        self.appointment = None
-        self.patient = None
+        self.appointment: AppointmentView | None = None
+        self.patient: PatientView | None = None
 
     def compose(self) -> ComposeResult:
         yield ClinicHeader()
@@ -62,7 +66,7 @@ class AppointmentScreen(FrontdeskScreen):
         self.query_one("#details", Static).update(Text(fmt.visible(message.message)))
         return False
 
-    def show(self, loaded) -> None:
+    def show(self, loaded: tuple[AppointmentView, PatientView | None]) -> None:
         self.appointment, self.patient = loaded
         apt = self.appointment
         app = self.app
@@ -109,9 +113,9 @@ class AppointmentScreen(FrontdeskScreen):
         changes.add_column("Field")
         changes.add_column("Old → new", overflow="fold")
         changes.add_column("By")
-        for entry in apt.change_log:
-            change = Text.assemble(_short(entry.old), " → ", _short(entry.new))
-            changes.add_row(fmt.stamp(entry.changed_at, zone), Text(fmt.field_label(entry.field)), change, fmt.plain(entry.changed_by))
+        for logged in apt.change_log:
+            change = Text.assemble(_short(logged.old), " → ", _short(logged.new))
+            changes.add_row(fmt.stamp(logged.changed_at, zone), Text(fmt.field_label(logged.field)), change, fmt.plain(logged.changed_by))
         self.query_one("#changes", Static).update(changes if apt.change_log else Text("No changes.", style="dim"))
 
     def action_back(self) -> None:

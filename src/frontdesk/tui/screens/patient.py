@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 
@@ -157,7 +158,8 @@ class PatientScreen(FrontdeskScreen):
         return True
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        patient = self.results.get(event.row_key.value)
+        key = event.row_key.value
+        patient = self.results.get(key) if key is not None else None
         if patient is not None:
             self.choose_patient(patient)
 
@@ -225,7 +227,7 @@ class PatientScreen(FrontdeskScreen):
             self.query_one(f"#{name}-error", Label).update(check_text(value, name) or "")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        actions = {"confirm": self.action_confirm, "leave": self.action_leave, "again": self.action_hold_again, "another": self.action_pick_another}
+        actions: dict[str | None, Callable[[], None]] = {"confirm": self.action_confirm, "leave": self.action_leave, "again": self.action_hold_again, "another": self.action_pick_another}
         actions[event.button.id]()
 
     def action_confirm(self) -> None:

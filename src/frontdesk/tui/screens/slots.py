@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -16,8 +16,10 @@ from textual.widgets import DataTable, Footer, Label, Static
 
 from frontdesk.domain.statuses import IN_PERSON, REMOTE
 from frontdesk.services.objects import (
+    AppointmentTypeView,
     AvailabilityQuery,
     AvailabilityResult,
+    ClinicOverview,
     HoldRequest,
     Slot,
 )
@@ -63,10 +65,17 @@ class SlotPickerScreen(FrontdeskScreen):
         self._select_after_load: str | None = None
         self._loaded_once = False
 
+    @property
+    def overview(self) -> ClinicOverview:
+        """The clinic's reference data: the home screen loads it before this screen opens."""
+        overview = self.app.overview
+        assert overview is not None
+        return overview
+
     # --- layout -----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        overview = self.app.overview
+        overview = self.overview
         kind = self._type()
         yield ClinicHeader()
         with Horizontal(classes="filters"):
@@ -92,18 +101,18 @@ class SlotPickerScreen(FrontdeskScreen):
         )
         yield Footer(compact=True)
 
-    def _type(self):
-        return next(t for t in self.app.overview.appointment_types if t.id == self.type_id)
+    def _type(self) -> AppointmentTypeView:
+        return next(t for t in self.overview.appointment_types if t.id == self.type_id)
 
     def _clinician_options(self) -> list[tuple[str, str]]:
         kind = self._type()
         options = [("All clinicians", ALL), ("Any clinician (round robin)", ANY_CLINICIAN)]
-        options += [(c.name, c.id) for c in self.app.overview.clinicians if c.id in kind.clinician_ids]
+        options += [(c.name, c.id) for c in self.overview.clinicians if c.id in kind.clinician_ids]
         return options
 
     def _location_options(self) -> list[tuple[str, str]]:
         kind = self._type()
-        places = [(self.app.short_place(loc.name), loc.id) for loc in self.app.overview.locations if loc.id in kind.location_ids]
+        places = [(self.app.short_place(loc.name), loc.id) for loc in self.overview.locations if loc.id in kind.location_ids]
         return [("All locations", ALL), *places]
 
     def _mode_options(self) -> list[tuple[str, str]]:
@@ -139,7 +148,7 @@ class SlotPickerScreen(FrontdeskScreen):
         location = self.query_one("#location", Choice).value
         mode = self.query_one("#mode", Choice).value
         location_id = None if location == ALL else location
-        common = dict(
+        common: dict[str, Any] = dict(
             appointment_type_id=self.type_id,
             start_date=start.isoformat(),
             end_date=(start + timedelta(days=days - 1)).isoformat(),
@@ -202,7 +211,7 @@ class SlotPickerScreen(FrontdeskScreen):
                 )
                 if first_slot_row is None:
                     first_slot_row = table.row_count - 1
-        if keep in self.slots or (keep or "").startswith("day|") and keep[4:] in days:
+        if keep is not None and (keep in self.slots or keep.startswith("day|") and keep[4:] in days):
             table.move_cursor(row=table.get_row_index(keep), scroll=True)
         elif first_slot_row is not None and not self._loaded_once:
             table.move_cursor(row=first_slot_row)
@@ -248,10 +257,12 @@ class SlotPickerScreen(FrontdeskScreen):
     # --- keys -------------------------------------------------------------------------------
 
     def action_next_week(self) -> None:
+        assert self.start_day is not None  # set on mount
         self.start_day += timedelta(days=DAYS_SHOWN)
         self.load()
 
     def action_previous_week(self) -> None:
+        assert self.start_day is not None  # set on mount
         self.start_day -= timedelta(days=DAYS_SHOWN)
         self.load()
 
@@ -285,7 +296,8 @@ class SlotPickerScreen(FrontdeskScreen):
     # --- holding a slot ---------------------------------------------------------------------
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        slot = self.slots.get(event.row_key.value)
+        key = event.row_key.value
+        slot = self.slots.get(key) if key is not None else None
         if slot is None:
             return
         if slot.clinician_id is None:
@@ -322,6 +334,7 @@ class SlotPickerScreen(FrontdeskScreen):
 
     def ask_move(self, hold: HoldView) -> None:
         apt = self.moving
+        assert apt is not None  # a hold is only asked about as a move in a picker opened to move
         old_zone, new_zone = self.app.location_zone(apt.location_id), self.app.location_zone(hold.location_id)
         old = self._place(apt.start_time, apt.end_time, old_zone, apt.clinician_profile_id, apt.location_id, apt.is_remote)
         new = self._place(hold.start_time, hold.end_time, new_zone, hold.clinician_id, hold.location_id, hold.is_remote)
@@ -351,9 +364,13 @@ class SlotPickerScreen(FrontdeskScreen):
     def release(self, hold: HoldView) -> None:
         """Give the held time back (an expired hold is already free), then show the week again."""
         self.app.owned_holds.discard(hold.id)
-        self.call_service("release", partial(backend.release_hold, hold_id=hold.id), self.released, self.released, exclusive=False)
+        self.call_service("release", partial(backend.release_hold, hold_id=hold.id), self.released,
+                          self.release_refused, exclusive=False)
 
-    def released(self, _outcome) -> bool:
+    def released(self, _hold: HoldView) -> None:
+        self.load()
+
+    def release_refused(self, _message: ServiceFailed) -> bool:
         self.load()
         return True  # a hold already gone needs no word
     def not_held(self, message: ServiceFailed) -> bool:

@@ -132,7 +132,7 @@ WAITING_AHEAD = timedelta(minutes=20)  # who is in the waiting room: visits star
 
 def settle_outcomes(data: dict[str, Any], now: datetime) -> dict[str, Any]:
     """A copy whose day is alive at `now` (booking.md "The day"): visits that have ended are
-    done (every fifth one a no-show), the visit under way is in the room, those about to
+    done (every fourth one a no-show), the visit under way is in the room, those about to
     start have arrived and are waiting; nothing that has not ended is already completed or a
     no-show. Cancelled and not-yet-approved bookings stay as they are."""
     out = json.loads(json.dumps(data))
@@ -150,7 +150,7 @@ def settle_outcomes(data: dict[str, Any], now: datetime) -> dict[str, Any]:
             continue
         if end <= now:
             ended += 1
-            if status == "no_show" or (status != "completed" and ended % 5 == 0):
+            if status == "no_show" or ended % 4 == 0:
                 appointment["status"] = "no_show"
                 continue
             appointment.update(status="completed", attendance_status="checked_out",
@@ -160,8 +160,8 @@ def settle_outcomes(data: dict[str, Any], now: datetime) -> dict[str, Any]:
             appointment.update(status="confirmed", attendance_status="in_room",
                                arrived_at=_iso(start - timedelta(minutes=8)),
                                actual_start_time=_iso(start + timedelta(minutes=1)))
-        elif start - now <= WAITING_AHEAD and status not in OUTCOME_STATUSES:
-            appointment.update(attendance_status="arrived", arrived_at=_iso(now - timedelta(minutes=4)))
+        elif start - now <= WAITING_AHEAD:
+            appointment.update(status="confirmed", attendance_status="arrived", arrived_at=_iso(now - timedelta(minutes=4)))
         elif status in OUTCOME_STATUSES:
             appointment["status"] = "confirmed"
     return out

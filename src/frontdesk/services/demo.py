@@ -160,8 +160,8 @@ def settle_outcomes(data: dict[str, Any], now: datetime) -> dict[str, Any]:
             appointment.update(status="confirmed", attendance_status="in_room",
                                arrived_at=_iso(start - timedelta(minutes=8)),
                                actual_start_time=_iso(start + timedelta(minutes=1)))
-        elif start - now <= WAITING_AHEAD:
-            appointment.update(status="confirmed", attendance_status="arrived", arrived_at=_iso(now - timedelta(minutes=4)))
+        elif start - now <= WAITING_AHEAD and status not in OUTCOME_STATUSES:
+            appointment.update(attendance_status="arrived", arrived_at=_iso(now - timedelta(minutes=4)))
         elif status in OUTCOME_STATUSES:
             appointment["status"] = "confirmed"
     return out

@@ -7,9 +7,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from textual.widgets import DataTable, OptionList
-from tui_pilot import notifications, pick_option, row_texts, running, screen_text, settle
+from tui_pilot import NOW, notifications, pick_option, row_texts, running, screen_text, settle
 
-from frontdesk.services import appointments, holds
+from frontdesk.services import appointments, day_list, holds
 from frontdesk.services.objects import HoldFilter
 from frontdesk.tui.choice import ChoiceModal
 from frontdesk.tui.screens.agenda import (
@@ -168,3 +168,17 @@ async def test_home_and_end_go_to_the_first_and_last_row(desk):
         assert table.cursor_row == table.row_count - 1 > 0
         await press(pilot, "home")
         assert table.cursor_row == 0
+
+
+def test_revert_is_offered_only_when_there_is_an_action_of_today_to_undo(desk):
+    from frontdesk.tui.screens.agenda import allowed_actions
+
+    row = next(r for r in day_list.agenda(desk, location_id="loc_central", day=NOW.date()).items
+               if r.appointment.status == "confirmed")
+    apt = row.appointment
+    assert apt.last_action_on is None and "revert" not in allowed_actions(apt, NOW, "Europe/London")
+    desk.clock.set(apt.start_time)
+    arrived = appointments.act_on_appointment(desk, apt.id, "check-in").appointment
+    assert arrived.last_action_on == apt.start_time.date()
+    assert "revert" in allowed_actions(arrived, apt.start_time, "Europe/London")
+    assert "revert" not in allowed_actions(arrived, apt.start_time + timedelta(days=1), "Europe/London")

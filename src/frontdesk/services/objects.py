@@ -253,6 +253,7 @@ class AppointmentView:
     arrived_at: datetime | None = None
     actual_start_time: datetime | None = None
     actual_end_time: datetime | None = None
+    last_action_on: date | None = None  # the local date of its last day action (what revert undoes)
 
 
 @dataclass(frozen=True)

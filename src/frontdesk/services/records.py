@@ -71,6 +71,7 @@ def appointment_view(a: Appointment, resource_ids: list[str] | None = None) -> A
         arrived_at=a.arrived_at,
         actual_start_time=a.actual_start_time,
         actual_end_time=a.actual_end_time,
+        last_action_on=date.fromisoformat(a.day_actions[-1]["on"]) if a.day_actions else None,
     )
 
 

@@ -80,8 +80,8 @@ def visit_state(apt: AppointmentView, now: datetime) -> Text:
 
 
 def allowed_actions(apt: AppointmentView, now: datetime, zone: str | None) -> list[str]:
-    """The day's actions the rules allow on the appointment now (revert: when there is something
-    to revert; the service says if it was not today's)."""
+    """The day's actions the rules allow on the appointment now (revert: when its last action
+    was made today, in the appointment's zone)."""
     from frontdesk.domain import day
     from frontdesk.domain.errors import FrontdeskError
 
@@ -90,7 +90,7 @@ def allowed_actions(apt: AppointmentView, now: datetime, zone: str | None) -> li
     allowed = []
     for action, _, _ in VISIT_ACTIONS:
         if action == day.REVERT:
-            if apt.attendance_status or apt.status in ("confirmed", "completed", "no_show"):
+            if apt.last_action_on == today:
                 allowed.append(action)
             continue
         try:

@@ -30,7 +30,13 @@ from frontdesk.domain.errors import (
     validation,
 )
 from frontdesk.domain.timeutil import iso, zone
-from frontdesk.services.booking import booking_of, find_conflicts, free_time, take_time
+from frontdesk.services.booking import (
+    appointment_booking,
+    booking_of,
+    find_conflicts,
+    free_time,
+    take_time,
+)
 from frontdesk.services.busy import resource_zones
 from frontdesk.services.context import Context
 from frontdesk.services.locking import lock_resources
@@ -330,15 +336,8 @@ def update_appointment(
             end = changes.get("end_time", appointment.end_time)
             minutes = rules.check_times(start, end)
             if start != appointment.start_time or end != appointment.end_time:
-                appointment_type = (
-                    session.get(AppointmentType, appointment.appointment_type_id)
-                    if appointment.appointment_type_id
-                    else None
-                )
-                rooms = [r.id for r in appointment.resources if r.kind == "room"]
-                clinicians = [r.id for r in appointment.resources if r.kind != "room"]
                 free_time(session, appointment_id=appointment.id)
-                take_time(session, now, booking_of(appointment_type, start, end, clinicians, rooms),
+                take_time(session, now, appointment_booking(appointment, _type_of(session, appointment), start, end),
                           appointment_id=appointment.id, overlap_allowed=overlap_reason is not None)
                 new_values.update(start_time=start, end_time=end, duration_minutes=minutes)
                 if overlap_reason is not None:
@@ -414,10 +413,7 @@ def act_on_appointment(
         if day.takes_time(before.status) and not day.takes_time(after.status):
             free_time(session, appointment_id=appointment.id)
         elif not day.takes_time(before.status) and day.takes_time(after.status):
-            appointment_type = session.get(AppointmentType, appointment.appointment_type_id) if appointment.appointment_type_id else None
-            rooms = [r.id for r in appointment.resources if r.kind == "room"]
-            clinicians = [r.id for r in appointment.resources if r.kind != "room"]
-            take_time(session, now, booking_of(appointment_type, appointment.start_time, appointment.end_time, clinicians, rooms),
+            take_time(session, now, appointment_booking(appointment, _type_of(session, appointment)),
                       appointment_id=appointment.id, overlap_allowed=appointment.overlap_reason is not None)
 
         if after.status != before.status:
@@ -431,6 +427,10 @@ def act_on_appointment(
         appointment.updated_at = now
         session.flush()
         return ActionResult(appointment_view(appointment), day.DONE[action], now, ctx.operator)
+
+
+def _type_of(session: Session, appointment: Appointment) -> AppointmentType | None:
+    return session.get(AppointmentType, appointment.appointment_type_id) if appointment.appointment_type_id else None
 
 
 def appointment_zone(session: Session, appointment: Appointment) -> ZoneInfo:

@@ -18,7 +18,7 @@ from frontdesk.domain.errors import SLOT_UNAVAILABLE, FrontdeskError
 from frontdesk.domain.timeutil import iso
 from frontdesk.services.busy import busy_spans
 from frontdesk.services.locking import lock_resources
-from frontdesk.store.models import AppointmentType, BusyTime
+from frontdesk.store.models import Appointment, AppointmentType, BusyTime
 
 
 def booking_of(appointment_type: AppointmentType | None, start: datetime, end: datetime,
@@ -33,6 +33,16 @@ def booking_of(appointment_type: AppointmentType | None, start: datetime, end: d
         padding_before_minutes=(appointment_type.padding_before_minutes or 0) if appointment_type else 0,
         padding_after_minutes=(appointment_type.padding_after_minutes or 0) if appointment_type else 0,
         capacity=(appointment_type.capacity or 1) if appointment_type else 1,
+    )
+
+
+def appointment_booking(appointment: Appointment, appointment_type: AppointmentType | None,
+                        start: datetime | None = None, end: datetime | None = None) -> Booking:
+    """An appointment's booking on its own clinician and rooms, at its time or at `start`-`end`."""
+    return booking_of(
+        appointment_type, start or appointment.start_time, end or appointment.end_time,
+        [r.id for r in appointment.resources if r.kind != "room"],
+        [r.id for r in appointment.resources if r.kind == "room"],
     )
 
 

@@ -12,7 +12,12 @@ from frontdesk.clock import Clock
 from frontdesk.domain.errors import VALIDATION_ERROR, FrontdeskError
 from frontdesk.domain.statuses import ACTIVE_APPOINTMENT_STATUSES, DEFAULT_HOLD_MINUTES
 from frontdesk.domain.timeutil import iso
-from frontdesk.services.booking import booking_of, find_conflicts, free_time, take_time
+from frontdesk.services.booking import (
+    appointment_booking,
+    find_conflicts,
+    free_time,
+    take_time,
+)
 from frontdesk.services.busy import clinician_zone_names
 from frontdesk.services.context import Context
 from frontdesk.services.locking import lock_all_resources, lock_resources
@@ -99,10 +104,7 @@ def _book_loaded(session: Session, clock: Clock, result: LoadResult, source: str
         key=lambda a: (a.start_time, a.id),
     )
     bookings = {
-        a.id: booking_of(
-            types.get(a.appointment_type_id), a.start_time, a.end_time,
-            [r.id for r in a.resources if r.kind != "room"], [r.id for r in a.resources if r.kind == "room"],
-        )
+        a.id: appointment_booking(a, types.get(a.appointment_type_id or ""))
         for a in appointments if a.status in ACTIVE_APPOINTMENT_STATUSES
     }
     lock_resources(session, [rid for booking in bookings.values() for rid in booking.resource_ids])

@@ -30,3 +30,8 @@ MODES = (IN_PERSON, REMOTE)
 
 # A hold lasts this long unless the clinic file sets `hold_minutes`.
 DEFAULT_HOLD_MINUTES = 15
+
+# The flow board, unless the clinic file sets them: a visit not arrived this long after its
+# start is late; a patient waiting this long after arriving is an alert.
+DEFAULT_LATE_AFTER_MINUTES = 10
+DEFAULT_WAITING_ALERT_MINUTES = 15

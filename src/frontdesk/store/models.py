@@ -24,7 +24,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false
 
-from frontdesk.domain.statuses import DEFAULT_HOLD_MINUTES, IN_PERSON
+from frontdesk.domain.statuses import (
+    DEFAULT_HOLD_MINUTES,
+    DEFAULT_LATE_AFTER_MINUTES,
+    DEFAULT_WAITING_ALERT_MINUTES,
+    IN_PERSON,
+)
 
 
 class UTCDateTime(TypeDecorator):
@@ -66,6 +71,10 @@ class Clinic(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     hold_minutes: Mapped[int] = mapped_column(Integer, default=DEFAULT_HOLD_MINUTES)
+    late_after_minutes: Mapped[int] = mapped_column(Integer, default=DEFAULT_LATE_AFTER_MINUTES, server_default="10")
+    waiting_alert_minutes: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_WAITING_ALERT_MINUTES, server_default="15"
+    )
 
 
 class Location(Base):
@@ -236,6 +245,9 @@ class Hold(Base):
     # A hold made to move this appointment: its own busy time does not stand in the way. (No
     # foreign key: appointments already refer to holds, and a cycle would muddle table order.)
     reschedule_appointment_id: Mapped[str | None] = mapped_column(String(100))
+    # A desk may extend its hold once: when, and by whom.
+    extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    extended_by: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     resources: Mapped[list[Resource]] = relationship(secondary=hold_resources, order_by=Resource.id, viewonly=True)
     appointment: Mapped[Appointment | None] = relationship(

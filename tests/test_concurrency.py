@@ -23,12 +23,19 @@ from frontdesk.clock import FakeClock
 from frontdesk.domain.errors import FrontdeskError
 from frontdesk.services.appointments import (
     create_appointment,
+    get_appointment,
     list_appointments,
     update_appointment,
 )
 from frontdesk.services.clinic import load_clinic_data
 from frontdesk.services.context import Context
-from frontdesk.services.holds import confirm_hold, create_hold, get_hold, release_hold
+from frontdesk.services.holds import (
+    confirm_hold,
+    create_hold,
+    get_hold,
+    release_hold,
+    reschedule_appointment,
+)
 from frontdesk.services.objects import (
     AppointmentCreate,
     AppointmentFilter,
@@ -80,6 +87,13 @@ def _move(ctx, appointment_id: str, start: datetime) -> str:
     return update_appointment(ctx, appointment_id, {"start_time": start, "end_time": start + timedelta(minutes=30)}).id
 
 
+def _move_by_hold(ctx, appointment_id: str, clinician_id: str, start: datetime) -> str:
+    """The desk's move: hold the new time for the appointment, then move it onto the hold."""
+    hold = create_hold(ctx, HoldRequest("type_followup", clinician_id, start=start, location_id="loc_central",
+                                        reschedule_appointment_id=appointment_id))
+    return reschedule_appointment(ctx, appointment_id, hold.id).id
+
+
 def _confirm_at(ctx, hold_id: str, clock: datetime) -> str:
     """A confirm from a desk whose clock says `clock` (desks' clocks disagree)."""
     ctx.clock.set(clock)
@@ -98,7 +112,7 @@ def _noop(ctx) -> str:
     return "idle"
 
 
-TASKS = {"hold": _hold, "book": _book, "confirm": _confirm, "release": _release, "move": _move,
+TASKS = {"hold": _hold, "book": _book, "confirm": _confirm, "release": _release, "move": _move, "move_by_hold": _move_by_hold,
          "confirm_at": _confirm_at, "load": _load, "noop": _noop}
 
 
@@ -239,6 +253,25 @@ def test_two_appointments_moved_into_one_free_time_only_one_gets_it(desks, url, 
         second = _book(ctx, "cli_sarah", at(day, 15))
         outcomes = desks.race(url, [("move", first, at(day, 16)), ("move", second, at(day, 16))])
         assert count(outcomes[:2], "ok") == 1 and ("refused", "SLOT_UNAVAILABLE") in outcomes[:2], outcomes
+
+
+def test_a_move_racing_holds_for_the_same_time_has_one_winner(desks, url, ctx):
+    """One desk moves Sarah's 14:00 to 16:00 (a hold made for the move, then the move), while
+    three desks hold 16:00 with Sarah or Tom (both need Consulting Room 1). One of them wins:
+    either the appointment is at 16:00 and every hold was refused, or one hold has 16:00 and
+    the appointment is still at 14:00, untouched."""
+    for round_, day in enumerate(weekdays(10)):
+        appointment = _confirm(ctx, _hold(ctx, "cli_sarah", at(day, 14)))
+        holders = [("hold", "cli_tom" if i % 2 else "cli_sarah", at(day, 16)) for i in range(3)]
+        mover = ("move_by_hold", appointment, "cli_sarah", at(day, 16))
+        tasks = holders[:round_ % 4] + [mover] + holders[round_ % 4:]  # the mover starts from each place
+        outcomes = desks.race(url, tasks)[:4]
+        assert count(outcomes, "ok") == 1, (round_, outcomes)
+        assert {o for o in outcomes if o[0] == "refused"} == {("refused", "SLOT_UNAVAILABLE")}, outcomes
+        moved = outcomes[round_ % 4][0] == "ok"
+        start = get_appointment(ctx, appointment).start_time
+        assert start == (at(day, 16) if moved else at(day, 14)), (round_, outcomes)
+        assert double_bookings(ctx) == [], round_
 
 
 def test_one_idempotency_key_sent_from_four_desks_makes_one_appointment(desks, url, ctx):

@@ -563,6 +563,21 @@ async def test_other_desks_changes_show_up(desk, other_desk):
         assert "Cancelled" in row_texts(home.query_one("#agenda", DataTable))[index]
 
 
+async def test_a_change_made_before_the_first_check_still_shows(desk, other_desk):
+    """The first reading of the database's changes is taken as the desk opens, not at the
+    first 2-second tick, which would take in (and so miss) a change made in between."""
+    async with running(desk) as (app, pilot):
+        await settle(pilot)
+        home = app.screen
+        home.show_day(date(2025, 1, 22))
+        await settle(pilot)
+        index, row = _active_row_index(desk)
+        appointments.cancel_appointment(other_desk, row.appointment.id, "rang the other desk")
+        app.check_for_changes()  # the first tick
+        await settle(pilot)
+        assert "Cancelled" in row_texts(home.query_one("#agenda", DataTable))[index]
+
+
 async def test_help_lists_every_key(desk):
     app = make_app(desk)
     async with app.run_test(size=(100, 40)) as pilot:

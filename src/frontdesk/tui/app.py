@@ -89,6 +89,9 @@ class FrontdeskApp(App[None]):
         for problem in self._theme_problems:
             self.notify(problem, title="Theme", severity="warning", markup=False)
         self.theme_changed_signal.subscribe(self, self._remember_theme)
+        # The first reading is what later ones are compared with: taken at once, so a change
+        # another desk makes before the first tick still shows at that tick.
+        self.call_after_refresh(self.check_for_changes)
         self.set_interval(CHANGE_CHECK_SECONDS, self.check_for_changes)
         self.idle_collector.start()
         self.set_interval(CHECK_SECONDS, self.idle_collector.tick)

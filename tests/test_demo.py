@@ -17,6 +17,7 @@ from frontdesk.services.demo import (
     shift_clinic_data,
     weeks_to_now,
 )
+from frontdesk.services.demo_clock import demo_start, sample_zone
 from frontdesk.store.clinic_file import read_clinic_file
 from frontdesk.store.models import (
     Appointment,
@@ -187,3 +188,34 @@ def test_the_demo_never_shows_a_visit_that_has_not_ended_as_completed_or_no_show
     # The earlier part of the week still shows outcomes (Monday morning has none yet).
     if now.weekday() > 0:
         assert any(s == "completed" for s, _ in rows) and any(s == "no_show" for s, _ in rows)
+
+
+# --- a living day at any hour -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("now", "start"), [
+    (datetime(2026, 11, 30, 12, 0, tzinfo=UTC), None),  # Monday noon: the clinic is open, the real clock
+    (datetime(2026, 11, 29, 22, 55, tzinfo=UTC), datetime(2026, 11, 30, 10, 20, tzinfo=LONDON)),  # Sunday night
+    (datetime(2026, 11, 30, 7, 0, tzinfo=UTC), datetime(2026, 11, 30, 10, 20, tzinfo=LONDON)),  # before opening
+    (datetime(2026, 11, 30, 17, 0, tzinfo=UTC), datetime(2026, 12, 1, 10, 20, tzinfo=LONDON)),  # after closing
+    (datetime(2026, 11, 27, 18, 0, tzinfo=UTC), datetime(2026, 11, 30, 10, 20, tzinfo=LONDON)),  # Friday evening
+    (datetime(2026, 3, 27, 23, 30, tzinfo=UTC), datetime(2026, 3, 30, 10, 20, tzinfo=LONDON)),  # over the clocks' change
+])
+def test_the_demo_clock_starts_on_a_working_morning_when_the_clinic_is_closed(now, start):
+    assert demo_start(now, sample_zone()) == start
+
+
+def test_the_demo_day_is_alive_on_its_working_morning(ctx, clock):
+    """Run on a Sunday night, the demo opens on Monday 10:20: visits done, a no-show, someone
+    in the room, someone waiting, and the rest of the day still to come."""
+    morning = demo_start(datetime(2026, 11, 29, 22, 55, tzinfo=UTC), sample_zone())
+    clock.set(morning)
+    build_demo(ctx)
+    with ctx.db.session() as session:
+        today = session.execute(select(Appointment.status, Appointment.attendance_status).where(
+            Appointment.location_id == "loc_central",
+            Appointment.start_time >= morning.replace(hour=0, minute=0),
+            Appointment.start_time < morning.replace(hour=23, minute=59))).all()
+    states = {attendance or status for status, attendance in today}
+    assert {"checked_out", "no_show", "in_room", "arrived"} <= states, today
+    assert states & {"confirmed", "scheduled", "pending"}, today  # and visits still to come

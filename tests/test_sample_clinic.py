@@ -53,7 +53,7 @@ def test_sample_loads_cleanly_with_its_counts(ctx):
     assert report.counts["rooms"] == 6
     assert report.counts["appointment_types"] >= 6
     assert 28 <= report.counts["patients"] <= 35
-    assert 35 <= report.counts["appointments"] <= 60
+    assert 80 <= report.counts["appointments"] <= 100  # a working week: every day at Central has a list
     overview = clinic_overview(ctx)
     assert overview.name == "Riverside Health"
     assert overview.hold_minutes == 15

@@ -231,8 +231,26 @@ def _demo_database(args) -> str:
     return str(path)
 
 
+def _demo_clock_note(args) -> str | None:
+    """Without --now, a demo run while the sample clinic is closed starts its clock on a
+    working morning (services/demo_clock.py); the words that say so."""
+    if args.now or os.environ.get("FRONTDESK_NOW"):
+        return None
+    from frontdesk.clock import SystemClock
+    from frontdesk.services.demo_clock import demo_start, sample_zone
+
+    start = demo_start(SystemClock().now(), sample_zone())
+    if start is None:
+        return None
+    args.now = start.isoformat()
+    return (f"The sample clinic is closed at this hour, so the demo's clock starts on "
+            f"{start:%a %d %b} at {start:%H:%M} ({start.tzname()}) and runs on from there. "
+            "--now sets another moment.")
+
+
 def _run_demo(args) -> int:
     loaded: dict[str, int] = {}
+    note = _demo_clock_note(args)
 
     def fill(ctx) -> None:
         from frontdesk.services.clinic import clinic_overview
@@ -252,15 +270,15 @@ def _run_demo(args) -> int:
     if args.no_ui:
         from frontdesk.cli.envelope import dumps, success
 
-        print(dumps(success({"database": str(ctx.db.url), "loaded": loaded})))
+        print(dumps(success({"database": str(ctx.db.url), "loaded": loaded, "now": ctx.clock.now(), "note": note})))
         return 0
-    return _run_ui(ctx, args)
+    return _run_ui(ctx, args, notes=[note] if note else [])
 
 
-def _run_ui(ctx, args) -> int:
+def _run_ui(ctx, args, notes: list[str] | None = None) -> int:
     from frontdesk.tui.app import run
 
-    return run(ctx, theme=args.theme)
+    return run(ctx, theme=args.theme, notes=notes or [])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -127,16 +127,16 @@ def shift_clinic_data(data: dict[str, Any], weeks: int) -> dict[str, Any]:
 
 
 OUTCOME_STATUSES = ("completed", "no_show")
-WAITING_AHEAD = timedelta(minutes=20)  # who is in the waiting room: visits starting this soon
+WAITING_AHEAD = timedelta(minutes=10)  # who is in the waiting room: visits starting this soon
 
 
 def settle_outcomes(data: dict[str, Any], now: datetime) -> dict[str, Any]:
     """A copy whose day is alive at `now` (booking.md "The day"): visits that have ended are
-    done (every fourth one a no-show), the visit under way is in the room, those about to
+    done (each day's third to end a no-show, and every fifth after), the visit under way is in the room, those about to
     start have arrived and are waiting; nothing that has not ended is already completed or a
     no-show. Cancelled and not-yet-approved bookings stay as they are."""
     out = json.loads(json.dumps(data))
-    ended = 0
+    ended: dict[date, int] = {}  # visits ended so far, by day
     rows = [a for a in out.get("appointments") or [] if isinstance(a, dict)]
     timed = []
     for appointment in rows:
@@ -149,8 +149,8 @@ def settle_outcomes(data: dict[str, Any], now: datetime) -> dict[str, Any]:
         if status in ("cancelled", "pending_approval"):
             continue
         if end <= now:
-            ended += 1
-            if status == "no_show" or ended % 4 == 0:
+            ended[start.date()] = ended.get(start.date(), 0) + 1
+            if status == "no_show" or ended[start.date()] % 5 == 3:
                 appointment["status"] = "no_show"
                 continue
             appointment.update(status="completed", attendance_status="checked_out",
@@ -160,8 +160,9 @@ def settle_outcomes(data: dict[str, Any], now: datetime) -> dict[str, Any]:
             appointment.update(status="confirmed", attendance_status="in_room",
                                arrived_at=_iso(start - timedelta(minutes=8)),
                                actual_start_time=_iso(start + timedelta(minutes=1)))
-        elif start - now <= WAITING_AHEAD and status not in OUTCOME_STATUSES:
-            appointment.update(attendance_status="arrived", arrived_at=_iso(now - timedelta(minutes=4)))
+        elif start - now <= WAITING_AHEAD:
+            appointment.update(status="confirmed" if status in OUTCOME_STATUSES else status,
+                               attendance_status="arrived", arrived_at=_iso(now - timedelta(minutes=4)))
         elif status in OUTCOME_STATUSES:
             appointment["status"] = "confirmed"
     return out

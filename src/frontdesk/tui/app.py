@@ -65,6 +65,7 @@ class FrontdeskApp(App[None]):
         self.stopped_by: int | None = None  # the signal that stopped the app, if one did
         self._change_token: str | None = None
         self._theme_problems: list[str] = []
+        self.opening_notes: list[str] = []  # told once the app is up (e.g. the demo's clock)
         self.idle_collector = IdleCollector()
         self.settings = themes.read_settings()  # read once, before the event loop runs
         self._choose_theme(theme)
@@ -88,6 +89,8 @@ class FrontdeskApp(App[None]):
     def on_mount(self) -> None:
         for problem in self._theme_problems:
             self.notify(problem, title="Theme", severity="warning", markup=False)
+        for note in self.opening_notes:
+            self.notify(note, timeout=12, markup=False)
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         # The first reading is what later ones are compared with: taken at once, so a change
         # another desk makes before the first tick still shows at that tick.
@@ -303,8 +306,10 @@ def create_app(ctx: Context, *, theme: str | None = None, location_id: str | Non
     return FrontdeskApp(ctx, theme=theme, location_id=location_id)
 
 
-def run(ctx: Context, *, theme: str | None = None) -> int:
-    """Run the UI; the exit status (128 + the signal's number when a signal stopped it)."""
+def run(ctx: Context, *, theme: str | None = None, notes: list[str] | None = None) -> int:
+    """Run the UI, telling the desk `notes` as it opens; the exit status (128 + the signal's
+    number when a signal stopped it)."""
     app = create_app(ctx, theme=theme)
+    app.opening_notes = notes or []
     app.run()
     return app.return_code or 0

@@ -281,6 +281,34 @@ def test_group_type_keeps_its_start_open_until_full(ctx):
     assert hours() == [10, 11]  # full
 
 
+def test_group_slots_tell_their_seats_left(ctx):
+    """Seats taken = bookings of the type at that start + active seat holds (booking.md "Groups")."""
+    import json
+
+    from frontdesk.cli.envelope import dumps, success
+    from frontdesk.services.holds import create_hold
+    from frontdesk.services.objects import HoldRequest
+
+    group = {"id": "type_group", "name": "Class", "duration_minutes": 60, "capacity": 3,
+             "clinician_ids": ["cli_sarah"], "location_ids": ["loc_central"]}
+    booking = {"patient_id": "pat_john", "clinician_profile_id": "cli_sarah", "appointment_type_id": "type_group",
+               "location_id": "loc_central", "title": "Class", "start_time": "2025-01-21T09:00:00Z",
+               "end_time": "2025-01-21T10:00:00Z", "status": "confirmed"}
+    load_with(ctx, appointment_types=[group], appointments=[{**booking, "id": "apt_g1"}])
+    create_hold(ctx, HoldRequest(appointment_type_id="type_group", clinician_id="cli_sarah",
+                                 start=datetime(2025, 1, 21, 10, tzinfo=UTC), location_id="loc_central"))
+
+    result = ask(ctx, appointment_type_id="type_group", start_date="2025-01-21", end_date="2025-01-21")
+    assert [(s.start_time.hour, s.seats_left) for s in result.slots] == [(9, 2), (10, 2), (11, 3)]
+    # A move does not count the appointment's own seat.
+    moving = ask(ctx, appointment_type_id="type_group", start_date="2025-01-21", end_date="2025-01-21",
+                 reschedule_appointment_id="apt_g1")
+    assert moving.slots[0].seats_left == 3
+    # In the JSON as `seats_left` (cli.md); a one-to-one type's slots say null.
+    assert json.loads(dumps(success(result)))["data"][0]["seats_left"] == 2
+    assert ask(ctx).slots[0].seats_left is None
+
+
 def test_override_and_minimum_notice_through_the_service(ctx):
     notice = {"id": "type_notice", "name": "Needs notice", "duration_minutes": 60, "min_notice_minutes": 120,
               "clinician_ids": ["cli_sarah"], "location_ids": ["loc_central"]}

@@ -26,9 +26,11 @@ from frontdesk.domain.availability import (
     DayHours,
     Offer,
     SlotSearch,
+    Timeline,
     WeeklyHours,
     find_slots,
 )
+from frontdesk.domain.busy import BusySpan
 from frontdesk.domain.errors import (
     DATE_RANGE_TOO_LARGE,
     FrontdeskError,
@@ -260,10 +262,11 @@ def _channels(session: Session, ask: _Ask) -> tuple[list[Channel], dict[str, Zon
     return channels, location_zones, {k: tuple(v) for k, v in opening.items()}
 
 
-def _offers(session: Session, now: datetime, ask: _Ask) -> list[Offer]:
+def _offers(session: Session, now: datetime, ask: _Ask) -> tuple[list[Offer], dict[str, dict[int, int]]]:
+    """The engine's slots, and for a group type the seats taken (see _seats_taken)."""
     channels, location_zones, opening = _channels(session, ask)
     if not channels:
-        return []
+        return [], {}
     t = ask.appointment_type
     window = Interval(
         ask.start - timedelta(minutes=t.padding_before_minutes),
@@ -275,7 +278,7 @@ def _offers(session: Session, now: datetime, ask: _Ask) -> list[Offer]:
     bookings = (t.capacity or 1) > 1 or ask.round_robin == BALANCED
     busy = busy_spans(session, resource_ids, window, now, exclude_appointment_id=ask.exclude_appointment_id,
                       bookings=bookings)
-    return find_slots(
+    offers = find_slots(
         SlotSearch(
             appointment_type_id=t.id,
             start=ask.start,
@@ -299,6 +302,20 @@ def _offers(session: Session, now: datetime, ask: _Ask) -> list[Offer]:
             output_tz=ask.tz,
         )
     )
+    return offers, _seats_taken(busy, channels, t) if (t.capacity or 1) > 1 else {}
+
+
+def _seats_taken(
+    busy: dict[str, list[BusySpan]], channels: list[Channel], appointment_type: AppointmentType
+) -> dict[str, dict[int, int]]:
+    """Seats of a group type taken, by clinician and start (epoch seconds): the bookings of the
+    type sharing that start, as the engine's own Timeline counts them (a group is one clinician's)."""
+    taken: dict[str, dict[int, int]] = {}
+    for clinician_id in {c.clinician_id for c in channels}:
+        line = Timeline(busy.get(clinician_id, ()), before=0, ahead=0, appointment_type_id=appointment_type.id,
+                        capacity=appointment_type.capacity, counts_capacity=True)
+        taken[clinician_id] = {at: len(refs) for at, refs in line.shared.items()}
+    return taken
 
 
 def _names(session: Session, model: type[Resource] | type[Location], ids: set[str | None]) -> dict[str | None, str]:
@@ -308,15 +325,26 @@ def _names(session: Session, model: type[Resource] | type[Location], ids: set[st
     return dict(session.execute(select(model.id, model.name).where(model.id.in_(ids))).all())
 
 
-def _slots(session: Session, offers: list[Offer]) -> list[Slot]:
+def _slots(
+    session: Session, offers: list[Offer], capacity: int = 1, taken: dict[str, dict[int, int]] | None = None
+) -> list[Slot]:
+    """Named slots; a group type's (capacity above 1) also tell their seats left, out of `taken`."""
     clinicians = _names(session, Resource, {o.clinician_id for o in offers})
     locations = _names(session, Location, {o.location_id for o in offers})
     # Positional: a month holds thousands of slots (fields: start_time, end_time,
     # clinician_id, clinician_name, location_id, location_name, is_remote, resource_ids).
-    return [
+    slots = [
         Slot(start, end, cid, clinicians.get(cid), loc, locations.get(loc), remote, list(resources))
         for start, end, cid, loc, remote, resources in offers
     ]
+    if capacity > 1:
+        taken = taken or {}
+        for slot in slots:
+            at = int(slot.start_time.timestamp())
+            # A slot several clinicians share (round robin NONE): the most seats any one of them has.
+            members = [slot.clinician_id] if slot.clinician_id else [r for r in slot.resource_ids if r in taken]
+            slot.seats_left = max((capacity - taken.get(c, {}).get(at, 0) for c in members), default=capacity)
+    return slots
 
 
 def _existing(session: Session, ids: set[str], kind: str | None, label: str) -> dict[str, Resource]:
@@ -386,7 +414,7 @@ def query_availability(ctx: Context, query: AvailabilityQuery) -> AvailabilityRe
             needs_room = True
         else:
             rooms = rooms_at
-        offers = _offers(
+        offers, taken = _offers(
             session,
             now,
             _Ask(
@@ -408,7 +436,7 @@ def query_availability(ctx: Context, query: AvailabilityQuery) -> AvailabilityRe
                 exclude_appointment_id=query.reschedule_appointment_id,
             ),
         )
-        slots = _slots(session, offers[:1] if query.first_available else offers)
+        slots = _slots(session, offers[:1] if query.first_available else offers, appointment_type.capacity or 1, taken)
         del offers  # thousands of tuples the collector need not walk when it resumes
 
     days: dict[str, list[Slot]] = {}
@@ -474,7 +502,7 @@ def find_offered_slot(
             rooms, needs_room = {location_id: (room.id,)}, True
         elif type_rooms_by_location:
             rooms, needs_room = {location_id: tuple(type_rooms_by_location.get(location_id, ()))}, True
-    offers = _offers(
+    offers, _taken = _offers(
         session,
         now,
         _Ask(

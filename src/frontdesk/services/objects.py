@@ -115,6 +115,7 @@ class Slot:
     location_name: str | None
     is_remote: bool
     resource_ids: list[str]
+    seats_left: int | None = None  # a group type's places still free at this start; None for one-to-one types
 
 
 @dataclass(frozen=True)

@@ -186,9 +186,20 @@ class FitTable(DataTable):
         kwargs.setdefault("cursor_type", "row")
         self._row_lines: LRUCache[tuple, Strip] = LRUCache(1000)
         super().__init__(**kwargs)
+        self.column_plan: list[tuple[str, str, int, bool]] = []
+        self.set_columns(columns)
+
+    def set_columns(self, columns: list[tuple[str, str, int, bool]]) -> None:
+        """Another set of columns (the rows go too); nothing happens if it is the same."""
+        if columns == self.column_plan:
+            return
+        if self.column_plan:
+            self.clear(columns=True)
         self.column_plan = columns
         for key, label, size, fixed in columns:
             self.add_column(label, key=key, width=size if fixed else max(size, len(label)))
+        if self.is_mounted:
+            self.fit_columns()
 
     def on_resize(self) -> None:
         self.fit_columns()

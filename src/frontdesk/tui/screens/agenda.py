@@ -583,7 +583,7 @@ class AgendaScreen(FrontdeskScreen):
 
         def type_chosen(type_id: str | None) -> None:
             if type_id is not None:
-                self.app.push_screen(SlotPickerScreen(type_id), booked)
+                self.app.push_screen(SlotPickerScreen(type_id, day=self.day), booked)
 
         choices = [(f"{t.name} · {t.duration_minutes} min", t.id) for t in overview.appointment_types]
         self.app.push_screen(ChoiceModal("Appointment type", choices), type_chosen)

@@ -44,8 +44,21 @@ def slot_key(slot: Slot) -> str:
     return "|".join((slot.start_time.isoformat(), slot.clinician_id or "", slot.location_id or "", "r" if slot.is_remote else "p"))
 
 
+def seats_left(left: int | None, capacity: int) -> str:
+    """A group slot's seats: "3 of 8 left"."""
+    return f"{capacity if left is None else left} of {capacity} left"
+
+
 class SlotPickerScreen(FrontdeskScreen):
     AUTO_FOCUS = "#slots"
+
+    DEFAULT_CSS = """
+    SlotPickerScreen #slot-day {
+        width: 1fr;
+        height: 1;
+        padding: 0 1;
+    }
+    """
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
@@ -56,14 +69,18 @@ class SlotPickerScreen(FrontdeskScreen):
         Binding("y", "choose_type", "Type", show=False, id="choose-type"),
     ]
 
-    def __init__(self, appointment_type_id: str, moving: AppointmentView | None = None) -> None:
+    def __init__(self, appointment_type_id: str, moving: AppointmentView | None = None, day: date | None = None) -> None:
+        """`day`: the day the desk was looking at; the picker opens on its week (never before today)."""
         super().__init__()
         self.type_id = appointment_type_id
         self.moving = moving  # the appointment being moved (same type), or None for a new booking
+        self.day = day
         self.start_day: date | None = None
         self.slots: dict[str, Slot] = {}
         self._select_after_load: str | None = None
-        self._loaded_once = False
+        self._row_days: list[str] = []  # each row's date, for the line naming the cursor's day
+        self._free_by_day: dict[str, int] = {}
+        self._day_shown: str | None = None
 
     @property
     def overview(self) -> ClinicOverview:
@@ -90,19 +107,23 @@ class SlotPickerScreen(FrontdeskScreen):
             yield Choice("Location", self._location_options(), value=default_location, id="location")
             yield Choice("In person or remote", self._mode_options(), id="mode")
         yield Label("", id="week-label")
-        yield FitTable(
-            [
-                ("time", "Time", 16, True),
-                ("clinician", "Clinician", 3, False),
-                ("where", "Where", 3, False),
-                ("room", "Room", 2, False),
-            ],
-            id="slots",
-        )
+        yield Label("", id="slot-day")  # the cursor's day, however far the list has scrolled
+        yield FitTable(self._columns(), id="slots")
         yield Footer(compact=True)
 
     def _type(self) -> AppointmentTypeView:
         return next(t for t in self.overview.appointment_types if t.id == self.type_id)
+
+    def _columns(self) -> list[tuple[str, str, int, bool]]:
+        capacity = self._type().capacity
+        seats = [("seats", "Seats", len(seats_left(capacity, capacity)), True)] if capacity > 1 else []
+        return [
+            ("time", "Time", 16, True),
+            *seats,  # a group's seats left, beside its time
+            ("clinician", "Clinician", 3, False),
+            ("where", "Where", 3, False),
+            ("room", "Room", 2, False),
+        ]
 
     def _clinician_options(self) -> list[tuple[str, str]]:
         kind = self._type()
@@ -127,10 +148,11 @@ class SlotPickerScreen(FrontdeskScreen):
         return options or [("In person", IN_PERSON)]
 
     def on_mount(self) -> None:
-        self.start_day = self.app.today()
+        today = self.app.today()
+        self.start_day = max(today, self.day) if self.day is not None else today
         if self.moving is not None:  # open on the appointment's day, never in the past
             zone = self.app.location_zone(self.moving.location_id)
-            self.start_day = max(self.start_day, fmt.local(self.moving.start_time, zone).date())
+            self.start_day = max(today, fmt.local(self.moving.start_time, zone).date())
         self.load()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -181,43 +203,84 @@ class SlotPickerScreen(FrontdeskScreen):
         self.load()
 
     def show_week(self, results: list[AvailabilityResult]) -> None:
-        table = self.query_one("#slots", DataTable)
+        table = self.query_one("#slots", FitTable)
         keep = self._select_after_load or self._highlighted_key()
         self._select_after_load = None
+        was_on = self.slots.get(keep) if keep is not None else None
         days: dict[str, list[Slot]] = {}
         for result in results:
             for day, slots in result.days.items():
                 days.setdefault(day, []).extend(slots)
         zone = self.zone
+        capacity = self._type().capacity
         self.slots = {}
+        table.set_columns(self._columns())  # the type may have changed to or from a group
         table.clear()
-        first_slot_row = None
+        blank = [""] * (len(table.column_plan) - 2)
+        slot_rows: list[tuple[int, Slot]] = []
+        self._row_days, self._free_by_day, self._day_shown = [], {}, None
         for day in sorted(days):
             slots = sorted(days[day], key=lambda s: (s.start_time, s.clinician_id or "", s.is_remote))
+            self._free_by_day[day] = len(slots)
             heading = Text(fmt.day_label(date.fromisoformat(day)), style="bold")
             count = Text(f"{len(slots)} free" if slots else "no availability", style="dim" if not slots else "")
-            table.add_row(heading, count, "", "", key=f"day|{day}")
+            table.add_row(heading, count, *blank, key=f"day|{day}")
             for slot in slots:
                 key = slot_key(slot)
                 self.slots[key] = slot
                 room = ", ".join(self.app.room_names(slot.resource_ids))
                 where = "Remote (video)" if slot.is_remote else self.app.location_name(slot.location_id)
+                seats = [seats_left(slot.seats_left, capacity)] if capacity > 1 else []
                 table.add_row(
                     Text(f"  {fmt.hhmm(slot.start_time, zone)}–{fmt.hhmm(slot.end_time, zone)}"),
+                    *seats,
                     fmt.plain(slot.clinician_name),
                     fmt.plain(where),
                     fmt.plain(room or None),
                     key=key,
                 )
-                if first_slot_row is None:
-                    first_slot_row = table.row_count - 1
-        if keep is not None and (keep in self.slots or keep.startswith("day|") and keep[4:] in days):
-            table.move_cursor(row=table.get_row_index(keep), scroll=True)
-        elif first_slot_row is not None and not self._loaded_once:
-            table.move_cursor(row=first_slot_row)
-        self._loaded_once = True
+                slot_rows.append((table.row_count - 1, slot))
+            self._row_days += [day] * (len(slots) + 1)
+        row = self._row_to_keep(table, keep, was_on, days, slot_rows)
+        if row is not None:
+            table.move_cursor(row=row, scroll=True)
+        self._show_slot_day(table.cursor_row)
         self._show_week_label(total=len(self.slots))
         settle_garbage()
+
+    def _row_to_keep(self, table: DataTable, keep: str | None, was_on: Slot | None, days: dict[str, list[Slot]],
+                     slot_rows: list[tuple[int, Slot]]) -> int | None:
+        """Where the cursor goes after a load: the same row if it is still there; else, when the
+        slot it was on is gone (taken, or another filter) but its day is still shown, the nearest
+        slot at or after its time; else the week's first slot."""
+        if keep is not None and (keep in self.slots or keep.startswith("day|") and keep[4:] in days):
+            return table.get_row_index(keep)
+        if not slot_rows:
+            return None
+        if was_on is not None and fmt.local(was_on.start_time, self.zone).date().isoformat() in days:
+            later = (row for row, slot in slot_rows if slot.start_time >= was_on.start_time)
+            return next(later, slot_rows[-1][0])
+        return slot_rows[0][0]
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_slot_day(event.cursor_row)
+
+    def _show_slot_day(self, row: int) -> None:
+        """Name the cursor's day above the list: after Page Down its heading row can be far above."""
+        day = self._row_days[row] if 0 <= row < len(self._row_days) else None
+        if day == self._day_shown:
+            return  # most keys stay within a day: nothing to draw
+        self._day_shown = day
+        label = Text()
+        if day is not None:
+            shown = date.fromisoformat(day)
+            label.append(fmt.day_label(shown), style="bold")
+            relative = {0: "today", 1: "tomorrow"}.get((shown - self.app.today()).days)
+            if relative:
+                label.append(f" ({relative})", style="bold")
+            free = self._free_by_day.get(day, 0)
+            label.append(f" · {free} free" if free else " · no availability", style="dim")
+        self.query_one("#slot-day", Label).update(label, layout=False)  # one line of fixed size
 
     def _show_week_label(self, loading: bool = False, total: int | None = None) -> None:
         if self.start_day is None:
@@ -263,7 +326,12 @@ class SlotPickerScreen(FrontdeskScreen):
 
     def action_previous_week(self) -> None:
         assert self.start_day is not None  # set on mount
-        self.start_day -= timedelta(days=DAYS_SHOWN)
+        earliest = max(self.app.today(), self.start_day - timedelta(days=DAYS_SHOWN))
+        if earliest == self.start_day:  # past days have no slots to book
+            self.app.clear_notifications()  # pressed again: still one message, not a pile
+            self.notify("This week starts today: earlier days are past.", title="Previous week")
+            return
+        self.start_day = earliest
         self.load()
 
     def action_today(self) -> None:

@@ -200,6 +200,22 @@ def test_good_file_loads_every_section(ctx, tmp_path):
     assert [r.location_id for r in overview.rooms] == ["loc_a"]
 
 
+def test_the_flow_boards_minutes_come_from_the_clinic_table(ctx, clock):
+    data = good()
+    assert (clinic_overview(ctx).late_after_minutes, clinic_overview(ctx).waiting_alert_minutes) == (10, 15)
+    data["clinic"] |= {"late_after_minutes": 5, "waiting_alert_minutes": 30}
+    report = load_clinic_data(ctx, data, "clinic.toml")
+    assert report.changes["clinic"]["added"] == ["clinic"]
+    overview = clinic_overview(ctx)
+    assert (overview.late_after_minutes, overview.waiting_alert_minutes) == (5, 30)
+    # Left out of the file again: the defaults (the file describes the clinic, as hold_minutes).
+    del data["clinic"]["late_after_minutes"], data["clinic"]["waiting_alert_minutes"]
+    report = load_clinic_data(ctx, data, "clinic.toml")
+    assert report.changes["clinic"]["changed"] == ["clinic"]
+    overview = clinic_overview(ctx)
+    assert (overview.late_after_minutes, overview.waiting_alert_minutes) == (10, 15)
+
+
 def test_appointments_get_padded_busy_links_history_and_defaults(ctx):
     load_clinic_data(ctx, good())
     with ctx.db.session() as s:
@@ -344,6 +360,12 @@ ERROR_CASES = [
     ("missing section", _set(["clinicians"], DELETE), "clinicians: is missing"),
     ("section not a list", _set(["patients"], {"id": "x"}), "patients: must be a list of tables"),
     ("row not a table", _set(["patients", 0], "pat_jo"), 'patients[0]: must be a table'),
+    ("late after zero minutes", _set(["clinic", "late_after_minutes"], 0),
+     "clinic.late_after_minutes: 0 is not a whole number from 1 to 1440 (minutes)"),
+    ("waiting alert past a day", _set(["clinic", "waiting_alert_minutes"], 1441),
+     "clinic.waiting_alert_minutes: 1441 is not a whole number from 1 to 1440 (minutes)"),
+    ("waiting alert as text", _set(["clinic", "waiting_alert_minutes"], "15"),
+     'clinic.waiting_alert_minutes: "15" is not a whole number from 1 to 1440 (minutes)'),
 ]
 
 

@@ -12,12 +12,9 @@ from tui_pilot import NOW, notifications, pick_option, row_texts, running, scree
 from frontdesk.services import appointments, day_list, holds
 from frontdesk.services.objects import HoldFilter
 from frontdesk.tui.choice import ChoiceModal
-from frontdesk.tui.screens.agenda import (
-    LATE_AFTER_MINUTES,
-    WAITING_ALERT_MINUTES,
-    AgendaScreen,
-    visit_state,
-)
+from frontdesk.domain.statuses import DEFAULT_LATE_AFTER_MINUTES as LATE_AFTER_MINUTES
+from frontdesk.domain.statuses import DEFAULT_WAITING_ALERT_MINUTES as WAITING_ALERT_MINUTES
+from frontdesk.tui.screens.agenda import AgendaScreen, visit_state
 from frontdesk.tui.screens.appointment import AppointmentScreen
 from frontdesk.tui.screens.slots import MoveModal, SlotPickerScreen
 from frontdesk.tui.widgets import ClinicHeader

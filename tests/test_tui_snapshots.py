@@ -6,7 +6,7 @@ fresh config folder (default theme). Update with `pytest tests/test_tui_snapshot
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from tui_pilot import (
@@ -17,7 +17,7 @@ from tui_pilot import (
     type_text,
 )
 
-from frontdesk.services import day_list
+from frontdesk.services import appointments, day_list
 from frontdesk.tui.widgets import ClinicHeader, HoldCountdown
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -177,3 +177,44 @@ def test_no_clinic(snap_compare, empty_desk, size):
         await settle(pilot)
 
     assert snap_compare(make_app(empty_desk), terminal_size=size, run_before=run_before)
+
+
+def _monday(hh: int, mm: int) -> datetime:
+    return datetime(2025, 1, 20, hh, mm, tzinfo=UTC)  # London is UTC in January
+
+
+def _live_monday(desk) -> None:
+    """The demo's Monday at Central run to 10:12: done, a no-show, in the room, a waiting
+    alert, someone just arrived, someone late, the line marking now, a visit to come."""
+    for apt_id, action, (hh, mm) in [
+        ("apt_0027", "check-in", (8, 12)), ("apt_0027", "start", (8, 16)), ("apt_0027", "complete", (8, 31)),
+        ("apt_0028", "no-show", (8, 45)),
+        ("apt_0001", "check-in", (8, 55)), ("apt_0001", "start", (9, 40)),
+        ("apt_0015", "check-in", (9, 52)),  # waits 20 minutes: the alert
+        ("apt_0002", "check-in", (10, 5)),
+    ]:  # apt_0016 at 10:00 not arrived: late; apt_0003 at 10:30 still to come
+        desk.clock.set(_monday(hh, mm))
+        appointments.act_on_appointment(desk, apt_id, action)
+    desk.clock.set(_monday(10, 12))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_flow_board(snap_compare, desk, size):
+    _live_monday(desk)
+
+    async def run_before(pilot):
+        await settle(pilot)
+
+    assert snap_compare(make_app(desk), terminal_size=size, run_before=run_before)
+
+
+def test_flow_board_no_color(snap_compare, desk, monkeypatch):
+    """Without colour the alert still reads: its glyph and reverse video; the now line its words."""
+    _live_monday(desk)
+    monkeypatch.setenv("NO_COLOR", "1")
+
+    async def run_before(pilot):
+        await settle(pilot)
+        assert pilot.app.no_color
+
+    assert snap_compare(make_app(desk), terminal_size=(80, 24), run_before=run_before)

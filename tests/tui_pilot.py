@@ -75,6 +75,13 @@ def row_texts(table: DataTable) -> list[str]:
     return [" | ".join(str(cell) for cell in table.get_row_at(index)) for index in range(table.row_count)]
 
 
+def appointment_rows(table: DataTable) -> list[str]:
+    """row_texts of the day list's appointments: without the line marking now (today's list)."""
+    from frontdesk.tui.screens.flow_board import NOW_KEY
+
+    return [text for key, text in zip(table.rows, row_texts(table)) if key.value != NOW_KEY]
+
+
 async def pick_option(pilot, wanted) -> None:
     """In the open list, arrow from the highlighted option to the one wanted(option) is true of, Enter."""
     options = pilot.app.screen.query_one(OptionList)

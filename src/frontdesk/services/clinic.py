@@ -10,7 +10,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from frontdesk.clock import Clock
 from frontdesk.domain.errors import VALIDATION_ERROR, FrontdeskError
-from frontdesk.domain.statuses import ACTIVE_APPOINTMENT_STATUSES, DEFAULT_HOLD_MINUTES
+from frontdesk.domain.statuses import (
+    ACTIVE_APPOINTMENT_STATUSES,
+    DEFAULT_HOLD_MINUTES,
+    DEFAULT_LATE_AFTER_MINUTES,
+    DEFAULT_WAITING_ALERT_MINUTES,
+)
 from frontdesk.domain.timeutil import iso
 from frontdesk.services.booking import (
     appointment_booking,
@@ -158,7 +163,7 @@ def default_sample() -> Path:
 
 
 def clinic_overview(ctx: Context) -> ClinicOverview:
-    """The clinic's name, hold length, sites, people, rooms and services, each sorted by id."""
+    """The clinic's name, hold length, flow-board thresholds, sites, people, rooms and services, each sorted by id."""
     with ctx.db.session(write=False) as session:
         clinic = session.get(Clinic, 1)
         locations = session.scalars(select(Location).order_by(Location.id)).all()
@@ -176,6 +181,8 @@ def clinic_overview(ctx: Context) -> ClinicOverview:
         return ClinicOverview(
             name=clinic.name if clinic else DEFAULT_CLINIC_NAME,
             hold_minutes=clinic.hold_minutes if clinic else DEFAULT_HOLD_MINUTES,
+            late_after_minutes=clinic.late_after_minutes if clinic else DEFAULT_LATE_AFTER_MINUTES,
+            waiting_alert_minutes=clinic.waiting_alert_minutes if clinic else DEFAULT_WAITING_ALERT_MINUTES,
             locations=[LocationView(loc.id, loc.name, loc.timezone) for loc in locations],
             clinicians=[
                 ClinicianView(r.id, r.name, zones.get(r.id))

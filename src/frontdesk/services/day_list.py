@@ -9,7 +9,9 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from frontdesk.domain import appointments as rules
+from frontdesk.domain.day import ARRIVED
 from frontdesk.domain.errors import not_found
+from frontdesk.domain.statuses import ACTIVE_APPOINTMENT_STATUSES
 from frontdesk.domain.timeutil import local_to_utc, zone
 from frontdesk.services.context import Context
 from frontdesk.services.objects import AgendaRow, Page
@@ -35,14 +37,17 @@ def agenda(
     clinician_id: str | None = None,
     status: str | None = None,
     search: str | None = None,
+    to_do: bool = False,
     limit: int = 50,
     offset: int = 0,
 ) -> Page[AgendaRow]:
     """The appointments starting on `day` (a local date in the location's timezone) at the
     location, and the remote ones of clinicians who work there; by start time, paged.
 
-    `search` matches the patient's name or the attendee's name, in any case. Without a
-    location: every appointment, the day read in UTC.
+    `search` matches the patient's name or the attendee's name, in any case. `to_do`: only
+    the visits the desk still has to see to, those in an active status not yet arrived (to
+    come, or late) or arrived and waiting. Without a location: every appointment, the day
+    read in UTC.
     """
     rules.check_paging(limit, offset)
     if status is not None:
@@ -73,6 +78,9 @@ def agenda(
             conditions.append(Appointment.clinician_profile_id == clinician_id)
         if status:
             conditions.append(Appointment.status == status)
+        if to_do:
+            conditions.append(Appointment.status.in_(ACTIVE_APPOINTMENT_STATUSES))
+            conditions.append(or_(Appointment.attendance_status.is_(None), Appointment.attendance_status == ARRIVED))
         query = select(Appointment).outerjoin(Patient, Patient.id == Appointment.patient_id)
         if search and search.strip():
             needle = search.strip().lower()
@@ -112,6 +120,7 @@ def agenda(
                     clinician_name=clinician.name if clinician else None,
                     type_name=kind.name if kind else None,
                     room_names=[r.name for r in a.resources if r.kind == "room"],
+                    patient_phone=patient.phone if patient else None,
                 )
             )
         return Page(items, limit, offset, next_offset, has_more)

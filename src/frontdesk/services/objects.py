@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
+from frontdesk.domain.statuses import DEFAULT_LATE_AFTER_MINUTES, DEFAULT_WAITING_ALERT_MINUTES
+
 T = TypeVar("T")
 
 
@@ -71,6 +73,10 @@ class ClinicOverview:
     clinicians: list[ClinicianView]
     rooms: list[RoomView]
     appointment_types: list[AppointmentTypeView]
+    # The flow board (clinic file): not arrived this long after the start is late; waiting
+    # this long after arriving is an alert.
+    late_after_minutes: int = DEFAULT_LATE_AFTER_MINUTES
+    waiting_alert_minutes: int = DEFAULT_WAITING_ALERT_MINUTES
 
 
 @dataclass(frozen=True)
@@ -311,3 +317,4 @@ class AgendaRow:
     clinician_name: str | None
     type_name: str | None
     room_names: list[str] = field(default_factory=list)
+    patient_phone: str | None = None  # to call a late patient

@@ -18,7 +18,12 @@ from frontdesk.domain.appointments import STATUSES
 from frontdesk.domain.blocks import block_span, validate_rrule
 from frontdesk.domain.day import ATTENDANCE_STATUSES
 from frontdesk.domain.errors import FrontdeskError
-from frontdesk.domain.statuses import DEFAULT_HOLD_MINUTES, IN_PERSON
+from frontdesk.domain.statuses import (
+    DEFAULT_HOLD_MINUTES,
+    DEFAULT_LATE_AFTER_MINUTES,
+    DEFAULT_WAITING_ALERT_MINUTES,
+    IN_PERSON,
+)
 from frontdesk.domain.timeutil import clinician_zone_name, is_zone
 from frontdesk.store.clinic_file.fields import (
     APPOINTMENT_TEXTS,
@@ -43,6 +48,7 @@ from frontdesk.store.models import (
 
 # Longer than any real service or notice, far below what an integer column holds.
 MAX_MINUTES = 366 * 24 * 60
+DAY_MINUTES = 24 * 60
 
 
 @dataclass
@@ -250,6 +256,13 @@ class Checker:
         self.out.clinic = {
             "name": row.text("name", required=True),
             "hold_minutes": row.integer("hold_minutes", 1, default=DEFAULT_HOLD_MINUTES),
+            # The flow board's thresholds: past a day they would never show.
+            "late_after_minutes": row.integer(
+                "late_after_minutes", 1, default=DEFAULT_LATE_AFTER_MINUTES, maximum=DAY_MINUTES
+            ),
+            "waiting_alert_minutes": row.integer(
+                "waiting_alert_minutes", 1, default=DEFAULT_WAITING_ALERT_MINUTES, maximum=DAY_MINUTES
+            ),
         }
 
     def location(self, row: Row) -> None:

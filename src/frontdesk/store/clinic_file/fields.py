@@ -24,7 +24,7 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 # Every key each part of the file may have; anything else is a typo and an error.
 KEYS: dict[str, tuple[str, ...]] = {
-    "clinic": ("name", "hold_minutes"),
+    "clinic": ("name", "hold_minutes", "late_after_minutes", "waiting_alert_minutes"),
     "locations": ("id", "name", "timezone", "hours"),
     "hours": ("days", "start", "end"),
     "rooms": ("id", "name", "location_id"),
@@ -162,12 +162,17 @@ class Row:
             return default
         return value
 
-    def integer(self, key: str, minimum: int, required: bool = False, default: int | None = None) -> int | None:
+    def integer(
+        self, key: str, minimum: int, required: bool = False, default: int | None = None, maximum: int = INTEGER_MAX
+    ) -> int | None:
         value = self.get(key, required)
         if value is MISSING:
             return default
-        if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= INTEGER_MAX:
-            kind = "a positive whole number" if minimum > 0 else "a whole number, 0 or more"
+        if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
+            if maximum < INTEGER_MAX:
+                kind = f"a whole number from {minimum} to {maximum}"
+            else:
+                kind = "a positive whole number" if minimum > 0 else "a whole number, 0 or more"
             self.bad(key, f"{show(value)} is not {kind} (minutes)" if key.endswith("minutes") else f"{show(value)} is not {kind}")
             return default
         return value

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -23,7 +23,20 @@ from frontdesk.tui.screens.changes import (
     ask_cancel,
     ask_edit,
 )
-from frontdesk.tui.widgets import ClinicHeader, FieldInput, FitTable
+from frontdesk.tui.screens.flow_board import (
+    NOW_KEY,
+    VISIT_ACTIONS,
+    FlowTable,
+    allowed_actions,
+    can_move,
+    now_cells,
+    now_index,
+    row_cells,
+    visit_state,
+)
+from frontdesk.tui.widgets import ClinicHeader, FieldInput
+
+__all__ = ["AgendaScreen", "allowed_actions", "can_move", "visit_state"]  # the helpers live in flow_board
 
 if TYPE_CHECKING:  # imported for annotations only: keeps the first frame quick
     from datetime import datetime
@@ -35,77 +48,11 @@ ALL = "__all__"
 # Keys that need a clinic: a database without one answers only b (to say so), help and quit.
 DAY_ACTIONS = frozenset(
     {"next_day", "previous_day", "today", "go_to_date", "search", "cancel", "edit", "next_page", "previous_page", "location",
-     "clear_filters", "visit", "visit_menu", "move"}
+     "clear_filters", "visit", "visit_menu", "move", "to_do"}
 )
 
-# The state column (booking.md "The day"). A later issue moves these minutes into the clinic file.
-LATE_AFTER_MINUTES = 10  # not arrived this long after the start: "late"
-WAITING_ALERT_MINUTES = 15  # waiting this long after arriving: an alert
-ALERT_GLYPH = "⚠"  # with reverse and bold, the alert reads without colour too
-
-# The day's actions on a row: (service action, key, what the desk reads).
-VISIT_ACTIONS = (
-    ("confirm", "k", "Confirm"),
-    ("check-in", "i", "Check in (arrived)"),
-    ("start", "s", "Start (in room)"),
-    ("complete", "d", "Done (complete)"),
-    ("no-show", "N", "No-show"),
-    ("revert", "u", "Revert the last action"),
-)
 MOVE_KEY = "m"
-
-
-def _minutes(since: datetime, now: datetime) -> str:
-    minutes = max(int((now - since).total_seconds() // 60), 0)
-    return f"{minutes} min" if minutes < 100 else f"{minutes // 60} h {minutes % 60:02d}"
-
-
-def visit_state(apt: AppointmentView, now: datetime) -> Text:
-    """How far the visit has got, at `now` (the app clock): read at a glance, alerts without colour."""
-    attendance = apt.attendance_status
-    if apt.status == "completed" or attendance == "checked_out":
-        return Text("done")
-    if apt.status in ("cancelled", "no_show"):
-        return fmt.status_text(apt.status)
-    if attendance == "in_room":
-        return Text(f"in room {_minutes(apt.actual_start_time or now, now)}")
-    if attendance == "arrived":
-        arrived = apt.arrived_at or now
-        if now - arrived >= timedelta(minutes=WAITING_ALERT_MINUTES):
-            return Text(f"{ALERT_GLYPH} waits {_minutes(arrived, now)}", style="bold reverse")
-        return Text(f"arrived {_minutes(arrived, now)}")
-    if now - apt.start_time >= timedelta(minutes=LATE_AFTER_MINUTES):
-        return Text("late", style="bold")
-    return fmt.status_text(apt.status)
-
-
-def allowed_actions(apt: AppointmentView, now: datetime, zone: str | None) -> list[str]:
-    """The day's actions the rules allow on the appointment now (revert: when its last action
-    was made today, in the appointment's zone)."""
-    from frontdesk.domain import day
-    from frontdesk.domain.errors import FrontdeskError
-
-    visit = day.Visit(apt.status, apt.attendance_status, apt.arrived_at, apt.actual_start_time, apt.actual_end_time)
-    today, local_day = fmt.local(now, zone).date(), fmt.local(apt.start_time, zone).date()
-    allowed = []
-    for action, _, _ in VISIT_ACTIONS:
-        if action == day.REVERT:
-            if apt.last_action_on == today:
-                allowed.append(action)
-            continue
-        try:
-            day.apply(action, visit, now=now, start=apt.start_time, today=today, local_day=local_day)
-        except FrontdeskError:
-            continue
-        allowed.append(action)
-    return allowed
-
-
-def can_move(apt: AppointmentView) -> bool:
-    """booking.md: only an active appointment not yet arrived is moved."""
-    from frontdesk.domain.statuses import ACTIVE_APPOINTMENT_STATUSES
-
-    return apt.status in ACTIVE_APPOINTMENT_STATUSES and not apt.attendance_status
+TO_DO_KEY = "T"
 
 
 class DayHeader(ClinicHeader):
@@ -124,7 +71,7 @@ class AgendaScreen(FrontdeskScreen):
         Binding("b", "book", "Book", id="book"),
         Binding("n", "next_day", "Next", tooltip="Next day", id="next-day"),
         Binding("p", "previous_day", "Prev", tooltip="Previous day", id="previous-day"),
-        Binding("t", "today", "Today", show=False, id="today"),
+        Binding("t", "today", "Today", show=False, tooltip="Today, the cursor at the now line", id="today"),
         Binding("g", "go_to_date", "Date", id="go-to-date"),
         Binding("slash", "search", "Search", id="search"),
         # Cancel and edit are in the Actions menu too: the footer keeps its room at 80x24.
@@ -140,6 +87,8 @@ class AgendaScreen(FrontdeskScreen):
             for action, key, label in VISIT_ACTIONS
         ),
         Binding(MOVE_KEY, "move", "Move", show=False, tooltip="Move the appointment to another time", id="move"),
+        Binding(TO_DO_KEY, "to_do", "To do", show=False,
+                tooltip="To do: only visits not yet arrived, waiting or late (again: all)", id="to-do"),
     ]
 
     def __init__(self) -> None:
@@ -149,7 +98,10 @@ class AgendaScreen(FrontdeskScreen):
         self.page: Page[AgendaRow] | None = None
         self.rows: dict[str, AgendaRow] = {}
         self._states: dict[str, Text] = {}  # the state cell drawn for each row
-        self._select_after_load: str | None = None
+        self._select_after_load: str | None = None  # a row's key, or NOW_KEY: the first row from now on
+        self._now_at: int | None = None  # where the now line is among the page's rows (None: not shown)
+        self._now_label = ""
+        self.to_do = False  # the "to do" filter (T)
 
     def compose(self) -> ComposeResult:
         yield DayHeader()
@@ -159,18 +111,7 @@ class AgendaScreen(FrontdeskScreen):
             yield Choice("Clinician", [("All clinicians", ALL)], id="clinician")
             yield Choice("Status", [("Any status", ALL), *((label, value) for value, label in fmt.STATUS_LABELS.items())], id="status")
             yield FieldInput(placeholder="Search patient (/)", id="search", compact=True)
-        yield FitTable(
-            [
-                ("time", "Time", 11, True),
-                ("patient", "Patient", 4, False),
-                ("clinician", "Clinician", 4, False),
-                ("type", "Type", 4, False),
-                ("room", "Room", 3, False),
-                ("status", "State", 16, True),
-            ],
-            id="agenda",
-            zebra_stripes=True,
-        )
+        yield FlowTable(id="agenda", zebra_stripes=True)
         yield Label("", id="page-info")
         with Container(id="empty-state"):
             no_clinic = Static(id="no-clinic")
@@ -200,7 +141,9 @@ class AgendaScreen(FrontdeskScreen):
         assert overview is not None  # loaded before the list starts
         clinicians = self.query_one("#clinician", Choice)
         clinicians.set_options([("All clinicians", ALL), *((c.name, c.id) for c in overview.clinicians)])
-        self.day = self.day or self.app.today()
+        if self.day is None:
+            self.day = self.app.today()
+            self._select_after_load = NOW_KEY
         self.query_one(ClinicHeader).tick()
         self.load()
 
@@ -219,6 +162,7 @@ class AgendaScreen(FrontdeskScreen):
             clinician_id=None if clinician == ALL else clinician,
             status=None if status == ALL else status,
             search=search or None,
+            to_do=self.to_do,
             limit=PAGE_SIZE,
             offset=self.page_offset,
         )
@@ -266,42 +210,68 @@ class AgendaScreen(FrontdeskScreen):
         return not (action in DAY_ACTIONS and self.has_class("-empty"))
 
     def show_page(self, page: Page[AgendaRow]) -> None:
-        table = self.query_one("#agenda", DataTable)
         keep = self._select_after_load or self.highlighted_id()
         self._select_after_load = None
         self.page = page
         self.rows = {row.appointment.id: row for row in page.items}
-        zone = self.app.zone
-        now = self.ctx.clock.now()
-        self._states = {row.appointment.id: visit_state(row.appointment, now) for row in page.items}
-        table.clear()
-        for row in page.items:
-            apt = row.appointment
-            time = f"{fmt.hhmm(apt.start_time, zone)}–{fmt.hhmm(apt.end_time, zone)}"
-            table.add_row(
-                Text(time, style=fmt.status_style(apt.status)),
-                fmt.plain(row.patient_name),
-                fmt.plain(row.clinician_name),
-                fmt.plain(row.type_name or apt.title),
-                fmt.plain(", ".join(row.room_names) or ("Remote" if apt.is_remote else None)),
-                self._states[apt.id],
-                key=apt.id,
-            )
-        if keep in self.rows:
-            table.move_cursor(row=table.get_row_index(keep))
+        self._draw(keep)
         self._show_page_info()
 
-    def show_states(self) -> None:
-        """Redraw the state cells the clock has changed (waiting minutes, late, alerts)."""
-        if not self.rows:
+    def _draw(self, keep: str | None) -> None:
+        """Fill the table from the page: the states and the now line at the clock; the cursor
+        on `keep` (NOW_KEY: the first row from now on)."""
+        table = self.query_one("#agenda", FlowTable)
+        page = self.page
+        if page is None:
             return
-        table = self.query_one("#agenda", DataTable)
+        zone, now = self.app.zone, self.ctx.clock.now()
+        self._states = {row.appointment.id: self._state(row, now) for row in page.items}
+        rows = [(row.appointment.id, row_cells(row, self._states[row.appointment.id], zone)) for row in page.items]
+        self._now_at = self._now_index(now)
+        if self._now_at is not None:
+            self._now_label = fmt.hhmm(now, zone)
+            rows.insert(self._now_at, (NOW_KEY, now_cells(now, zone, self._now_style())))
+            if keep == NOW_KEY and self._now_at < len(page.items):
+                keep = page.items[self._now_at].appointment.id  # the first from now on; else the line
+        table.show(rows, keep)
+        if self._now_at is not None and keep != NOW_KEY and table.highlighted_key() == NOW_KEY:
+            table.move_cursor(row=min(self._now_at + 1, table.row_count - 1))  # not on the line unasked
+
+    def _state(self, row: AgendaRow, now: datetime) -> Text:
+        overview = self.app.overview
+        assert overview is not None  # rows come only once the clinic is read
+        return visit_state(row.appointment, now, overview.late_after_minutes, overview.waiting_alert_minutes)
+
+    def _now_index(self, now: datetime) -> int | None:
+        """Where the now line goes on this page: only on today's list."""
+        page = self.page
+        if page is None or self.day != self.app.today():
+            return None
+        starts = [row.appointment.start_time for row in page.items]
+        return now_index(starts, now, earlier_pages=page.offset > 0, later_pages=page.has_more)
+
+    def _now_style(self) -> str:
+        return f"bold {self.app.current_theme.accent or ''}".strip()
+
+    def show_states(self) -> None:
+        """Redraw what the clock has changed: waiting times, late, alerts, and the now line."""
+        if self.page is None:
+            return
         now = self.ctx.clock.now()
+        if self._now_index(now) != self._now_at:  # an appointment's start has passed: the line moves
+            self._draw(self.highlighted_id())
+            return
+        table = self.query_one("#agenda", FlowTable)
+        if self._now_at is not None and fmt.hhmm(now, self.app.zone) != self._now_label:
+            self._now_label = fmt.hhmm(now, self.app.zone)
+            line = now_cells(now, self.app.zone, self._now_style())
+            table.update(NOW_KEY, "time", line["time"])
+            table.update(NOW_KEY, "span", line["span"])
         for apt_id, row in self.rows.items():
-            state = visit_state(row.appointment, now)
+            state = self._state(row, now)
             if state != self._states.get(apt_id):
                 self._states[apt_id] = state
-                table.update_cell(apt_id, "status", state)
+                table.update(apt_id, "status", state)
 
     def _show_day_label(self) -> None:
         if self.day is None:
@@ -326,23 +296,33 @@ class AgendaScreen(FrontdeskScreen):
         info = self.query_one("#page-info", Label)
         if page is None:
             return
+        text = Text()
+        if self.to_do:
+            text.append("To do", style="bold reverse")
+            text.append(f" (not arrived, waiting, late; {TO_DO_KEY}: all) · ")
         if not page.items and page.offset == 0:
-            info.update("No appointments on this day." if not self._filtered() else "No appointments match the filters.")
+            if self.to_do and self._filtered() == 1:
+                text.append("Nothing left to do on this day.")
+            else:
+                text.append("No appointments on this day." if not self._filtered() else "No appointments match the filters.")
+            info.update(text)
             return
         first, last = page.offset + 1, page.offset + len(page.items)
-        text = f"Appointments {first}–{last}"
+        text.append(f"Appointments {first}–{last}")
         if page.has_more:
-            text += " · more: ] next page"
+            text.append(" · more: ] next page")
         if page.offset:
-            text += " · [ previous page"
-        info.update(Text(text))
+            text.append(" · [ previous page")
+        info.update(text)
 
-    def _filtered(self) -> bool:
-        return (
-            self.query_one("#clinician", Choice).value != ALL
-            or self.query_one("#status", Choice).value != ALL
-            or bool(self.query_one("#search", FieldInput).value.strip())
-        )
+    def _filtered(self) -> int:
+        """How many filters are on."""
+        return sum((
+            self.query_one("#clinician", Choice).value != ALL,
+            self.query_one("#status", Choice).value != ALL,
+            bool(self.query_one("#search", FieldInput).value.strip()),
+            self.to_do,
+        ))
 
     # --- filters ----------------------------------------------------------------------------
 
@@ -366,7 +346,15 @@ class AgendaScreen(FrontdeskScreen):
         self.query_one("#clinician", Choice).select(ALL)
         self.query_one("#status", Choice).select(ALL)
         self.query_one("#search", FieldInput).value = ""
+        self.to_do = False
         self.query_one("#agenda", DataTable).focus()
+        if self.day is not None:
+            self.page_offset = 0
+            self.load()
+
+    def action_to_do(self) -> None:
+        """Only what the desk still has to see to (again: everything)."""
+        self.to_do = not self.to_do
         if self.day is not None:
             self.page_offset = 0
             self.load()
@@ -374,9 +362,10 @@ class AgendaScreen(FrontdeskScreen):
     # --- days and pages ---------------------------------------------------------------------
 
     def show_day(self, day: date, select_id: str | None = None) -> None:
+        """Today's list opens on now (the first visit from now on), unless a row is named."""
         self.day = day
         self.page_offset = 0
-        self._select_after_load = select_id
+        self._select_after_load = select_id or (NOW_KEY if day == self.app.today() else None)
         self.load()
 
     def action_next_day(self) -> None:
@@ -388,6 +377,7 @@ class AgendaScreen(FrontdeskScreen):
             self.show_day(self.day - timedelta(days=1))
 
     def action_today(self) -> None:
+        """Today, the cursor at the now line."""
         self.show_day(self.app.today())
 
     def action_go_to_date(self) -> None:

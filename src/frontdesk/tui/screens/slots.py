@@ -223,7 +223,7 @@ class SlotPickerScreen(FrontdeskScreen):
             slots = sorted(days[day], key=lambda s: (s.start_time, s.clinician_id or "", s.is_remote))
             self._free_by_day[day] = len(slots)
             heading = Text(fmt.day_label(date.fromisoformat(day)), style="bold")
-            count = Text(f"{len(slots)} free" if slots else "no availability", style="dim" if not slots else "")
+            count = Text(f"{len(slots)} free" if slots else "none free", style="dim" if not slots else "")
             table.add_row(heading, count, *blank, key=f"day|{day}")
             for slot in slots:
                 key = slot_key(slot)
@@ -279,7 +279,7 @@ class SlotPickerScreen(FrontdeskScreen):
             if relative:
                 label.append(f" ({relative})", style="bold")
             free = self._free_by_day.get(day, 0)
-            label.append(f" · {free} free" if free else " · no availability", style="dim")
+            label.append(f" · {free} free" if free else " · none free", style="dim")
         self.query_one("#slot-day", Label).update(label, layout=False)  # one line of fixed size
 
     def _show_week_label(self, loading: bool = False, total: int | None = None) -> None:

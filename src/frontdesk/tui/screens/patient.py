@@ -80,6 +80,7 @@ class PatientScreen(FrontdeskScreen):
         self.draft = draft  # typed for an earlier hold that ran out: filled in on mount
         self.patient: PatientView | None = None
         self.locked = False
+        self.can_hold_again = True  # once locked: the same slot may still be free
         self.busy = False
         self.results: dict[str, PatientView] = {}
         self._auto_attendee = ("", "")
@@ -189,7 +190,7 @@ class PatientScreen(FrontdeskScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "hold_again":
-            return self.locked and not self.query_one("#again", Button).disabled
+            return self.locked and self.can_hold_again
         if action == "pick_another":
             return self.locked
         if action in ("confirm", "new_patient", "find", "extend"):
@@ -422,6 +423,7 @@ class PatientScreen(FrontdeskScreen):
             advice = " Pick another slot (s); what was typed is kept."
         self.query_one("#expired-message", Static).update(Text(reason + advice))
         again.disabled = not can_hold_again
+        self.can_hold_again = can_hold_again
         (again if can_hold_again else self.query_one("#another", Button)).focus()
         self.refresh_bindings()
 
@@ -467,6 +469,7 @@ class PatientScreen(FrontdeskScreen):
                 words = "That slot was taken by another desk in the meantime."
             self.query_one("#expired-message", Static).update(Text(f"{words} Pick another slot (s); what was typed is kept."))
             self.query_one("#another", Button).focus()
+            self.can_hold_again = False
             self.refresh_bindings()
             return True
         self.query_one("#again", Button).disabled = False

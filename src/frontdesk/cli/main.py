@@ -109,6 +109,8 @@ def _holds(ctx, args):
         )
     if args.action == "release":
         return holds.release_hold(ctx, args.hold_id)
+    if args.action == "extend":
+        return holds.extend_hold(ctx, args.hold_id)
     new_patient = None
     if args.new_patient_first_name or args.new_patient_last_name:
         new_patient = NewPatient(

@@ -144,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     hl.add_argument("--limit", type=int, default=20)
     hl.add_argument("--offset", type=int, default=0)
     command("release", "give a hold up", hs).add_argument("hold_id", type=_id)
+    command("extend", "give an active hold one more hold_minutes from its expiry (once)", hs).add_argument(
+        "hold_id", type=_id)
     hf = command("confirm", "turn a hold into a confirmed appointment", hs)
     hf.add_argument("hold_id", type=_id)
     hf.add_argument("--patient", metavar="ID", type=_id)

@@ -1,7 +1,7 @@
 """Holds: a slot reserved for `hold_minutes` while the desk takes the patient's details.
 
 create -> active -> confirmed (an appointment now), released, or expired (read from the
-clock; nothing runs in the background). Creating and confirming lock the clinician and
+clock; nothing runs in the background). An active hold may be extended once. Creating and confirming lock the clinician and
 rooms first (`locking.lock_resources`), so two desks never both get one slot.
 """
 
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from frontdesk.domain import appointments as rules
 from frontdesk.domain.errors import (
+    HOLD_ALREADY_EXTENDED,
     HOLD_EXPIRED,
     HOLD_NOT_ACTIVE,
     INVALID_STATE_TRANSITION,
@@ -83,6 +84,8 @@ def hold_view(hold: Hold, now: datetime, resource_ids: list[str] | None = None) 
         appointment_id=_booked_by(hold),
         desk=hold.desk,
         reschedule_appointment_id=hold.reschedule_appointment_id,
+        extended_at=hold.extended_at,
+        extended_by=hold.extended_by,
     )
 
 
@@ -192,6 +195,8 @@ def create_hold(ctx: Context, req: HoldRequest) -> HoldView:
                     "start_time": iso(start),
                     "location_id": location_id,
                     "is_remote": req.is_remote,
+                    # A slot whose time has begun is never offered: say so, not "taken".
+                    "reason": "started" if start <= now else "not_free",
                 },
             )
         start, end = slot.start_time.astimezone(UTC), slot.end_time.astimezone(UTC)
@@ -273,6 +278,41 @@ def release_hold(ctx: Context, hold_id: str) -> HoldView:
         free_time(session, hold_id=hold.id)
         session.flush()
         return hold_view(hold, now)
+
+
+def extend_hold(ctx: Context, hold_id: str) -> HoldView:
+    """Give an active hold one more `hold_minutes` from its current expiry, once: a second
+    time HOLD_ALREADY_EXTENDED, after expiry HOLD_EXPIRED, when not active HOLD_NOT_ACTIVE.
+    Its busy rows carry the expiry too (expired holds are cleared by it inside every booking
+    transaction), so they are written again with the new one, through the booking rule."""
+    with ctx.db.session() as session:
+        link = hold_resources.c
+        hold = _load(session, hold_id)
+        resource_ids = sorted(session.execute(select(link.resource_id).where(link.hold_id == hold.id)).scalars())
+        lock_resources(session, resource_ids)
+        hold = _load(session, hold_id, for_update=True)
+        now = ctx.clock.now()  # read under the lock, as every writer does
+        _check_active(hold, now)
+        if hold.extended_at is not None:
+            raise FrontdeskError(
+                HOLD_ALREADY_EXTENDED,
+                f"The hold was already extended once (at {iso(hold.extended_at)}); it expires at {iso(hold.expires_at)}",
+                {"hold_id": hold.id, "extended_at": iso(hold.extended_at), "extended_by": hold.extended_by,
+                 "expires_at": iso(hold.expires_at)},
+            )
+        hold.expires_at = hold.expires_at + timedelta(minutes=_hold_minutes(session))
+        hold.extended_at = now
+        hold.extended_by = ctx.operator
+        hold.updated_at = now
+        # The rows may be gone already: a desk whose clock runs ahead clears what it sees expired.
+        free_time(session, hold_id=hold.id)
+        appointment_type = session.get(AppointmentType, hold.appointment_type_id)
+        booking = booking_of(appointment_type, hold.start_time, hold.end_time, [hold.clinician_id],
+                             set(resource_ids) - {hold.clinician_id})
+        take_time(session, now, booking, hold_id=hold.id, expires_at=hold.expires_at,
+                  moving_appointment_id=hold.reschedule_appointment_id)
+        session.flush()
+        return hold_view(hold, now, resource_ids)
 
 
 # --- confirm -----------------------------------------------------------------------------

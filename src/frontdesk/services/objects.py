@@ -187,6 +187,8 @@ class HoldView:
     appointment_id: str | None
     desk: str | None = None  # the terminal it was made at
     reschedule_appointment_id: str | None = None
+    extended_at: datetime | None = None  # when the desk extended it (once at most), else None
+    extended_by: str | None = None
 
 
 @dataclass(frozen=True)

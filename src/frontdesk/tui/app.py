@@ -39,7 +39,8 @@ class FrontdeskApp(App[None]):
     TITLE = "frontdesk"
 
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", priority=True, id="quit"),
+        Binding("ctrl+q", "quit", "Quit", tooltip="Quit (asks first if typed details would be lost)",
+                priority=True, id="quit"),
         Binding("f1", "help", "Help", priority=True, id="help"),
         Binding("question_mark", "help", "Help", show=False, id="help-alt"),
         Binding("ctrl+r", "refresh", "Refresh", show=False, id="refresh"),
@@ -62,6 +63,7 @@ class FrontdeskApp(App[None]):
         self.database: str | None = None  # the URL of the database in use, once it is open
         self.requested_location_id = location_id
         self.owned_holds: set[str] = set()
+        self._quit_question: Screen | None = None  # "quit and lose what was typed?" while it is asked
         self.stopped_by: int | None = None  # the signal that stopped the app, if one did
         self._change_token: str | None = None
         self._theme_problems: list[str] = []
@@ -213,6 +215,31 @@ class FrontdeskApp(App[None]):
         self.owned_holds.clear()
 
     async def action_quit(self) -> None:
+        """Quit, releasing this desk's holds; first ask if patient details typed under a hold
+        would be lost (ctrl+q again, or y, quits)."""
+        from frontdesk.tui.modals import ConfirmModal
+        from frontdesk.tui.screens.patient import PatientScreen
+
+        asking = self._quit_question
+        if asking is None or not asking.is_current:
+            typed = [s for s in self.screen_stack if isinstance(s, PatientScreen) and not s.typed().empty]
+            if typed:
+                held = any(not s.locked for s in typed)
+                self._quit_question = ConfirmModal(
+                    "Quit now? The patient details typed will be lost"
+                    + (" and the held slot released." if held else "."),
+                    yes="Quit", no="Stay",
+                )
+                self.push_screen(self._quit_question, self._quit_answered)
+                return
+        await self._quit_now()
+
+    async def _quit_answered(self, leave: bool | None) -> None:
+        self._quit_question = None
+        if leave:
+            await self._quit_now()
+
+    async def _quit_now(self) -> None:
         # Off the event loop: another desk's write may hold the database lock for a while.
         await asyncio.to_thread(self.release_owned_holds)
         self.exit()

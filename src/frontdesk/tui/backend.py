@@ -96,6 +96,13 @@ def release_hold(ctx: Context, hold_id: str) -> HoldView:
     return release(ctx, hold_id)
 
 
+def extend_hold(ctx: Context, hold_id: str) -> HoldView:
+    """One more hold_minutes, once."""
+    from frontdesk.services.holds import extend_hold as extend
+
+    return extend(ctx, hold_id)
+
+
 def holds_in_force(ctx: Context, limit: int) -> Page[HoldView]:
     """Every desk's holds in force, soonest to expire first."""
     from frontdesk.services.holds import list_holds

@@ -23,7 +23,7 @@ def help_sections(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
     from frontdesk.tui.screens.appointment import AppointmentScreen
     from frontdesk.tui.screens.holds import HoldsScreen
     from frontdesk.tui.screens.patient import PatientScreen
-    from frontdesk.tui.screens.slots import SlotPickerScreen
+    from frontdesk.tui.screens.slots import MoveModal, SlotPickerScreen
 
     everywhere = _keys(app, [b for b in app.BINDINGS if isinstance(b, Binding)]) + [
         ("ctrl+p", "Command palette: book, go to date, switch theme, switch location"),
@@ -38,6 +38,7 @@ def help_sections(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
         ("Appointment", _keys(app, AppointmentScreen.BINDINGS)),
         ("Slot picker", _keys(app, SlotPickerScreen.BINDINGS) + [("enter", "Hold the slot under the cursor")]),
         ("Patient details", _keys(app, PatientScreen.BINDINGS) + [("enter", "In the results: book for that patient")]),
+        ("Moving an appointment", _keys(app, MoveModal.BINDINGS)),
         ("Holds in force (H)", _keys(app, HoldsScreen.BINDINGS)),
         ("Cancel dialog", _keys(app, CancelModal.BINDINGS) + [("enter", "Cancel the appointment with the reason")]),
         ("Edit dialog", _keys(app, EditModal.BINDINGS)),

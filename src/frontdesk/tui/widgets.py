@@ -73,7 +73,9 @@ class HoldCountdown(Static):
     """Time left on a hold, mm:ss, always computed as expires_at - clock (never counted down).
 
     Colours change at two minutes and at thirty seconds (the last thirty seconds are also
-    drawn reversed, which still shows with NO_COLOR); at zero it posts Expired once.
+    drawn reversed, which still shows with NO_COLOR); from two minutes a second line says
+    so in words, and names the key that extends the hold while it can still be extended.
+    At zero it posts Expired once.
     """
 
     DEFAULT_CSS = """
@@ -96,9 +98,11 @@ class HoldCountdown(Static):
     class Expired(Message):
         """The hold's time is up by the app's clock."""
 
-    def __init__(self, expires_at: datetime, **kwargs) -> None:
+    def __init__(self, expires_at: datetime, *, extendable: bool = False, extend_key: str = "ctrl+x", **kwargs) -> None:
         super().__init__(**kwargs)
         self.expires_at = expires_at
+        self.extendable = extendable  # the desk may still extend it once
+        self.extend_key = extend_key  # ctrl+x where a text field takes x as a letter
         self._expired_sent = False
         self._shown = ""
 
@@ -106,8 +110,9 @@ class HoldCountdown(Static):
         self.tick()
         self.set_interval(0.25, self.tick)
 
-    def restart(self, expires_at: datetime) -> None:
+    def restart(self, expires_at: datetime, *, extendable: bool = False) -> None:
         self.expires_at = expires_at
+        self.extendable = extendable
         self._expired_sent = False
         self.tick()
 
@@ -115,15 +120,23 @@ class HoldCountdown(Static):
     def remaining(self) -> timedelta:
         return self.expires_at - self.app.ctx.clock.now()
 
+    def label(self, left: timedelta) -> str:
+        if left <= timedelta(0):
+            return "Hold expired 00:00"
+        label = f"Hold {fmt.countdown(left)} left"
+        if left <= self.SOON:
+            label += f"\nUnder 2 min: {self.extend_key} extends" if self.extendable else "\nUnder 2 minutes left"
+        return label
+
     def tick(self) -> None:
         left = self.remaining
         expired = left <= timedelta(0)
         self.set_class(not expired and self.FINAL < left <= self.SOON, "-soon")
         self.set_class(not expired and left <= self.FINAL, "-final")
         self.set_class(expired, "-expired")
-        label = "Hold expired 00:00" if expired else f"Hold {fmt.countdown(left)} left"
+        label = self.label(left)
         if label != self._shown:
-            # Width is auto: lay out again only when the label's length changes.
+            # Width and height are auto: lay out again only when the label's shape changes.
             self.update(label, layout=len(label) != len(self._shown))
             self._shown = label
         if expired and not self._expired_sent:

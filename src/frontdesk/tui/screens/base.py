@@ -28,6 +28,7 @@ ERROR_TITLES = {
     "SLOT_UNAVAILABLE": "Slot taken",
     "HOLD_EXPIRED": "Hold expired",
     "HOLD_NOT_ACTIVE": "Hold no longer active",
+    "HOLD_ALREADY_EXTENDED": "Already extended",
     "INVALID_STATE_TRANSITION": "Not allowed",
     "IDEMPOTENCY_CONFLICT": "Conflict",
     "DATABASE_BUSY": "Database busy",

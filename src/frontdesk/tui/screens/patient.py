@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import partial
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Label, Static
 
 from frontdesk.services.objects import (
@@ -40,6 +42,20 @@ NEW_PATIENT_FIELDS = (
 )
 ATTENDEE_FIELDS = (("attendee_name", "Attendee"), ("attendee_email", "Att. email"))
 SEARCH_MIN_CHARS = 2
+FORM_FIELDS = ("find", *(name for name, _ in NEW_PATIENT_FIELDS + ATTENDEE_FIELDS))
+
+
+@dataclass(frozen=True)
+class PatientDraft:
+    """What the desk typed (or chose) for a hold, kept for the next hold when this one ran out."""
+
+    values: dict[str, str] = field(default_factory=dict)  # field id -> text as typed
+    patient: PatientView | None = None
+    auto_attendee: tuple[str, str] = ("", "")
+
+    @property
+    def empty(self) -> bool:
+        return self.patient is None and not any(v.strip() for v in self.values.values())
 
 
 class PatientScreen(FrontdeskScreen):
@@ -49,20 +65,26 @@ class PatientScreen(FrontdeskScreen):
         Binding("ctrl+s", "confirm", "Confirm", tooltip="Confirm the booking", id="confirm"),
         Binding("ctrl+n", "new_patient", "New patient", id="new-patient"),
         Binding("ctrl+f", "find", "Find", tooltip="Find an existing patient", id="find"),
+        Binding("ctrl+x", "extend", "Extend", tooltip="Extend the hold once (x outside a text field)",
+                priority=True, id="extend"),
+        Binding("x", "extend", "Extend", show=False, id="extend-x"),
         Binding("escape", "leave", "Back", tooltip="Back to the slots (the hold is released)", id="leave"),
         Binding("r", "hold_again", "Hold again", id="hold-again"),
         Binding("s", "pick_another", "Pick another", id="pick-another"),
         Binding("down", "to_results", "Results", show=False, id="to-results"),
     ]
 
-    def __init__(self, hold: HoldView) -> None:
+    def __init__(self, hold: HoldView, draft: PatientDraft | None = None) -> None:
         super().__init__()
         self.hold = hold
+        self.draft = draft  # typed for an earlier hold that ran out: filled in on mount
         self.patient: PatientView | None = None
         self.locked = False
+        self.can_hold_again = True  # once locked: the same slot may still be free
         self.busy = False
         self.results: dict[str, PatientView] = {}
         self._auto_attendee = ("", "")
+        self._leave_question: Screen | None = None
 
     # --- layout -----------------------------------------------------------------------------
 
@@ -70,7 +92,7 @@ class PatientScreen(FrontdeskScreen):
         yield ClinicHeader()
         with Horizontal(id="hold-bar"):
             yield Static(self._hold_summary(), id="hold-summary")
-            yield HoldCountdown(self.hold.expires_at, id="countdown")
+            yield HoldCountdown(self.hold.expires_at, extendable=self.hold.extended_at is None, id="countdown")
         with Vertical(id="expired-panel"):
             yield Static("", id="expired-message")
             with Horizontal(classes="buttons"):
@@ -113,6 +135,24 @@ class PatientScreen(FrontdeskScreen):
 
     def on_mount(self) -> None:
         self.query_one("#expired-panel").display = False
+        if self.draft is not None and not self.draft.empty:
+            self._fill_in(self.draft)
+            self.notify("What was typed for the last hold is filled in.", title="Details kept")
+
+    def _fill_in(self, draft: PatientDraft) -> None:
+        for name, value in draft.values.items():
+            self.query_one(f"#{name}", FieldInput).value = value
+        self._auto_attendee = draft.auto_attendee
+        if draft.patient is not None:
+            attendee = (draft.values.get("attendee_name", ""), draft.values.get("attendee_email", ""))
+            self.choose_patient(draft.patient)
+            self._set_attendee(*attendee, force=True)  # as the desk left them, not as refilled
+            self._auto_attendee = draft.auto_attendee
+
+    def typed(self) -> PatientDraft:
+        """What the desk has typed or chosen here."""
+        values = {name: self.query_one(f"#{name}", FieldInput).value for name in FORM_FIELDS}
+        return PatientDraft(values, self.patient, self._auto_attendee)
 
     # --- finding a patient ------------------------------------------------------------------
 
@@ -149,9 +189,11 @@ class PatientScreen(FrontdeskScreen):
             table.focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("hold_again", "pick_another"):
+        if action == "hold_again":
+            return self.locked and self.can_hold_again
+        if action == "pick_another":
             return self.locked
-        if action in ("confirm", "new_patient", "find"):
+        if action in ("confirm", "new_patient", "find", "extend"):
             return not self.locked
         if action == "to_results":
             return self.focused is not None and self.focused.id == "find"
@@ -285,12 +327,21 @@ class PatientScreen(FrontdeskScreen):
         self.query_one("#confirm", Button).disabled = False
         if message.code == "HOLD_EXPIRED":
             self.app.owned_holds.discard(self.hold.id)
-            self.lock_form("The hold ran out before the booking was confirmed. Nothing was booked.")
+            if self._slot_started():
+                self.lock_form(self._started_words(), can_hold_again=False)
+            else:
+                self.lock_form("The hold ran out before the booking was confirmed. Nothing was booked.")
             return False
         if message.code == "HOLD_NOT_ACTIVE":
             self.app.owned_holds.discard(self.hold.id)
             self.lock_form("This hold is no longer active (released or already booked). Nothing was booked.")
             return False
+        if message.code == "SLOT_UNAVAILABLE":
+            # The hold lapsed by another desk's clock and that desk booked the time.
+            self.app.owned_holds.discard(self.hold.id)
+            self.lock_form("The hold lapsed and the slot was taken by another desk. Nothing was booked.",
+                           can_hold_again=False)
+            return True
         field = message.details.get("field")
         if message.code == "VALIDATION_ERROR" and isinstance(field, str):
             name = field.removeprefix("new_patient.").removeprefix("new_patient_")
@@ -298,22 +349,82 @@ class PatientScreen(FrontdeskScreen):
                 self.query_one(f"#{name}-error", Label).update(Text(message.message))
         return False
 
+    # --- extending the hold, once ---------------------------------------------------------------
+
+    def action_extend(self) -> None:
+        if self.locked or self.busy:
+            return
+        if self.hold.extended_at is not None:
+            self._already_extended(self.hold.expires_at)
+            return
+        self.busy = True  # the countdown may reach zero meanwhile: the service decides
+        self.call_service("extend", partial(backend.extend_hold, hold_id=self.hold.id), self.extended,
+                          self.not_extended, exclusive=False)
+
+    def extended(self, hold: HoldView) -> None:
+        self.busy = False
+        self.hold = hold
+        self.query_one(HoldCountdown).restart(hold.expires_at, extendable=False)
+        self.notify(f"The hold now runs out at {self._hhmm(hold.expires_at)}. It can be extended only once.",
+                    title="Hold extended")
+
+    def not_extended(self, message: ServiceFailed) -> bool:
+        self.busy = False
+        if message.code == "HOLD_ALREADY_EXTENDED":  # another terminal of this desk did it
+            expires_at = datetime.fromisoformat(message.details["expires_at"])
+            self.query_one(HoldCountdown).restart(expires_at, extendable=False)
+            self._already_extended(expires_at)
+            return True
+        if message.code == "HOLD_EXPIRED":
+            self.hold_ended()
+            return True
+        if message.code in ("SLOT_UNAVAILABLE", "HOLD_NOT_ACTIVE"):
+            return self.not_booked(message)
+        return False
+
+    def _already_extended(self, expires_at: datetime) -> None:
+        self.notify(f"This hold was already extended once; it runs out at {self._hhmm(expires_at)}.",
+                    title="Already extended", severity="warning")
+
     # --- expiry -----------------------------------------------------------------------------
+
+    def _hhmm(self, instant: datetime) -> str:
+        zone = self.app.location_zone(self.hold.location_id)
+        return f"{fmt.hhmm(instant, zone)} {fmt.zone_abbrev(instant, zone)}"
+
+    def _slot_started(self) -> bool:
+        return self.app.ctx.clock.now() >= self.hold.start_time
+
+    def _started_words(self) -> str:
+        return f"The hold ended: its time ({self._hhmm(self.hold.start_time)}) has started, so it cannot be held again. Nothing was booked."
 
     def on_hold_countdown_expired(self, message: HoldCountdown.Expired) -> None:
         if not self.locked and not self.busy:
-            zone = self.app.location_zone(self.hold.location_id)
-            self.app.owned_holds.discard(self.hold.id)
-            self.lock_form(f"The hold ran out at {fmt.hhmm(self.hold.expires_at, zone)} {fmt.zone_abbrev(self.hold.expires_at, zone)}. Nothing was booked.")
+            self.hold_ended()
 
-    def lock_form(self, reason: str) -> None:
+    def hold_ended(self) -> None:
+        """The hold's time is up by the clock: say why, lock the form."""
+        self.app.owned_holds.discard(self.hold.id)
+        if self._slot_started():
+            self.lock_form(self._started_words(), can_hold_again=False)
+        else:
+            self.lock_form(f"The hold ran out at {self._hhmm(self.hold.expires_at)}. Nothing was booked.")
+
+    def lock_form(self, reason: str, can_hold_again: bool = True) -> None:
         self.locked = True
+        self._close_leave_question()
         self.query_one("#patient-form").disabled = True
         panel = self.query_one("#expired-panel")
         panel.display = True
-        self.query_one("#expired-message", Static).update(Text(f"{reason} Hold the same slot again if it is still free, or pick another."))
-        self.query_one("#again", Button).disabled = False
-        self.query_one("#again", Button).focus()
+        again = self.query_one("#again", Button)
+        if can_hold_again:
+            advice = " Hold the same slot again if it is still free, or pick another."
+        else:
+            advice = " Pick another slot (s); what was typed is kept."
+        self.query_one("#expired-message", Static).update(Text(reason + advice))
+        again.disabled = not can_hold_again
+        self.can_hold_again = can_hold_again
+        (again if can_hold_again else self.query_one("#another", Button)).focus()
         self.refresh_bindings()
 
     def unlock_form(self) -> None:
@@ -346,22 +457,27 @@ class PatientScreen(FrontdeskScreen):
         self.app.owned_holds.add(hold.id)
         self.hold = hold
         self.query_one("#hold-summary", Static).update(self._hold_summary())
-        self.query_one(HoldCountdown).restart(hold.expires_at)
+        self.query_one(HoldCountdown).restart(hold.expires_at, extendable=hold.extended_at is None)
         self.unlock_form()
         self.notify("The slot is held again.", title="Held")
 
     def not_held_again(self, message: ServiceFailed) -> bool:
         if message.code == "SLOT_UNAVAILABLE":
-            self.query_one("#expired-message", Static).update(
-                Text("That slot was taken by another desk in the meantime. Pick another slot (s).")
-            )
+            if message.details.get("reason") == "started":
+                words = f"That slot's time ({self._hhmm(self.hold.start_time)}) has started: it cannot be held again."
+            else:
+                words = "That slot was taken by another desk in the meantime."
+            self.query_one("#expired-message", Static).update(Text(f"{words} Pick another slot (s); what was typed is kept."))
             self.query_one("#another", Button).focus()
+            self.can_hold_again = False
+            self.refresh_bindings()
             return True
         self.query_one("#again", Button).disabled = False
         return False
 
     def action_pick_another(self) -> None:
-        self.dismiss(None)
+        # Back to the slot picker with what was typed: it fills the next hold's form.
+        self.dismiss(self.typed())
 
     # --- leaving ----------------------------------------------------------------------------
 
@@ -373,11 +489,20 @@ class PatientScreen(FrontdeskScreen):
             return
 
         def answered(leave: bool | None) -> None:
-            if leave:
+            self._leave_question = None
+            if leave and not self.locked:
                 self.call_service("release", partial(backend.release_hold, hold_id=self.hold.id), self.released,
                                   self.release_failed, exclusive=False)
 
-        self.app.push_screen(ConfirmModal("Leave without booking? The slot will be released for others.", yes="Release and leave", no="Stay"), answered)
+        self._leave_question = ConfirmModal("Leave without booking? The slot will be released for others.",
+                                            yes="Release and leave", no="Stay")
+        self.app.push_screen(self._leave_question, answered)
+
+    def _close_leave_question(self) -> None:
+        """The hold ended while the desk was asked whether to leave: the question is moot."""
+        question = self._leave_question
+        if question is not None and question.is_current:
+            question.dismiss(None)
 
     def released(self, _hold) -> None:
         self.app.owned_holds.discard(self.hold.id)

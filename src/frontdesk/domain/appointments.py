@@ -198,13 +198,16 @@ def check_times(start: datetime | None, end: datetime | None) -> int:
 MAX_LIMIT = 100
 
 
+# The desk's day list reads a whole day at a site at once; the API's lists stop at MAX_LIMIT.
+DAY_LIST_LIMIT = 500
+
 # What every engine's OFFSET takes (PostgreSQL's INTEGER; SQLite's and BIGINT are wider).
 MAX_OFFSET = 2**31 - 1
 
 
-def check_paging(limit: int, offset: int) -> None:
-    if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise validation(f"limit must be between 1 and {MAX_LIMIT}", limit=limit)
+def check_paging(limit: int, offset: int, max_limit: int = MAX_LIMIT) -> None:
+    if not isinstance(limit, int) or not 1 <= limit <= max_limit:
+        raise validation(f"limit must be between 1 and {max_limit}", limit=limit)
     if not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
         raise validation(f"offset must be between 0 and {MAX_OFFSET}", offset=offset)
 

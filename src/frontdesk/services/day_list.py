@@ -49,7 +49,7 @@ def agenda(
     come, or late) or arrived and waiting. Without a location: every appointment, the day
     read in UTC.
     """
-    rules.check_paging(limit, offset)
+    rules.check_paging(limit, offset, max_limit=rules.DAY_LIST_LIMIT)
     if status is not None:
         rules.check_status(status)
     with ctx.db.session(write=False) as session:

@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal
 from textual.widgets import DataTable, Footer, Label, Static
 
+from frontdesk.domain.appointments import DAY_LIST_LIMIT
 from frontdesk.tui import backend
 from frontdesk.tui import format as fmt
 from frontdesk.tui.choice import Choice, ChoiceModal
@@ -43,7 +44,7 @@ if TYPE_CHECKING:  # imported for annotations only: keeps the first frame quick
 
     from frontdesk.services.objects import AgendaRow, AppointmentView, Page
 
-PAGE_SIZE = 50
+PAGE_SIZE = DAY_LIST_LIMIT  # a whole day at one site is one list (the now line and t need it); pages past that
 ALL = "__all__"
 # Keys that need a clinic: a database without one answers only b (to say so), help and quit.
 DAY_ACTIONS = frozenset(

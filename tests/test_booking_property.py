@@ -41,8 +41,18 @@ from frontdesk.services.availability import query_availability
 from frontdesk.services.clinic import load_clinic_data
 from frontdesk.services.context import Context
 from frontdesk.services.holds import confirm_hold, create_hold
-from frontdesk.services.objects import AppointmentCreate, AvailabilityQuery, ConfirmRequest, HoldRequest
-from frontdesk.store.models import Appointment, Hold, appointment_resources, hold_resources
+from frontdesk.services.objects import (
+    AppointmentCreate,
+    AvailabilityQuery,
+    ConfirmRequest,
+    HoldRequest,
+)
+from frontdesk.store.models import (
+    Appointment,
+    Hold,
+    appointment_resources,
+    hold_resources,
+)
 
 EXAMPLES = int(os.environ.get("FRONTDESK_PROPERTY_EXAMPLES", "30"))
 DAY = date(2025, 1, 21)  # a Tuesday; London is on UTC in winter, so local times are UTC times

@@ -7,16 +7,27 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from textual.widgets import DataTable, OptionList
-from tui_pilot import NOW, notifications, pick_option, row_texts, running, screen_text, settle
+from tui_pilot import (
+    NOW,
+    notifications,
+    pick_option,
+    row_texts,
+    running,
+    screen_text,
+    settle,
+)
 
+from frontdesk.domain.statuses import DEFAULT_LATE_AFTER_MINUTES as LATE_AFTER_MINUTES
+from frontdesk.domain.statuses import (
+    DEFAULT_WAITING_ALERT_MINUTES as WAITING_ALERT_MINUTES,
+)
 from frontdesk.services import appointments, day_list, holds
 from frontdesk.services.objects import HoldFilter
 from frontdesk.tui.choice import ChoiceModal
-from frontdesk.domain.statuses import DEFAULT_LATE_AFTER_MINUTES as LATE_AFTER_MINUTES
-from frontdesk.domain.statuses import DEFAULT_WAITING_ALERT_MINUTES as WAITING_ALERT_MINUTES
 from frontdesk.tui.screens.agenda import AgendaScreen, visit_state
 from frontdesk.tui.screens.appointment import AppointmentScreen
-from frontdesk.tui.screens.slots import MoveModal, SlotPickerScreen
+from frontdesk.tui.screens.move import MoveModal
+from frontdesk.tui.screens.slots import SlotPickerScreen
 from frontdesk.tui.widgets import ClinicHeader
 
 # The demo's Monday at loc_central: the first two rows are nurse visits, both confirmed.

@@ -7,12 +7,26 @@ import tomllib
 from datetime import UTC, datetime
 
 from textual.widgets import DataTable
-from tui_pilot import appointment_rows, notifications, running, screen_text, settle, type_text
+from tui_pilot import (
+    appointment_rows,
+    notifications,
+    running,
+    screen_text,
+    settle,
+    type_text,
+)
 
 from frontdesk.services import appointments, day_list
 from frontdesk.services.clinic import default_sample, load_clinic_data
 from frontdesk.tui.screens.agenda import AgendaScreen
-from frontdesk.tui.screens.flow_board import NOW_KEY, PATIENT, STATE, TIME, TYPE, fit_widths
+from frontdesk.tui.screens.flow_board import (
+    NOW_KEY,
+    PATIENT,
+    STATE,
+    TIME,
+    TYPE,
+    fit_widths,
+)
 from frontdesk.tui.widgets import ClinicHeader
 
 # The demo's Monday at loc_central (London is UTC in January).

@@ -7,14 +7,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 from textual.widgets import Button
-from tui_pilot import hold_first_slot, notifications, running, screen_text, settle, type_text
+from tui_pilot import (
+    hold_first_slot,
+    notifications,
+    running,
+    screen_text,
+    settle,
+    type_text,
+)
 
 from frontdesk.services import appointments, holds
 from frontdesk.tui.modals import ConfirmModal
 from frontdesk.tui.screens.agenda import AgendaScreen
 from frontdesk.tui.screens.appointment import AppointmentScreen
+from frontdesk.tui.screens.move import MoveModal
 from frontdesk.tui.screens.patient import PatientScreen
-from frontdesk.tui.screens.slots import MoveModal, SlotPickerScreen
+from frontdesk.tui.screens.slots import SlotPickerScreen
 from frontdesk.tui.widgets import HoldCountdown
 
 

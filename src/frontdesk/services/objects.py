@@ -10,7 +10,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
-from frontdesk.domain.statuses import DEFAULT_LATE_AFTER_MINUTES, DEFAULT_WAITING_ALERT_MINUTES
+from frontdesk.domain.statuses import (
+    DEFAULT_LATE_AFTER_MINUTES,
+    DEFAULT_WAITING_ALERT_MINUTES,
+)
 
 T = TypeVar("T")
 

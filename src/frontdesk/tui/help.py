@@ -22,8 +22,9 @@ def help_sections(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
     from frontdesk.tui.screens.agenda import AgendaScreen
     from frontdesk.tui.screens.appointment import AppointmentScreen
     from frontdesk.tui.screens.holds import HoldsScreen
+    from frontdesk.tui.screens.move import MoveModal
     from frontdesk.tui.screens.patient import PatientScreen
-    from frontdesk.tui.screens.slots import MoveModal, SlotPickerScreen
+    from frontdesk.tui.screens.slots import SlotPickerScreen
 
     everywhere = _keys(app, [b for b in app.BINDINGS if isinstance(b, Binding)]) + [
         ("ctrl+p", "Command palette: book, go to date, switch theme, switch location"),

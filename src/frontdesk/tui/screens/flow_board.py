@@ -12,7 +12,10 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets.data_table import ColumnKey
 
-from frontdesk.domain.statuses import DEFAULT_LATE_AFTER_MINUTES, DEFAULT_WAITING_ALERT_MINUTES
+from frontdesk.domain.statuses import (
+    DEFAULT_LATE_AFTER_MINUTES,
+    DEFAULT_WAITING_ALERT_MINUTES,
+)
 from frontdesk.tui import format as fmt
 from frontdesk.tui.widgets import FitTable
 

@@ -214,17 +214,17 @@ class PatientScreen(FrontdeskScreen):
         if details:
             chosen.append(f"  ({details})", style="dim")
         self.query_one("#chosen", Static).update(chosen)
-        for field, _ in NEW_PATIENT_FIELDS:
-            self.query_one(f"#{field}", FieldInput).disabled = True
-            self.query_one(f"#{field}-error", Label).update("")
+        for field_id, _ in NEW_PATIENT_FIELDS:
+            self.query_one(f"#{field_id}", FieldInput).disabled = True
+            self.query_one(f"#{field_id}-error", Label).update("")
         self._set_attendee(name, fmt.visible(patient.email or ""))
         self.query_one("#confirm", Button).focus()
 
     def action_new_patient(self) -> None:
         self.patient = None
         self.query_one("#chosen", Static).update(Text("Booking for: a new patient (fill in below)", style="dim"))
-        for field, _ in NEW_PATIENT_FIELDS:
-            self.query_one(f"#{field}", FieldInput).disabled = False
+        for field_id, _ in NEW_PATIENT_FIELDS:
+            self.query_one(f"#{field_id}", FieldInput).disabled = False
         self._fill_attendee_from_form(force=True)
         self.query_one("#first_name", FieldInput).focus()
 

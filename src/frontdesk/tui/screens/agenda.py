@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from dataclasses import replace
 from datetime import date, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
@@ -479,7 +480,18 @@ class AgendaScreen(FrontdeskScreen):
         self.call_service("visit", act, self.visit_done, self.visit_refused, exclusive=False)
 
     def visit_done(self, result) -> None:
-        self._select_after_load = result.appointment.id
+        """The row shows the change at once, from the action's own answer; then the day is
+        read again (the to-do filter, the freed time, other desks' changes)."""
+        apt = result.appointment
+        row = self.rows.get(apt.id)
+        if row is not None and self.page is not None:
+            row = self.rows[apt.id] = replace(row, appointment=apt)
+            self.page.items[:] = [row if item.appointment.id == apt.id else item for item in self.page.items]
+            state = self._states[apt.id] = self._state(row, self.ctx.clock.now())
+            table = self.query_one("#agenda", FlowTable)
+            for column, cell in row_cells(row, state, self.app.zone).items():
+                table.update(apt.id, column, cell)
+        self._select_after_load = apt.id
         self.load()
 
     def visit_refused(self, message: ServiceFailed) -> bool:

@@ -7,7 +7,9 @@ from=tests/__snapshots__/test_tui_snapshots
 while read -r snapshot picture; do
   cp "$from/$snapshot.svg" "docs/screens/$picture.svg"
 done <<'MAP'
-test_home[80x24] appointment-list
+test_flow_board[80x24] appointment-list
+test_flow_board[120x40] appointment-list-120x40
+test_flow_board_no_color appointment-list-no-color
 test_type_choice[80x24] appointment-type
 test_appointment[80x24] appointment
 test_cancel_dialog[80x24] cancel-dialog

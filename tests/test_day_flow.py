@@ -245,3 +245,20 @@ def test_a_move_is_refused_where_booking_md_says(desk):
         reschedule_appointment(desk, other.id, hold.id)
     assert caught.value.details["attempted_action"] == "reschedule"
     assert get_appointment(desk, other.id).start_time == TEN + timedelta(hours=4)
+
+
+def test_a_move_keeps_the_appointments_own_length(desk):
+    """A 60-minute visit of a type whose default is 30 moves as 60 minutes, offered and held."""
+    from frontdesk.services.holds import reschedule_appointment
+
+    hold = create_hold(desk, HoldRequest("type_followup", "cli_sarah", start=TEN, duration_minutes=60,
+                                         location_id="loc_central"))
+    apt = confirm_hold(desk, hold.id, ConfirmRequest(patient_id="pat_john_smith"))
+    later = TEN + timedelta(hours=3)
+    offers = query_availability(desk, AvailabilityQuery(
+        appointment_type_id="type_followup", clinician_id="cli_sarah", location_id="loc_central",
+        start_date=later.date().isoformat(), end_date=later.date().isoformat(), reschedule_appointment_id=apt.id))
+    assert offers.slots and all(s.end_time - s.start_time == timedelta(minutes=60) for s in offers.slots)
+    to = offers.slots[-1].start_time
+    moved = reschedule_appointment(desk, apt.id, move_hold(desk, apt, to).id)
+    assert (moved.start_time, moved.end_time) == (to, to + timedelta(minutes=60))

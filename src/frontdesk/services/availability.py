@@ -44,6 +44,7 @@ from frontdesk.services.busy import busy_spans, resource_zones
 from frontdesk.services.context import Context
 from frontdesk.services.objects import AvailabilityQuery, AvailabilityResult, Slot
 from frontdesk.store.models import (
+    Appointment,
     AppointmentType,
     Location,
     LocationHours,
@@ -104,8 +105,16 @@ def _minutes(value: int | None, name: str) -> int | None:
     return value
 
 
-def _duration(appointment_type: AppointmentType, requested: int | None) -> int:
+def _duration(appointment_type: AppointmentType, requested: int | None, moving_id: str | None = None,
+              session: Session | None = None) -> int:
+    """The slot length asked for, else the type's. A move keeps the appointment's own length
+    when the type offers it (a 30-minute nurse visit moves as 30 minutes, not the type's 15)."""
     requested = _minutes(requested, "duration")
+    if requested is None and moving_id is not None and session is not None:
+        moving = session.get(Appointment, moving_id)
+        length = int((moving.end_time - moving.start_time) // timedelta(minutes=1)) if moving else None
+        if length in {appointment_type.duration_minutes, *(appointment_type.duration_options or [])}:
+            return length
     if requested is None or requested == appointment_type.duration_minutes:
         return appointment_type.duration_minutes
     options = list(appointment_type.duration_options or [])
@@ -376,7 +385,7 @@ def query_availability(ctx: Context, query: AvailabilityQuery) -> AvailabilityRe
     with ctx.db.session(write=False) as session:
         now = ctx.clock.now()
         appointment_type = _type(session, query.appointment_type_id)
-        duration = _duration(appointment_type, query.duration)
+        duration = _duration(appointment_type, query.duration, query.reschedule_appointment_id, session)
         if query.clinician_id is not None:
             _existing(session, {query.clinician_id}, "clinician", "clinician")
         if query.location_id is not None and session.get(Location, query.location_id) is None:
@@ -471,7 +480,7 @@ def find_offered_slot(
     Unknown ids are NOT_FOUND and a duration the type does not offer is VALIDATION_ERROR.
     """
     appointment_type = _type(session, appointment_type_id)
-    duration = _duration(appointment_type, duration_minutes)
+    duration = _duration(appointment_type, duration_minutes, exclude_appointment_id, session)
     _existing(session, {clinician_id}, "clinician", "clinician")
     if location_id is not None and session.get(Location, location_id) is None:
         raise not_found("location", location_id)

@@ -160,3 +160,15 @@ async def test_the_picker_does_not_go_into_past_weeks(desk):
         shown = notifications(app)
         assert len(shown) == 1 and "earlier days are past" in shown[0]
         assert "Mon 20 Jan – Sun 26 Jan 2025" in screen_text(app)
+
+
+async def test_holding_a_slot_whose_time_has_started_says_so(desk):
+    """Not "another desk took it": the picker was left open past the slot's start."""
+    async with running(desk) as (app, pilot):
+        picker = await open_booking(pilot)
+        slot = cursor_slot(picker)
+        desk.clock.set(slot.start_time + timedelta(minutes=1))
+        await pilot.press("enter")
+        await settle(pilot)
+        said = " ".join(notifications(app))
+        assert "has started" in said and "Another desk" not in said

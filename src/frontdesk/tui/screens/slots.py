@@ -444,14 +444,14 @@ class SlotPickerScreen(FrontdeskScreen):
     def release_refused(self, _message: ServiceFailed) -> bool:
         self.load()
         return True  # a hold already gone needs no word
+
     def not_held(self, message: ServiceFailed) -> bool:
         if message.code == "SLOT_UNAVAILABLE":
-            self.notify(
-                "Another desk took that slot a moment ago. The list is refreshed: please pick another.",
-                title="Slot taken",
-                severity="warning",
-                timeout=8,
-            )
+            if message.details.get("reason") == "started":
+                words, title = "That slot's time has started.", "Slot started"
+            else:
+                words, title = "Another desk took that slot a moment ago.", "Slot taken"
+            self.notify(f"{words} The list is refreshed: please pick another.", title=title, severity="warning", timeout=8)
             self.load()
             return True
         return False

@@ -105,11 +105,12 @@ async def test_a_day_run_by_keyboard(desk):
         assert isinstance(app.screen, MoveModal)
         text = screen_text(app)
         assert "from  Mon 20 Jan 2025 08:30–09:00 GMT" in text
-        assert "  ->  Mon 20 Jan 2025 08:45–09:00 GMT" in text and "Hold 15:00 left" in text
+        # Its own 30 minutes (the type's default is 15): the first half hour free from now.
+        assert "  ->  Mon 20 Jan 2025 09:00–09:30 GMT" in text and "Hold 15:00 left" in text
         await press(pilot, "enter")
         assert isinstance(app.screen, AgendaScreen)
         moved = appointments.get_appointment(desk, SECOND)
-        assert moved.start_time == at(8, 45) and moved.status == "confirmed"
+        assert (moved.start_time, moved.end_time, moved.status) == (at(9, 0), at(9, 30), "confirmed")
         assert "start_time" in {entry.field for entry in moved.change_log}
         assert app.screen.highlighted_id() == SECOND
         assert not app.owned_holds
@@ -172,10 +173,12 @@ async def test_state_column_follows_the_clock(desk):
 async def test_home_and_end_go_to_the_first_and_last_row(desk):
     async with running(desk) as (app, pilot):
         table = app.screen.query_one("#agenda", DataTable)
+        rows = day_list.agenda(desk, location_id="loc_central", day=NOW.date()).items
         await press(pilot, "end")
         assert table.cursor_row == table.row_count - 1 > 0
-        await press(pilot, "home")
-        assert table.cursor_row == 0
+        assert app.screen.highlighted_id() == rows[-1].appointment.id
+        await press(pilot, "home")  # the first visit (at 08:00 the line marking now comes before it)
+        assert app.screen.highlighted_id() == rows[0].appointment.id
 
 
 def test_revert_is_offered_only_when_there_is_an_action_of_today_to_undo(desk):

@@ -10,6 +10,7 @@ from textual.widgets import DataTable
 from tui_pilot import (
     appointment_rows,
     notifications,
+    pick_option,
     running,
     screen_text,
     settle,
@@ -102,7 +103,7 @@ async def test_the_now_line_sits_between_past_and_coming_visits_and_moves_with_t
         await tick(app, pilot)
         assert keys(table)[:3] == [FIRST, NOW_KEY, SECOND]
 
-        # On the line (a click, or Home when it is first), keys do nothing to any appointment.
+        # On the line (a click), keys do nothing to any appointment.
         table.move_cursor(row=1)
         await press(pilot, "enter", "i")
         assert isinstance(app.screen, AgendaScreen)
@@ -120,6 +121,23 @@ async def test_the_now_line_goes_last_after_the_days_last_visit(desk):
         table = app.screen.query_one("#agenda", DataTable)
         assert keys(table)[-1] == NOW_KEY
         assert table.cursor_row == table.row_count - 1  # nothing after now: the cursor on the line
+
+
+async def test_no_key_leaves_the_cursor_on_the_now_line(desk):
+    async with running(desk) as (app, pilot):  # 08:00: the line is the first row
+        table = app.screen.query_one("#agenda", DataTable)
+        await press(pilot, "home")
+        assert app.screen.highlighted_id() == FIRST
+        await press(pilot, "up")
+        assert app.screen.highlighted_id() == FIRST
+    desk.clock.set(at(18, 0))
+    async with running(desk) as (app, pilot):  # 18:00: the line is the last row
+        table = app.screen.query_one("#agenda", DataTable)
+        last = keys(table)[-2]
+        await press(pilot, "home", "end")
+        assert app.screen.highlighted_id() == last
+        await press(pilot, "home", "pagedown", "pagedown", "pagedown")
+        assert app.screen.highlighted_id() == last
 
 
 async def test_t_goes_to_today_and_to_now(desk):
@@ -174,6 +192,28 @@ async def test_the_to_do_filter_shows_only_visits_still_to_see_to(desk):
 
         await press(pilot, "T", "T")  # T again shows everything
         assert len(appointment_rows(table)) == everything
+
+
+async def test_a_visit_leaving_the_to_do_list_keeps_the_cursor_in_its_place(desk):
+    desk.clock.set(at(8, 10))
+    async with running(desk) as (app, pilot):
+        table = app.screen.query_one("#agenda", DataTable)
+        await press(pilot, "T", "down", "down")  # the third visit to see to
+        row, apt_id = table.cursor_row, app.screen.highlighted_id()
+        after = keys(table)[row + 1]
+        await press(pilot, "i", "s")  # arrived, then into the room: no longer the desk's to do
+        assert apt_id not in keys(table)
+        assert (table.cursor_row, app.screen.highlighted_id()) == (row, after)
+
+
+async def test_switching_location_keeps_the_day(desk):
+    async with running(desk) as (app, pilot):
+        await press(pilot, "n", "n")
+        assert "Wed 22 Jan 2025" in screen_text(app)
+        await press(pilot, "l")
+        await pick_option(pilot, lambda option: "Hudson" in str(option.prompt))
+        await settle(pilot)
+        assert app.location.id == "loc_hudson" and "Wed 22 Jan 2025" in screen_text(app)
 
 
 async def test_nothing_left_to_do_says_so(desk):

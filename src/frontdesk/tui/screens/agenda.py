@@ -101,6 +101,7 @@ class AgendaScreen(FrontdeskScreen):
         self.rows: dict[str, AgendaRow] = {}
         self._states: dict[str, Text] = {}  # the state cell drawn for each row
         self._select_after_load: str | None = None  # a row's key, or NOW_KEY: the first row from now on
+        self._shown_day: date | None = None  # the day of the list on screen
         self._now_at: int | None = None  # where the now line is among the page's rows (None: not shown)
         self._now_label = ""
         self.to_do = False  # the "to do" filter (T)
@@ -214,14 +215,18 @@ class AgendaScreen(FrontdeskScreen):
     def show_page(self, page: Page[AgendaRow]) -> None:
         keep = self._select_after_load or self.highlighted_id()
         self._select_after_load = None
-        self.page = page
+        # The same list read again: if the kept row has gone (the to-do filter dropped a visit
+        # just done), the cursor stays where it was in the list rather than jumping to the top.
+        same_list = self.page is not None and (self._shown_day, self.page.offset) == (self.day, page.offset)
+        place = self.query_one("#agenda", FlowTable).cursor_row if same_list else None
+        self.page, self._shown_day = page, self.day
         self.rows = {row.appointment.id: row for row in page.items}
-        self._draw(keep)
+        self._draw(keep, place)
         self._show_page_info()
 
-    def _draw(self, keep: str | None) -> None:
+    def _draw(self, keep: str | None, place: int | None = None) -> None:
         """Fill the table from the page: the states and the now line at the clock; the cursor
-        on `keep` (NOW_KEY: the first row from now on)."""
+        on `keep` (NOW_KEY: the first row from now on), else at row `place`."""
         table = self.query_one("#agenda", FlowTable)
         page = self.page
         if page is None:
@@ -235,7 +240,7 @@ class AgendaScreen(FrontdeskScreen):
             rows.insert(self._now_at, (NOW_KEY, now_cells(now, zone, self._now_style())))
             if keep == NOW_KEY and self._now_at < len(page.items):
                 keep = page.items[self._now_at].appointment.id  # the first from now on; else the line
-        table.show(rows, keep)
+        table.show(rows, keep, place)
         if self._now_at is not None and keep != NOW_KEY and table.highlighted_key() == NOW_KEY:
             table.move_cursor(row=min(self._now_at + 1, table.row_count - 1))  # not on the line unasked
 
@@ -417,7 +422,7 @@ class AgendaScreen(FrontdeskScreen):
             self.app.location = next(loc for loc in overview.locations if loc.id == location_id)
             themes.remember(location_id=location_id)
             self.query_one(ClinicHeader).tick()
-            self.show_day(self.app.today())
+            self.show_day(self.day or self.app.today())  # the same day at the other site
 
         choices = [(f"{loc.name} ({loc.timezone})", loc.id) for loc in overview.locations]
         self.app.push_screen(ChoiceModal("Location", choices, self.app.location.id if self.app.location else None), chosen)

@@ -228,8 +228,9 @@ class FlowTable(FitTable):
         self._naturals: dict[str, int] = {}
         self._filled: set[str] = set()
 
-    def show(self, rows: list[tuple[str, dict[str, Text]]], cursor_key: str | None) -> None:
-        """Fill the table with rows of (key, cells by column key), the cursor on `cursor_key`."""
+    def show(self, rows: list[tuple[str, dict[str, Text]]], cursor_key: str | None, place: int | None = None) -> None:
+        """Fill the table with rows of (key, cells by column key), the cursor on `cursor_key`,
+        else (that row gone) at row `place`."""
         self._rows = rows
         self._naturals = {c.key: max(cell_len(c.label), c.least) for c in ALL_COLUMNS}
         self._filled = set()
@@ -240,7 +241,7 @@ class FlowTable(FitTable):
                 self._naturals[column] = max(self._naturals[column], cell.cell_len)
                 if cell.plain != "—":
                     self._filled.add(column)
-        self._draw(cursor_key)
+        self._draw(cursor_key, place)
 
     def update(self, row_key: str, column_key: str, cell: Text) -> None:
         """One cell changed (the clock moved): in the table and in the rows kept."""
@@ -250,7 +251,7 @@ class FlowTable(FitTable):
         if ColumnKey(column_key) in self.columns:
             self.update_cell(row_key, column_key, cell)
 
-    def _draw(self, cursor_key: str | None) -> None:
+    def _draw(self, cursor_key: str | None, place: int | None = None) -> None:
         columns = choose_columns(self._naturals, self._filled, self._space(0), 2 * self.cell_padding)
         if columns != self.shown_columns:
             self.clear(columns=True)
@@ -264,6 +265,8 @@ class FlowTable(FitTable):
             self.add_row(*(cells[c.key] for c in columns), key=key)
         if cursor_key is not None and cursor_key in self.rows:
             self.move_cursor(row=self.get_row_index(cursor_key), animate=False)
+        elif place is not None and self.row_count:
+            self.move_cursor(row=min(place, self.row_count - 1), animate=False)
         self.fit_columns()
 
     def _space(self, columns: int) -> int:
@@ -293,12 +296,34 @@ class FlowTable(FitTable):
         except Exception:  # the cursor outside the rows while the table refills
             return None
 
+    # No key leaves the cursor on the now line: it goes one row further the way it went (back,
+    # at either end). Only `t`, on a day whose visits are all over, puts it there.
+    def _off_the_line(self, step: int) -> None:
+        if self.highlighted_key() == NOW_KEY:
+            row = self.cursor_row + step if 0 <= self.cursor_row + step < self.row_count else self.cursor_row - step
+            if 0 <= row < self.row_count:
+                self.move_cursor(row=row, animate=False)
+
     def action_cursor_down(self) -> None:
         super().action_cursor_down()
-        if self.highlighted_key() == NOW_KEY and self.cursor_row < self.row_count - 1:
-            super().action_cursor_down()
+        self._off_the_line(1)
 
     def action_cursor_up(self) -> None:
         super().action_cursor_up()
-        if self.highlighted_key() == NOW_KEY and self.cursor_row > 0:
-            super().action_cursor_up()
+        self._off_the_line(-1)
+
+    def action_page_down(self) -> None:
+        super().action_page_down()
+        self._off_the_line(1)
+
+    def action_page_up(self) -> None:
+        super().action_page_up()
+        self._off_the_line(-1)
+
+    def action_scroll_home(self) -> None:
+        super().action_scroll_home()
+        self._off_the_line(1)
+
+    def action_scroll_end(self) -> None:
+        super().action_scroll_end()
+        self._off_the_line(-1)

@@ -24,7 +24,8 @@ from frontdesk.domain.statuses import (
 from frontdesk.services import appointments, day_list, holds
 from frontdesk.services.objects import HoldFilter
 from frontdesk.tui.choice import ChoiceModal
-from frontdesk.tui.screens.agenda import AgendaScreen, visit_state
+from frontdesk.tui.screens.agenda import AgendaScreen
+from frontdesk.tui.screens.flow_board import visit_state
 from frontdesk.tui.screens.appointment import AppointmentScreen
 from frontdesk.tui.screens.move import MoveModal
 from frontdesk.tui.screens.slots import SlotPickerScreen
@@ -91,7 +92,7 @@ async def test_a_day_run_by_keyboard(desk):
         assert state_of(app, SECOND) == "late"  # 10 minutes after 08:30, not arrived
         await press(pilot, "N")  # no-show, now that its time has passed
         assert appointments.get_appointment(desk, SECOND).status == "no_show"
-        assert state_of(app, SECOND) == "No-show"
+        assert state_of(app, SECOND) == "no-show"
         await press(pilot, "u")  # revert: back as it was, its time taken again
         second = appointments.get_appointment(desk, SECOND)
         assert second.status == "confirmed" and second.attendance_status is None
@@ -144,7 +145,7 @@ async def test_an_action_on_a_stale_row_is_refused(desk, other_desk):
 
 async def test_state_column_follows_the_clock(desk):
     booked = appointments.get_appointment(desk, FIRST)  # 08:15, confirmed
-    assert str(visit_state(booked, at(8, 15) + timedelta(minutes=LATE_AFTER_MINUTES - 1))) == "Confirmed"
+    assert str(visit_state(booked, at(8, 15) + timedelta(minutes=LATE_AFTER_MINUTES - 1))) == "confirmed"
     assert str(visit_state(booked, at(8, 15) + timedelta(minutes=LATE_AFTER_MINUTES))) == "late"
 
     arrived = replace(booked, attendance_status="arrived", arrived_at=at(8, 10))
@@ -157,7 +158,7 @@ async def test_state_column_follows_the_clock(desk):
     assert str(visit_state(in_room, at(8, 55))) == "in room 25 min"
     assert str(visit_state(in_room, at(10, 35))) == "in room 2 h 05"
     assert str(visit_state(replace(in_room, status="completed", attendance_status="checked_out"), at(9, 0))) == "done"
-    assert str(visit_state(replace(booked, status="no_show"), at(9, 0))) == "No-show"
+    assert str(visit_state(replace(booked, status="no_show"), at(9, 0))) == "no-show"
 
     # On screen, the header's clock tick redraws it: no counter, the app clock.
     async with running(desk) as (app, pilot):
@@ -182,7 +183,7 @@ async def test_home_and_end_go_to_the_first_and_last_row(desk):
 
 
 def test_revert_is_offered_only_when_there_is_an_action_of_today_to_undo(desk):
-    from frontdesk.tui.screens.agenda import allowed_actions
+    from frontdesk.tui.screens.flow_board import allowed_actions
 
     row = next(r for r in day_list.agenda(desk, location_id="loc_central", day=NOW.date()).items
                if r.appointment.status == "confirmed")

@@ -71,9 +71,11 @@ class Clinic(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     hold_minutes: Mapped[int] = mapped_column(Integer, default=DEFAULT_HOLD_MINUTES)
-    late_after_minutes: Mapped[int] = mapped_column(Integer, default=DEFAULT_LATE_AFTER_MINUTES, server_default="10")
+    late_after_minutes: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_LATE_AFTER_MINUTES, server_default=str(DEFAULT_LATE_AFTER_MINUTES)
+    )
     waiting_alert_minutes: Mapped[int] = mapped_column(
-        Integer, default=DEFAULT_WAITING_ALERT_MINUTES, server_default="15"
+        Integer, default=DEFAULT_WAITING_ALERT_MINUTES, server_default=str(DEFAULT_WAITING_ALERT_MINUTES)
     )
 
 

@@ -38,8 +38,6 @@ from frontdesk.tui.screens.flow_board import (
 )
 from frontdesk.tui.widgets import ClinicHeader, FieldInput
 
-__all__ = ["AgendaScreen", "allowed_actions", "can_move", "visit_state"]  # the helpers live in flow_board
-
 if TYPE_CHECKING:  # imported for annotations only: keeps the first frame quick
     from datetime import datetime
 

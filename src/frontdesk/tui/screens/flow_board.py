@@ -56,7 +56,7 @@ def visit_state(
     if apt.status == "completed" or attendance == "checked_out":
         return Text("done")
     if apt.status in ("cancelled", "no_show"):
-        return fmt.status_text(apt.status)
+        return _status(apt.status)
     if attendance == "in_room":
         return Text(f"in room {_minutes(apt.actual_start_time or now, now)}")
     if attendance == "arrived":
@@ -66,7 +66,13 @@ def visit_state(
         return Text(f"arrived {_minutes(arrived, now)}")
     if now - apt.start_time >= timedelta(minutes=late_after):
         return Text("late", style="bold")
-    return fmt.status_text(apt.status)
+    return _status(apt.status)
+
+
+def _status(status: str) -> Text:
+    """A status in the State column's own lowercase words (done, late, no-show, confirmed...)."""
+    text = fmt.status_text(status)
+    return Text(text.plain.lower(), style=text.style)
 
 
 def allowed_actions(apt: AppointmentView, now: datetime, zone: str | None) -> list[str]:

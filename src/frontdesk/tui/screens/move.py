@@ -53,13 +53,17 @@ class MoveModal(ModalScreen[bool]):
         with Vertical(classes="dialog"):
             yield Label(Text(f"Move {self.title_text}", style="bold"), classes="title")
             yield HoldCountdown(self.expires_at, extendable=self.hold_id is not None, extend_key="x", id="countdown")
-            (old_when, old_where), (new_when, new_where) = self.old, self.new
-            text = Text.assemble(
-                ("from  ", "dim"), old_when, "\n      ", fmt.visible(old_where), "\n",
-                ("  ->  ", "bold"), (new_when, "bold"), "\n      ", (fmt.visible(new_where), "bold"),
-            )
-            text.append("\n\nEnter: move it   x: extend the hold   Esc: back, hold let go", style="dim")
-            yield Static(text, classes="question")
+            yield Static(self._question(), classes="question")
+
+    def _question(self) -> Text:
+        (old_when, old_where), (new_when, new_where) = self.old, self.new
+        text = Text.assemble(
+            ("from  ", "dim"), old_when, "\n      ", fmt.visible(old_where), "\n",
+            ("  ->  ", "bold"), (new_when, "bold"), "\n      ", (fmt.visible(new_where), "bold"),
+        )
+        keys = "Enter: move it   " + ("" if self.extended or self.hold_id is None else "x: extend the hold   ")
+        text.append(f"\n\n{keys}Esc: back, hold let go", style="dim")
+        return text
 
     def on_hold_countdown_expired(self, message: HoldCountdown.Expired) -> None:
         if self.extending:  # the service decides whether it was in time
@@ -96,6 +100,10 @@ class MoveModal(ModalScreen[bool]):
     def now_extended(self, hold: HoldView) -> None:
         self.extending, self.extended = False, True
         self.query_one(HoldCountdown).restart(hold.expires_at, extendable=False)
+        self.query_one(".question", Static).update(self._question())
+        zone = self.app.location_zone(hold.location_id)
+        self.app.notify(f"The hold now runs out at {fmt.hhmm(hold.expires_at, zone)} {fmt.zone_abbrev(hold.expires_at, zone)}. "
+                        "It can be extended only once.", title="Hold extended")
 
     def not_extended(self, message: ServiceFailed) -> bool:
         self.extending = False

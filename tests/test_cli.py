@@ -268,7 +268,7 @@ def test_stored_text_a_terminal_would_act_on_is_written_escaped(monkeypatch, std
     assert ("\n  " in text) is (stdout is _Terminal)  # indented for a person, compact for a script
 
 
-def test_the_demo_run_when_the_clinic_is_closed_starts_its_clock_on_a_working_morning(capsys, tmp_path, monkeypatch):
+def test_the_demo_run_when_the_clinic_is_quiet_starts_its_clock_on_a_working_morning(capsys, tmp_path, monkeypatch):
     from frontdesk.clock import SystemClock
 
     monkeypatch.delenv("FRONTDESK_NOW", raising=False)
@@ -276,7 +276,7 @@ def test_the_demo_run_when_the_clinic_is_closed_starts_its_clock_on_a_working_mo
     code, doc = run(capsys, "demo", "--no-ui", "--db", str(tmp_path / "demo.db"))
     assert code == 0, doc
     assert doc["data"]["now"].startswith("2026-11-30T10:20")
-    assert "closed at this hour" in doc["data"]["note"] and "Mon 30 Nov at 10:20" in doc["data"]["note"]
+    assert "quiet at this hour" in doc["data"]["note"] and "Mon 30 Nov at 10:20" in doc["data"]["note"]
     # --now is taken as given, closed or not
     code, doc = run(capsys, "demo", "--no-ui", "--db", str(tmp_path / "other.db"), "--now", "2026-11-29T22:55:00Z")
     assert doc["data"]["now"].startswith("2026-11-29T22:55") and doc["data"]["note"] is None

@@ -201,7 +201,7 @@ def test_the_demo_never_shows_a_visit_that_has_not_ended_as_completed_or_no_show
     (datetime(2026, 11, 27, 18, 0, tzinfo=UTC), datetime(2026, 11, 30, 10, 20, tzinfo=LONDON)),  # Friday evening
     (datetime(2026, 3, 27, 23, 30, tzinfo=UTC), datetime(2026, 3, 30, 10, 20, tzinfo=LONDON)),  # over the clocks' change
 ])
-def test_the_demo_clock_starts_on_a_working_morning_when_the_clinic_is_closed(now, start):
+def test_the_demo_clock_starts_on_a_working_morning_when_the_clinic_is_quiet(now, start):
     assert demo_start(now, sample_zone()) == start
 
 

@@ -234,7 +234,7 @@ def _demo_database(args) -> str:
 
 
 def _demo_clock_note(args) -> str | None:
-    """Without --now, a demo run while the sample clinic is closed starts its clock on a
+    """Without --now, a demo run outside the sample clinic's busy hours starts its clock on a
     working morning (services/demo_clock.py); the words that say so."""
     if args.now or os.environ.get("FRONTDESK_NOW"):
         return None
@@ -245,7 +245,7 @@ def _demo_clock_note(args) -> str | None:
     if start is None:
         return None
     args.now = start.isoformat()
-    return (f"The sample clinic is closed at this hour, so the demo's clock starts on "
+    return (f"The sample clinic is quiet at this hour, so the demo's clock starts on "
             f"{start:%a %d %b} at {start:%H:%M} ({start.tzname()}) and runs on from there. "
             "--now sets another moment.")
 

@@ -25,8 +25,8 @@ from frontdesk.services import appointments, day_list, holds
 from frontdesk.services.objects import HoldFilter
 from frontdesk.tui.choice import ChoiceModal
 from frontdesk.tui.screens.agenda import AgendaScreen
-from frontdesk.tui.screens.flow_board import visit_state
 from frontdesk.tui.screens.appointment import AppointmentScreen
+from frontdesk.tui.screens.flow_board import visit_state
 from frontdesk.tui.screens.move import MoveModal
 from frontdesk.tui.screens.slots import SlotPickerScreen
 from frontdesk.tui.widgets import ClinicHeader

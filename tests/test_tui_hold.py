@@ -13,6 +13,7 @@ from tui_pilot import (
     running,
     screen_text,
     settle,
+    type_new_patient,
     type_text,
 )
 
@@ -31,15 +32,6 @@ async def at_time(pilot, desk, when) -> None:
     desk.clock.set(when)
     pilot.app.screen.query_one(HoldCountdown).tick()
     await settle(pilot)
-
-
-async def type_new_patient(pilot) -> None:
-    await pilot.press("ctrl+n")
-    await type_text(pilot, "Zoe")
-    await pilot.press("tab")
-    await type_text(pilot, "Quill")
-    await pilot.press("tab")
-    await type_text(pilot, "1990-02-03")
 
 
 async def test_x_extends_the_hold_once_and_the_countdown_jumps_to_the_new_deadline(desk):

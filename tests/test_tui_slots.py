@@ -10,11 +10,11 @@ from textual.widgets import DataTable
 from tui_pilot import (
     FOLLOW_UP,
     MONDAY,
+    choose,
     first_slot_key,
     hold_same_time,
     notifications,
     open_booking,
-    pick_option,
     row_texts,
     running,
     screen_text,
@@ -37,19 +37,6 @@ def cursor_slot(picker: SlotPickerScreen) -> Slot:
 
 def cursor_day(picker: SlotPickerScreen) -> date:
     return fmt.local(cursor_slot(picker).start_time, picker.zone).date()
-
-
-async def choose_filter(pilot, choice_id: str, value: str) -> None:
-    """Tab to one of the picker's filters, open it, arrow to the option whose id is value, Enter."""
-    app = pilot.app
-    for _ in range(8):
-        if app.focused is not None and app.focused.id == choice_id:
-            break
-        await pilot.press("tab")
-    assert app.focused.id == choice_id
-    await pilot.press("enter")
-    await settle(pilot)
-    await pick_option(pilot, lambda option: option.id == value)
 
 
 async def test_the_cursors_day_stays_named_after_page_down(desk):
@@ -99,7 +86,7 @@ async def test_switching_location_keeps_the_week_and_the_nearest_slot(desk):
         await settle(pilot)
         was_on = cursor_slot(picker)
         assert was_on.location_id == "loc_central"
-        await choose_filter(pilot, "location", "loc_hudson")
+        await choose(pilot, "location", lambda option: option.id == "loc_hudson")
         assert picker.start_day == MONDAY + timedelta(days=7)
         now_on = cursor_slot(picker)
         assert now_on.location_id == "loc_hudson"
@@ -141,7 +128,7 @@ async def test_group_slots_show_seats_left(desk):
         assert f"{partly_booked.seats_left} of 8 left" in row
         assert all("8 of 8 left" in r for r in row_texts(table)[:3] if r.startswith("  "))  # Monday's: none booked
         assert "Seats" in screen_text(app)
-        await choose_filter(pilot, "type", FOLLOW_UP)  # a one-to-one type: no seats column
+        await choose(pilot, "type", lambda option: option.id == FOLLOW_UP)  # a one-to-one type: no seats column
         assert picker.type_id == FOLLOW_UP and picker.slots
         assert "Seats" not in screen_text(app) and " left" not in screen_text(app)
 

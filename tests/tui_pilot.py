@@ -82,6 +82,19 @@ def appointment_rows(table: DataTable) -> list[str]:
     return [text for key, text in zip(table.rows, row_texts(table)) if key.value != NOW_KEY]
 
 
+async def choose(pilot, choice_id: str, wanted) -> None:
+    """Tab to the Choice `choice_id`, open its list with Enter, then pick_option(wanted)."""
+    app = pilot.app
+    for _ in range(8):
+        if app.focused is not None and app.focused.id == choice_id:
+            break
+        await pilot.press("tab")
+    assert app.focused.id == choice_id
+    await pilot.press("enter")
+    await settle(pilot)
+    await pick_option(pilot, wanted)
+
+
 async def pick_option(pilot, wanted) -> None:
     """In the open list, arrow from the highlighted option to the one wanted(option) is true of, Enter."""
     options = pilot.app.screen.query_one(OptionList)
@@ -134,3 +147,13 @@ def hold_same_time(ctx, type_id: str, like):
 def first_slot_key(screen: SlotPickerScreen) -> str:
     table = screen.query_one("#slots", DataTable)
     return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+
+async def type_new_patient(pilot) -> None:
+    """On the patient screen: a new patient, Zoe Quill, born 1990-02-03 (the cursor left in Born)."""
+    await pilot.press("ctrl+n")
+    await type_text(pilot, "Zoe")
+    await pilot.press("tab")
+    await type_text(pilot, "Quill")
+    await pilot.press("tab")
+    await type_text(pilot, "1990-02-03")

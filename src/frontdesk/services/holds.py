@@ -280,17 +280,22 @@ def release_hold(ctx: Context, hold_id: str) -> HoldView:
         return hold_view(hold, now)
 
 
+def _lock_hold(session: Session, hold_id: str) -> tuple[Hold, list[str]]:
+    """The hold and its resources' ids, the resources locked (in id order) and then the hold."""
+    link = hold_resources.c
+    hold = _load(session, hold_id)
+    resource_ids = sorted(session.execute(select(link.resource_id).where(link.hold_id == hold.id)).scalars())
+    lock_resources(session, resource_ids)
+    return _load(session, hold_id, for_update=True), resource_ids
+
+
 def extend_hold(ctx: Context, hold_id: str) -> HoldView:
     """Give an active hold one more `hold_minutes` from its current expiry, once: a second
     time HOLD_ALREADY_EXTENDED, after expiry HOLD_EXPIRED, when not active HOLD_NOT_ACTIVE.
     Its busy rows carry the expiry too (expired holds are cleared by it inside every booking
     transaction), so they are written again with the new one, through the booking rule."""
     with ctx.db.session() as session:
-        link = hold_resources.c
-        hold = _load(session, hold_id)
-        resource_ids = sorted(session.execute(select(link.resource_id).where(link.hold_id == hold.id)).scalars())
-        lock_resources(session, resource_ids)
-        hold = _load(session, hold_id, for_update=True)
+        hold, resource_ids = _lock_hold(session, hold_id)
         now = ctx.clock.now()  # read under the lock, as every writer does
         _check_active(hold, now)
         if hold.extended_at is not None:
@@ -335,11 +340,7 @@ def confirm_hold(ctx: Context, hold_id: str, req: ConfirmRequest) -> Appointment
     attendee_name = rules.check_attendee_name(req.attendee_name)
 
     with ctx.db.session() as session:
-        link = hold_resources.c
-        hold = _load(session, hold_id)
-        resource_ids = sorted(session.execute(select(link.resource_id).where(link.hold_id == hold.id)).scalars())
-        lock_resources(session, resource_ids)
-        hold = _load(session, hold_id, for_update=True)
+        hold, resource_ids = _lock_hold(session, hold_id)
         now = ctx.clock.now()
         _check_active(hold, now)
         if hold.reschedule_appointment_id is not None:

@@ -597,6 +597,13 @@ async def test_theme_from_option_and_remembered(desk):
         assert again.theme == "frontdesk-high-contrast"
 
 
+async def test_a_theme_is_chosen_by_the_short_name_help_lists(desk):
+    app = make_app(desk, theme="high-contrast")  # --help: (dark, light, high-contrast)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        assert app.theme == "frontdesk-high-contrast" and not notifications(app)
+
+
 async def test_command_palette_has_the_main_actions(desk):
     async with running(desk) as (app, pilot):
         titles = [command.title for command in app.get_system_commands(app.screen)]

@@ -78,6 +78,9 @@ class FrontdeskApp(App[None]):
         loaded, self._theme_problems = themes.load_themes()
         for theme in loaded:
             self.register_theme(theme)
+        # `--theme light` names the shipped frontdesk-light, as --help lists the short names.
+        if requested and self.get_theme(requested) is None and self.get_theme(f"frontdesk-{requested}") is not None:
+            requested = f"frontdesk-{requested}"
         for name in (requested, self.settings.get("theme"), themes.DEFAULT_THEME):
             if name and self.get_theme(name) is not None:
                 self.theme = name

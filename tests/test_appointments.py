@@ -254,6 +254,8 @@ def test_cancel_from_a_closed_status_is_an_invalid_transition(desk):
     cancel_appointment(desk, made.id, None)
     error = refused("INVALID_STATE_TRANSITION", cancel_appointment, desk, made.id, "again")
     assert error.details == {"current_status": "cancelled", "attempted_action": "cancel"}
+    # The desk's words, the same the UI says before it asks (domain.appointments.refusal).
+    assert error.message == "A cancelled appointment cannot be cancelled"
     refused("NOT_FOUND", cancel_appointment, desk, "apt_nothing", None)
 
 

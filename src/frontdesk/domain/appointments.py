@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from frontdesk.domain.errors import INVALID_STATE_TRANSITION, FrontdeskError, validation
-from frontdesk.domain.statuses import ACTIVE_APPOINTMENT_STATUSES, STATUSES, HoldState
+from frontdesk.domain.statuses import ACTIVE_APPOINTMENT_STATUSES, STATUS_LABELS, STATUSES, HoldState
 from frontdesk.domain.text import check_text, refuse_controls
 from frontdesk.domain.timeutil import iso
 
@@ -56,10 +56,18 @@ def apply_action(current_status: str, action: str) -> str:
     if current_status not in allowed_from:
         raise FrontdeskError(
             INVALID_STATE_TRANSITION,
-            f'Cannot {action} appointment with status "{current_status}"',
+            refusal(action, current_status),
             {"current_status": current_status, "attempted_action": action},
         )
     return target
+
+
+def refusal(action: str, status: str) -> str:
+    """Why `action` is refused in `status`, in the desk's words (the service and the UI alike):
+    "A cancelled appointment cannot be cancelled"."""
+    label = STATUS_LABELS.get(status, status).lower()
+    article = "An" if label[:1] in "aeiou" else "A"
+    return f"{article} {label} appointment cannot be {ACTION_NAMES.get(action, action)}"
 
 
 def can_cancel(status: str) -> bool:

@@ -8,6 +8,17 @@ from enum import StrEnum
 
 STATUSES = ("pending_approval", "pending", "confirmed", "scheduled", "cancelled", "completed", "no_show")
 
+# The desk's words for each status: the UI's labels and the refusals' wording.
+STATUS_LABELS = {
+    "pending_approval": "Needs approval",
+    "pending": "Pending",
+    "confirmed": "Confirmed",
+    "scheduled": "Scheduled",
+    "cancelled": "Cancelled",
+    "completed": "Completed",
+    "no_show": "No-show",
+}
+
 # Appointment statuses that take time; cancelled, completed and no_show do not.
 ACTIVE_APPOINTMENT_STATUSES = ("pending_approval", "pending", "confirmed", "scheduled")
 

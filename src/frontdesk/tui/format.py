@@ -9,16 +9,7 @@ from zoneinfo import ZoneInfo
 
 from rich.text import Text
 
-STATUS_LABELS = {
-    "pending_approval": "Needs approval",
-    "pending": "Pending",
-    "confirmed": "Confirmed",
-    "scheduled": "Scheduled",
-    "cancelled": "Cancelled",
-    "completed": "Completed",
-    "no_show": "No-show",
-}
-
+from frontdesk.domain.statuses import STATUS_LABELS  # the status words' one home, read by the UI here
 
 # The desk's words for the appointment's fields (change log, conflicts), from one table.
 FIELD_LABELS = {

@@ -36,14 +36,11 @@ def conflict_notice(conflict: ChangeConflict, zone) -> str:
 def ask_cancel(screen: FrontdeskScreen, appointment: AppointmentView, patient_name: str | None,
                then: Callable[[Any], None], reason: str = "", notice: str | None = None) -> None:
     """Ask for a reason and cancel; `then` gets the outcome (an ActionResult or a ChangeConflict)."""
-    from frontdesk.domain.appointments import can_cancel
+    from frontdesk.domain.appointments import can_cancel, refusal
     from frontdesk.tui.modals import CancelModal
 
     if not can_cancel(appointment.status):
-        screen.notify(
-            f"A {fmt.STATUS_LABELS.get(appointment.status, appointment.status).lower()} appointment cannot be cancelled.",
-            severity="warning",
-        )
+        screen.notify(f"{refusal('cancel', appointment.status)}.", severity="warning")
         return
     app = screen.app
     zone = app.location_zone(appointment.location_id)

@@ -105,21 +105,19 @@ def _minutes(value: int | None, name: str) -> int | None:
     return value
 
 
-def _duration(appointment_type: AppointmentType, requested: int | None, moving_id: str | None = None,
-              session: Session | None = None) -> int:
+def _duration(appointment_type: AppointmentType, requested: int | None, moving: Appointment | None = None) -> int:
     """The slot length asked for, else the type's. A move keeps the appointment's own length
     when the type offers it (a 30-minute nurse visit moves as 30 minutes, not the type's 15)."""
     requested = _minutes(requested, "duration")
-    if requested is None and moving_id is not None and session is not None:
-        moving = session.get(Appointment, moving_id)
-        length = int((moving.end_time - moving.start_time) // timedelta(minutes=1)) if moving else None
-        if length in {appointment_type.duration_minutes, *(appointment_type.duration_options or [])}:
+    offered = {appointment_type.duration_minutes, *(appointment_type.duration_options or [])}
+    if requested is None and moving is not None:
+        length = int((moving.end_time - moving.start_time) // timedelta(minutes=1))
+        if length in offered:
             return length
-    if requested is None or requested == appointment_type.duration_minutes:
+    if requested is None:
         return appointment_type.duration_minutes
-    options = list(appointment_type.duration_options or [])
-    if requested not in options:
-        allowed = sorted({appointment_type.duration_minutes, *options})
+    if requested not in offered:
+        allowed = sorted(offered)
         raise validation(
             f"A duration of {requested} minutes is not offered for {appointment_type.id}; choose one of {allowed}",
             duration=requested,
@@ -151,6 +149,11 @@ class _Ask:
     seed: int | None = None
     tz: ZoneInfo | timezone = UTC  # of the slots' datetimes
     exclude_appointment_id: str | None = None  # an appointment being moved: its time is not busy
+
+
+def _moving(session: Session, appointment_id: str | None) -> Appointment | None:
+    """The appointment being moved, if any (its own length is kept)."""
+    return session.get(Appointment, appointment_id) if appointment_id else None
 
 
 def _type(session: Session, type_id: str) -> AppointmentType:
@@ -385,7 +388,7 @@ def query_availability(ctx: Context, query: AvailabilityQuery) -> AvailabilityRe
     with ctx.db.session(write=False) as session:
         now = ctx.clock.now()
         appointment_type = _type(session, query.appointment_type_id)
-        duration = _duration(appointment_type, query.duration, query.reschedule_appointment_id, session)
+        duration = _duration(appointment_type, query.duration, _moving(session, query.reschedule_appointment_id))
         if query.clinician_id is not None:
             _existing(session, {query.clinician_id}, "clinician", "clinician")
         if query.location_id is not None and session.get(Location, query.location_id) is None:
@@ -480,7 +483,7 @@ def find_offered_slot(
     Unknown ids are NOT_FOUND and a duration the type does not offer is VALIDATION_ERROR.
     """
     appointment_type = _type(session, appointment_type_id)
-    duration = _duration(appointment_type, duration_minutes, exclude_appointment_id, session)
+    duration = _duration(appointment_type, duration_minutes, _moving(session, exclude_appointment_id))
     _existing(session, {clinician_id}, "clinician", "clinician")
     if location_id is not None and session.get(Location, location_id) is None:
         raise not_found("location", location_id)

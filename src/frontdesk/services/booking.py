@@ -7,6 +7,7 @@ Every writer (holds, confirm, direct create, time change, clinic-file load, ...)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import delete, insert, select
@@ -18,7 +19,7 @@ from frontdesk.domain.errors import SLOT_UNAVAILABLE, FrontdeskError
 from frontdesk.domain.timeutil import iso
 from frontdesk.services.busy import busy_spans
 from frontdesk.services.locking import lock_resources
-from frontdesk.store.models import Appointment, AppointmentType, BusyTime
+from frontdesk.store.models import Appointment, AppointmentType, BusyTime, Hold
 
 
 def booking_of(appointment_type: AppointmentType | None, start: datetime, end: datetime,
@@ -44,6 +45,12 @@ def appointment_booking(appointment: Appointment, appointment_type: AppointmentT
         [r.id for r in appointment.resources if r.kind != "room"],
         [r.id for r in appointment.resources if r.kind == "room"],
     )
+
+
+def hold_booking(hold: Hold, appointment_type: AppointmentType | None, resource_ids: Iterable[str]) -> Booking:
+    """A hold's booking: its time, on its clinician and the other resources it holds."""
+    return booking_of(appointment_type, hold.start_time, hold.end_time, [hold.clinician_id],
+                      set(resource_ids) - {hold.clinician_id})
 
 
 def clear_expired_holds(session: Session, resource_ids: list[str], now: datetime) -> None:

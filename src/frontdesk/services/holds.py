@@ -32,6 +32,7 @@ from frontdesk.services.booking import (
     booking_of,
     clear_expired_holds,
     free_time,
+    hold_booking,
     take_time,
 )
 from frontdesk.services.busy import resource_zones
@@ -312,10 +313,8 @@ def extend_hold(ctx: Context, hold_id: str) -> HoldView:
         # The rows may be gone already: a desk whose clock runs ahead clears what it sees expired.
         free_time(session, hold_id=hold.id)
         appointment_type = session.get(AppointmentType, hold.appointment_type_id)
-        booking = booking_of(appointment_type, hold.start_time, hold.end_time, [hold.clinician_id],
-                             set(resource_ids) - {hold.clinician_id})
-        take_time(session, now, booking, hold_id=hold.id, expires_at=hold.expires_at,
-                  moving_appointment_id=hold.reschedule_appointment_id)
+        take_time(session, now, hold_booking(hold, appointment_type, resource_ids), hold_id=hold.id,
+                  expires_at=hold.expires_at, moving_appointment_id=hold.reschedule_appointment_id)
         session.flush()
         return hold_view(hold, now, resource_ids)
 
@@ -389,9 +388,7 @@ def confirm_hold(ctx: Context, hold_id: str, req: ConfirmRequest) -> Appointment
         session.flush()
         write_links(session, appointment.id, resource_ids)
         free_time(session, hold_id=hold.id)
-        booking = booking_of(appointment_type, hold.start_time, hold.end_time, [hold.clinician_id],
-                             set(resource_ids) - {hold.clinician_id})
-        take_time(session, now, booking, appointment_id=appointment.id)
+        take_time(session, now, hold_booking(hold, appointment_type, resource_ids), appointment_id=appointment.id)
         hold.status = HoldState.CONFIRMED
         hold.updated_at = now
         session.flush()
@@ -454,8 +451,7 @@ def reschedule_appointment(ctx: Context, appointment_id: str, hold_id: str,
         appointment_type = session.get(AppointmentType, appointment.appointment_type_id) if appointment.appointment_type_id else None
         free_time(session, appointment_id=appointment.id)
         free_time(session, hold_id=hold.id)
-        take_time(session, now, booking_of(appointment_type, hold.start_time, hold.end_time, [hold.clinician_id],
-                                           set(new_ids) - {hold.clinician_id}), appointment_id=appointment.id)
+        take_time(session, now, hold_booking(hold, appointment_type, new_ids), appointment_id=appointment.id)
         old_ids = sorted(r.id for r in appointment.resources)
         if old_ids != new_ids:
             session.execute(delete(appointment_resources).where(appointment_resources.c.appointment_id == appointment.id))

@@ -15,6 +15,7 @@ from tui_pilot import (
     settle,
     type_new_patient,
     type_text,
+    until,
 )
 
 from frontdesk.services import appointments, holds
@@ -117,12 +118,9 @@ async def test_the_leave_question_closes_when_the_hold_runs_out(desk):
         await settle(pilot)
         assert isinstance(app.screen, ConfirmModal)
         desk.clock.set(screen.hold.expires_at + timedelta(seconds=1))
-        for _ in range(100):  # the countdown's own timer, running under the question
-            if app.screen is screen:
-                break
-            await pilot.pause(0.02)
-        assert app.screen is screen and screen.locked
-        assert "The hold ran out" in screen_text(app)
+        # the countdown's own timer, running under the question, closes it and locks the form
+        await until(pilot, lambda: app.screen is screen and "The hold ran out" in screen_text(app))
+        assert screen.locked
         await pilot.press("y")  # the question is gone: y is not "release and leave"
         await settle(pilot)
         assert app.screen is screen

@@ -77,6 +77,8 @@ class Clinic(Base):
     waiting_alert_minutes: Mapped[int] = mapped_column(
         Integer, default=DEFAULT_WAITING_ALERT_MINUTES, server_default=str(DEFAULT_WAITING_ALERT_MINUTES)
     )
+    # Each remote booking's link: the template with its own meeting id for `{meeting_id}`.
+    video_url_template: Mapped[str | None] = mapped_column(Text)
 
 
 class Location(Base):
@@ -250,6 +252,12 @@ class Hold(Base):
     # A desk may extend its hold once: when, and by whom.
     extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     extended_by: Mapped[str | None] = mapped_column(String(100))
+    # A series hold (one countdown over every occurrence of `series_rule`): the occurrences it
+    # holds, [{index, start_time, end_time}] (ISO UTC), and those it skipped, with why. The
+    # hold's own start/end are its first occurrence's. None for a hold of one slot.
+    series_rule: Mapped[str | None] = mapped_column(Text)
+    occurrences: Mapped[list[dict] | None] = mapped_column(JSON)
+    skipped: Mapped[list[dict] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     resources: Mapped[list[Resource]] = relationship(secondary=hold_resources, order_by=Resource.id, viewonly=True)
     appointment: Mapped[Appointment | None] = relationship(
@@ -302,6 +310,16 @@ class Appointment(Base):
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # A group (a type with capacity above 1): one appointment per start, clinician and room,
+    # its patients in `attendees`.
+    is_group: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Staff time for the clinicians in `resources` (the host is clinician_profile_id).
+    internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # One occurrence of a series booked from one hold: the series, its rule, its place (0 first).
+    series_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    series_rule: Mapped[str | None] = mapped_column(Text)
+    series_index: Mapped[int | None] = mapped_column(Integer)
+    meeting_id: Mapped[str | None] = mapped_column(String(100))  # a remote booking's own meeting
     # Goes up by one on every change (SQLAlchemy checks it on each UPDATE): a desk that saw an
     # older version is told VERSION_CONFLICT instead of overwriting.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
@@ -315,12 +333,44 @@ class Appointment(Base):
         cascade="all, delete-orphan", order_by="StatusChange.id"
     )
     change_log: Mapped[list[FieldChange]] = relationship(cascade="all, delete-orphan", order_by="FieldChange.id")
+    attendees: Mapped[list[Attendee]] = relationship(cascade="all, delete-orphan", order_by="Attendee.id")
+    reference_patients: Mapped[list[Patient]] = relationship(
+        secondary="reference_patients", order_by="Patient.id", viewonly=True
+    )
     __table_args__ = (
         Index("ix_appointments_start", "start_time", "id"),
         Index("ix_appointments_location_start", "location_id", "start_time"),
         Index("ix_appointments_clinician_start", "clinician_profile_id", "start_time"),
     )
     __mapper_args__ = {"version_id_col": version}
+
+
+class Attendee(Base):
+    """A patient in a group appointment (appointment-model `attendees`). `not_going` frees the
+    seat and keeps the row; `former_appointment_id` names the one-seat appointment a migration
+    merged into the group, so its id still leads somewhere."""
+
+    __tablename__ = "attendees"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    appointment_id: Mapped[str] = mapped_column(ForeignKey("appointments.id", ondelete="CASCADE"))
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    attendance_status: Mapped[str] = mapped_column(String(20))  # going, not_going
+    no_show: Mapped[bool] = mapped_column(Boolean, default=False)
+    payment_status: Mapped[str] = mapped_column(String(20))  # not_applicable, pending, paid
+    hold_id: Mapped[str | None] = mapped_column(String(100))  # the seat hold it was confirmed from
+    former_appointment_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    added_by: Mapped[str] = mapped_column(String(100))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    __table_args__ = (UniqueConstraint("appointment_id", "patient_id"),)
+
+
+reference_patients = Table(
+    "reference_patients",
+    Base.metadata,
+    Column("appointment_id", ForeignKey("appointments.id", ondelete="CASCADE"), primary_key=True),
+    Column("patient_id", ForeignKey("patients.id"), primary_key=True),
+)
 
 
 class BusyTime(Base):

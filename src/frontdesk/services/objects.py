@@ -230,6 +230,24 @@ class ChangeLogEntry:
 
 
 @dataclass(frozen=True)
+class AttendeeView:
+    """A patient in a group appointment (appointment-model `attendees`; `id` is the patient's)."""
+
+    id: str
+    name: str
+    attendance_status: str  # going, not_going
+    no_show: bool
+    payment_status: str  # not_applicable, pending, paid
+    last_updated_at: datetime
+
+
+@dataclass(frozen=True)
+class VideoCall:
+    join_url: str
+    meeting_id: str
+
+
+@dataclass(frozen=True)
 class AppointmentView:
     id: str
     patient_id: str | None
@@ -266,6 +284,16 @@ class AppointmentView:
     actual_start_time: datetime | None = None
     actual_end_time: datetime | None = None
     last_action_on: date | None = None  # the local date of its last day action (what revert undoes)
+    object: str = "appointment"
+    group: bool = False
+    internal: bool = False
+    host: str | None = None  # the first clinician (clinician_profile_id)
+    attendees: list[AttendeeView] = field(default_factory=list)
+    reference_patients: list[str] = field(default_factory=list)  # patient ids an internal one is about
+    # {is_recurring: false}, or {is_recurring: true, series_id, rule, index} in a series
+    recurring: dict[str, Any] = field(default_factory=lambda: {"is_recurring": False})
+    interaction_type: str = "in_person"  # or video_call
+    video_call: VideoCall | None = None
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,15 @@ from frontdesk.domain.errors import not_found
 from frontdesk.domain.timeutil import iso
 from frontdesk.services.objects import (
     AppointmentView,
+    AttendeeView,
+    VideoCall,
     ChangeLogEntry,
     Page,
     StatusHistoryEntry,
 )
 from frontdesk.store.models import (
     Appointment,
+    Attendee,
     FieldChange,
     StatusChange,
     appointment_resources,
@@ -30,6 +33,8 @@ from frontdesk.store.models import (
 
 WITH_DETAILS = (
     selectinload(Appointment.resources),
+    selectinload(Appointment.attendees).selectinload(Attendee.patient),
+    selectinload(Appointment.reference_patients),
     selectinload(Appointment.status_history),
     selectinload(Appointment.change_log),
 )
@@ -72,6 +77,28 @@ def appointment_view(a: Appointment, resource_ids: list[str] | None = None) -> A
         actual_start_time=a.actual_start_time,
         actual_end_time=a.actual_end_time,
         last_action_on=date.fromisoformat(a.day_actions[-1]["on"]) if a.day_actions else None,
+        group=a.is_group,
+        internal=a.internal,
+        host=a.clinician_profile_id,
+        attendees=[attendee_view(x) for x in a.attendees] if a.is_group else [],
+        reference_patients=[p.id for p in a.reference_patients] if a.internal else [],
+        recurring=(
+            {"is_recurring": True, "series_id": a.series_id, "rule": a.series_rule, "index": a.series_index}
+            if a.series_id else {"is_recurring": False}
+        ),
+        interaction_type="video_call" if a.is_remote else "in_person",
+        video_call=VideoCall(a.video_link or a.meeting_url or "", a.meeting_id) if a.is_remote and a.meeting_id else None,
+    )
+
+
+def attendee_view(x: Attendee) -> AttendeeView:
+    return AttendeeView(
+        id=x.patient_id,
+        name=f"{x.patient.first_name} {x.patient.last_name}",
+        attendance_status=x.attendance_status,
+        no_show=x.no_show,
+        payment_status=x.payment_status,
+        last_updated_at=x.last_updated_at,
     )
 
 

@@ -362,6 +362,7 @@ class Attendee(Base):
     added_by: Mapped[str] = mapped_column(String(100))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    patient: Mapped[Patient] = relationship()
     __table_args__ = (UniqueConstraint("appointment_id", "patient_id"),)
 
 

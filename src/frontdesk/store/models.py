@@ -398,6 +398,9 @@ class BusyTime(Base):
     booked_start: Mapped[datetime] = mapped_column(UTCDateTime)  # the booking's own (unpadded) start
     share_key: Mapped[str] = mapped_column(String(300))
     exempt: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The seats of a group this row stands for: a group appointment's attendees going (a seat
+    # hold is 1). Capacity is the booking rule's to check; the database checks the overlap.
+    seats: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     # Availability reads a window of busy time from this index alone.
     __table_args__ = (
         Index("ix_busy_times_resource_busy_end", "resource_id", "busy_end", "busy_start", "expires_at"),

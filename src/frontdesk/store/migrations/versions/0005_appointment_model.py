@@ -20,6 +20,7 @@ def upgrade() -> None:
     op.add_column("holds", sa.Column("series_rule", sa.Text(), nullable=True))
     op.add_column("holds", sa.Column("occurrences", sa.JSON(), nullable=True))
     op.add_column("holds", sa.Column("skipped", sa.JSON(), nullable=True))
+    op.add_column("busy_times", sa.Column("seats", sa.Integer(), nullable=False, server_default="1"))
     op.add_column("appointments", sa.Column("is_group", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.add_column("appointments", sa.Column("internal", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.add_column("appointments", sa.Column("series_id", sa.String(length=100), nullable=True))

@@ -60,7 +60,7 @@ class Choice(Widget, can_focus=True):
     }
     Choice:focus {
         background-tint: $foreground 10%;
-        text-style: bold;
+        text-style: bold underline;  /* focus shows without colour too */
     }
     """
 

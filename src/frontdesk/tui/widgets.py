@@ -83,11 +83,11 @@ class HoldCountdown(Static):
         width: auto;
         padding: 0 1;
         background: $success 30%;
-        color: $foreground;
+        color: $text;  /* light or dark, whichever reads on the state's colour */
         text-style: bold;
     }
-    HoldCountdown.-soon { background: $warning 50%; }
-    HoldCountdown.-final { background: $error 70%; text-style: bold reverse; }
+    HoldCountdown.-soon { background: $warning; }
+    HoldCountdown.-final { background: $error; text-style: bold reverse; }
     HoldCountdown.-expired { background: $error; color: $text; text-style: bold reverse; }
     """
 

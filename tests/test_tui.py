@@ -675,6 +675,7 @@ async def test_an_edit_based_on_an_old_version_is_not_lost_nor_overwrites(desk, 
         await pilot.press(*["down"] * index, "e")
         await settle(pilot)
         assert isinstance(app.screen, EditModal)
+        assert f"{row.patient_name} · " in screen_text(app)  # the dialog says whose appointment it is
         other_desk.clock.advance(minutes=2)
         appointments.update_appointment(other_desk, row.appointment.id, {"description": "Desk 2's note"})
         await pilot.press("tab", "tab", "tab")  # attendee, email, notes
@@ -685,6 +686,7 @@ async def test_an_edit_based_on_an_old_version_is_not_lost_nor_overwrites(desk, 
         assert isinstance(app.screen, EditModal)
         text = screen_text(app)
         assert "desk-2 changed this appointment at 08:02 (Notes)" in text
+        assert f"{row.patient_name} · " in text
         assert "Desk 1's note" in text  # what desk 1 typed is back in the field
         await pilot.press("ctrl+s")
         await settle(pilot)

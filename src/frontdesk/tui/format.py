@@ -11,8 +11,14 @@ from rich.text import Text
 
 from frontdesk.domain.statuses import STATUS_LABELS  # the status words' one home, read by the UI here
 
-# The desk's words for the appointment's fields (change log, conflicts), from one table.
+# The desk's words for the fields (change log, conflicts, form messages), from one table.
 FIELD_LABELS = {
+    "first_name": "First name",
+    "last_name": "Last name",
+    "email": "Email",
+    "phone": "Phone",
+    "date_of_birth": "Date of birth",
+    "reason": "Reason",
     "title": "Title",
     "description": "Notes",
     "attendee_name": "Attendee",

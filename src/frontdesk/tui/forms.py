@@ -13,28 +13,17 @@ from datetime import date, timedelta
 from frontdesk.domain import appointments as rules
 from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.text import refusal
+from frontdesk.tui.format import field_label
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
-
-# Labels of the fields whose text the forms check, as the messages name them.
-LABELS = {
-    "first_name": "First name",
-    "last_name": "Last name",
-    "email": "Email",
-    "attendee_name": "Attendee",
-    "attendee_email": "Attendee email",
-    "title": "Title",
-    "description": "Notes",
-    "reason": "Reason",
-}
 
 
 def check_text(value: str, field: str, *, multiline: bool = False) -> str | None:
     """The booking rule for text from people (domain.text): no control characters; newline
     only where `multiline`."""
     problem = refusal(value, multiline=multiline)
-    return f"{LABELS.get(field, field)} {problem}." if problem else None
+    return f"{field_label(field)} {problem}." if problem else None
 
 
 def _problem(check: Callable[..., object], *args: object) -> str | None:

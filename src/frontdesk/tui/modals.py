@@ -101,6 +101,7 @@ class EditModal(ModalScreen[dict | None]):
 
     def __init__(
         self,
+        summary: str,
         title: str,
         description: str | None,
         attendee_name: str | None,
@@ -110,6 +111,7 @@ class EditModal(ModalScreen[dict | None]):
         notice: str | None = None,
     ) -> None:
         super().__init__()
+        self.summary = summary  # whose appointment, and when
         self.notice = notice
         # Shown with any control character made visible; a field left as shown counts as unchanged.
         self.original = {
@@ -124,6 +126,7 @@ class EditModal(ModalScreen[dict | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
             yield Label("Edit appointment", classes="title")
+            yield Static(Text(fmt.visible(self.summary)), classes="question")
             if self.notice:
                 yield Static(Text(fmt.visible(self.notice)), classes="notice")
             with Horizontal(classes="field"):

@@ -466,10 +466,11 @@ class AgendaScreen(FrontdeskScreen):
     def action_edit(self) -> None:
         row = self._highlighted_row()
         if row is not None:
-            ask_edit(self, row.appointment, self.updated)
+            ask_edit(self, row.appointment, row.patient_name, self.updated)
 
     def updated(self, result) -> None:
-        after_update(self, result, self.updated)
+        row = self.rows.get(getattr(getattr(result, "current", None), "id", "") or "")
+        after_update(self, result, row.patient_name if row else None, self.updated)
         self.load()
 
     # --- the day's actions ------------------------------------------------------------------

@@ -140,10 +140,10 @@ class AppointmentScreen(FrontdeskScreen):
 
     def action_edit(self) -> None:
         if self.appointment is not None:
-            ask_edit(self, self.appointment, self.updated)
+            ask_edit(self, self.appointment, self._patient_name(), self.updated)
 
     def updated(self, result) -> None:
-        after_update(self, result, self.updated)
+        after_update(self, result, self._patient_name(), self.updated)
         self.refresh_data()
 
 

@@ -43,8 +43,7 @@ def ask_cancel(screen: FrontdeskScreen, appointment: AppointmentView, patient_na
         screen.notify(f"{refusal('cancel', appointment.status)}.", severity="warning")
         return
     app = screen.app
-    zone = app.location_zone(appointment.location_id)
-    summary = f"{patient_name or appointment.title} · {fmt.when(appointment.start_time, appointment.end_time, zone)}"
+    summary = _summary(screen, appointment, patient_name)
 
     def chosen(given: str | None) -> None:
         if given is not None:
@@ -55,8 +54,14 @@ def ask_cancel(screen: FrontdeskScreen, appointment: AppointmentView, patient_na
     app.push_screen(CancelModal(summary, reason=reason, notice=notice), chosen)
 
 
-def ask_edit(screen: FrontdeskScreen, appointment: AppointmentView, then: Callable[[Any], None],
-             typed: dict | None = None, notice: str | None = None) -> None:
+def _summary(screen: FrontdeskScreen, appointment: AppointmentView, patient_name: str | None) -> str:
+    """Whose appointment a dialog is about, and when: "Mary Jones · Tue 21 Jan 09:00–09:30"."""
+    zone = screen.app.location_zone(appointment.location_id)
+    return f"{patient_name or appointment.title} · {fmt.when(appointment.start_time, appointment.end_time, zone)}"
+
+
+def ask_edit(screen: FrontdeskScreen, appointment: AppointmentView, patient_name: str | None,
+             then: Callable[[Any], None], typed: dict | None = None, notice: str | None = None) -> None:
     """Edit and save; `then` gets the outcome (an AppointmentView or a ChangeConflict)."""
     from frontdesk.tui.modals import EditModal
 
@@ -67,20 +72,21 @@ def ask_edit(screen: FrontdeskScreen, appointment: AppointmentView, then: Callab
             screen.call_service("update", update, then, exclusive=False)
 
     screen.app.push_screen(
-        EditModal(appointment.title, appointment.description, appointment.attendee_name, appointment.attendee_email,
-                  typed=typed, notice=notice),
+        EditModal(_summary(screen, appointment, patient_name), appointment.title, appointment.description,
+                  appointment.attendee_name, appointment.attendee_email, typed=typed, notice=notice),
         chosen,
     )
 
 
-def after_update(screen: FrontdeskScreen, result, then: Callable[[Any], None]) -> bool:
+def after_update(screen: FrontdeskScreen, result, patient_name: str | None, then: Callable[[Any], None]) -> bool:
     """Tell the desk how its edit went; True when it was saved. On a conflict the dialog
     opens again on the current values, with what the desk typed, and `then` as before."""
     if isinstance(result, ChangeConflict):
         notice = conflict_notice(result, screen.app.location_zone(result.current.location_id))
         screen.notify(f"{notice} Your changes are kept: check them and save again.", title="Changed meanwhile",
                       severity="warning", timeout=10, markup=False)
-        ask_edit(screen, result.current, then, typed=result.typed, notice=notice + " The fields show your changes.")
+        ask_edit(screen, result.current, patient_name, then, typed=result.typed,
+                 notice=notice + " The fields show your changes.")
         return False
     screen.notify("Changes saved.", title="Appointment updated")
     return True

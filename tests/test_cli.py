@@ -67,6 +67,16 @@ def test_not_found_prints_the_error_envelope_and_exits_1(capsys, db):
     assert doc["meta"]["request_id"].startswith("req_")
 
 
+def test_an_unknown_id_on_a_database_with_no_clinic_says_none_is_loaded(capsys, db, tmp_path):
+    code, doc = run(capsys, "holds", "create", "--appointment-type", "type_follow_up", "--clinician", "cli_a",
+                    "--start", "2025-01-20T09:00:00Z", "--db", str(tmp_path / "empty.db"))
+    assert code == 1 and doc["error"]["code"] == "NOT_FOUND"
+    assert "no clinic in it yet: load one with `frontdesk load FILE`" in doc["error"]["message"]
+    assert doc["error"]["details"]["clinic_loaded"] is False
+    code, doc = run(capsys, "appointments", "get", "apt_missing", "--db", db)  # a loaded clinic: no such hint
+    assert "no clinic" not in doc["error"]["message"] and "clinic_loaded" not in doc["error"]["details"]
+
+
 def test_a_command_line_that_does_not_parse_exits_2_with_an_envelope(capsys):
     code, doc = run(capsys, "appointments", "list", "--limit", "many")
     assert code == 2

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from frontdesk.cli.parser import UsageError, build_parser, unreadable_argument
-from frontdesk.domain.errors import INTERNAL_ERROR, FrontdeskError, validation
+from frontdesk.domain.errors import INTERNAL_ERROR, NOT_FOUND, FrontdeskError, validation
 
 # --- running a command -------------------------------------------------------------------
 
@@ -283,6 +283,21 @@ def _run_ui(ctx, args, notes: list[str] | None = None) -> int:
     return run(ctx, theme=args.theme, notes=notes or [])
 
 
+def _with_hint(error: FrontdeskError, ctx) -> FrontdeskError:
+    """A NOT_FOUND on a database with no clinic in it says so: the id is not the mistake."""
+    if error.code != NOT_FOUND or ctx is None:
+        return error
+    from frontdesk.services.clinic import has_clinic
+
+    try:
+        if has_clinic(ctx):
+            return error
+    except FrontdeskError:
+        return error
+    hint = "This database has no clinic in it yet: load one with `frontdesk load FILE` (or try `frontdesk demo`)."
+    return FrontdeskError(error.code, f"{error.message}. {hint}", {**error.details, "clinic_loaded": False})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     own_process = argv is None  # run as the program, not called by other Python code
@@ -297,12 +312,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         print(parser.format_usage(), file=sys.stderr, end="")
         return 2
+    command_ctx = None  # set once a JSON command has its database open
     try:
         if args.command in JSON_COMMANDS:
             from frontdesk.cli.envelope import dumps, success
 
             ctx = _context(args)
             ctx.open_now()
+            command_ctx = ctx
             if own_process:
                 # What is imported and opened by now lives until the process ends: keep it
                 # out of the collector's full scans (a month of availability sets off one or
@@ -314,7 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_demo(args)
         return _run_ui(_context(args), args)
     except FrontdeskError as error:
-        _print_failure(error)
+        _print_failure(_with_hint(error, command_ctx))
         return 1
     except KeyboardInterrupt:
         return 130

@@ -162,6 +162,12 @@ def default_sample() -> Path:
     return packaged_dir("sample_data") / "clinic.toml"
 
 
+def has_clinic(ctx: Context) -> bool:
+    """Whether a clinic has been loaded into this database (its sites exist)."""
+    with ctx.db.session(write=False) as session:
+        return session.execute(select(Location.id).limit(1)).first() is not None
+
+
 def clinic_overview(ctx: Context) -> ClinicOverview:
     """The clinic's name, hold length, flow-board thresholds, sites, people, rooms and services, each sorted by id."""
     with ctx.db.session(write=False) as session:

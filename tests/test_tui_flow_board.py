@@ -26,6 +26,7 @@ from frontdesk.tui.screens.flow_board import (
     STATE,
     TIME,
     TYPE,
+    choose_columns,
     fit_widths,
 )
 from frontdesk.tui.widgets import ClinicHeader
@@ -239,6 +240,15 @@ def test_names_are_cut_only_when_no_column_has_room_to_spare():
     assert fit_widths(columns, {"time": 5, "patient": 6, "type": 4, "status": 14}, 60)["patient"] == 6
     # No room at all: the floors hold (the table scrolls sideways).
     assert fit_widths(columns, naturals, 20) == {"time": 5, "patient": 12, "type": 8, "status": 14}
+
+
+def test_a_60_column_terminal_leaves_out_the_room_then_the_type_and_keeps_the_state_whole():
+    naturals = {"time": 5, "span": 11, "patient": 20, "clinician": 16, "type": 22, "room": 18, "status": 14,
+                "phone": 15, "notes": 30}
+    keys = lambda space: [c.key for c in choose_columns(naturals, set(), space, 2)]  # noqa: E731
+    assert keys(80) == ["time", "patient", "clinician", "type", "room", "status"]
+    assert keys(58) == ["time", "patient", "clinician", "type", "status"]  # 60 wide, less the borders
+    assert keys(48) == ["time", "patient", "clinician", "status"]
 
 
 async def test_at_80_columns_names_read_whole_and_at_120_more_columns_show(desk):

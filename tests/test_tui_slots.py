@@ -159,3 +159,22 @@ async def test_holding_a_slot_whose_time_has_started_says_so(desk):
         await settle(pilot)
         said = " ".join(notifications(app))
         assert "has started" in said and "Another desk" not in said
+
+
+async def test_all_locations_shows_each_slot_in_its_own_sites_time_with_the_zone(desk):
+    async with running(desk, size=(120, 40)) as (app, pilot):
+        picker = await open_booking(pilot)
+        assert "Follow-up Appointment · 20 min" in screen_text(app)  # as the first type list says it
+        await choose(pilot, "location", lambda option: option.id == "__all__")
+        assert picker.zone == "Europe/London"
+        table = picker.query_one("#slots", DataTable)
+        texts = dict(zip((key.value for key in table.rows), row_texts(table)))
+        hudson = [(key, s) for key, s in picker.slots.items() if s.location_id == "loc_hudson"]
+        central = [(key, s) for key, s in picker.slots.items() if s.location_id == "loc_central"]
+        assert hudson and central
+        for key, slot in hudson:
+            new_york = f"{fmt.hhmm(slot.start_time, 'America/New_York')}–{fmt.hhmm(slot.end_time, 'America/New_York')} EST"
+            assert texts[key].startswith(f"  {new_york} |")
+        for key, slot in central:
+            assert texts[key].startswith(f"  {fmt.hhmm(slot.start_time, 'Europe/London')}–")
+            assert "GMT" not in texts[key].split("|")[0]

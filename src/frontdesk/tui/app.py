@@ -11,7 +11,7 @@ import os
 import signal
 from collections.abc import Iterable
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -37,6 +37,8 @@ STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
 class FrontdeskApp(App[None]):
     CSS_PATH = "frontdesk.tcss"
     TITLE = "frontdesk"
+    # Screens below 80 columns get the class -narrow (frontdesk.tcss); 60x18 is the smallest size drawn cleanly.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (80, "-wide")]
 
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", tooltip="Quit (asks first if typed details would be lost)",

@@ -79,6 +79,13 @@ def stamp(instant: datetime, zone: str | None) -> str:
     return f"{value.day} {value:%b %Y %H:%M} {zone_abbrev(instant, zone)}"
 
 
+def type_label(appointment_type) -> str:
+    """An appointment type as every list of types shows it: "Follow-up · 30 min", and a
+    group's seats ("Back care class · 60 min · 8 seats")."""
+    label = f"{appointment_type.name} · {appointment_type.duration_minutes} min"
+    return label + (f" · {appointment_type.capacity} seats" if appointment_type.capacity > 1 else "")
+
+
 def countdown(remaining: timedelta) -> str:
     """mm:ss of what is left, rounded up so it shows 00:00 only when the time is really up."""
     seconds = max(0, math.ceil(remaining.total_seconds()))

@@ -592,5 +592,5 @@ class AgendaScreen(FrontdeskScreen):
             if type_id is not None:
                 self.app.push_screen(SlotPickerScreen(type_id, day=self.day), booked)
 
-        choices = [(f"{t.name} · {t.duration_minutes} min", t.id) for t in overview.appointment_types]
+        choices = [(fmt.type_label(t), t.id) for t in overview.appointment_types]
         self.app.push_screen(ChoiceModal("Appointment type", choices), type_chosen)

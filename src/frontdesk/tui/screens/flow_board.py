@@ -132,15 +132,21 @@ ALL_COLUMNS = (TIME, SPAN, PATIENT, CLINICIAN, TYPE, ROOM, STATE, PHONE, NOTES)
 
 
 def choose_columns(naturals: dict[str, int], filled: set[str], space: int, padding: int) -> tuple[Column, ...]:
-    """The columns for `space` cells: time, patient, clinician, type, room and state always;
-    then, while every column still fits at its comfortable width, the patient's phone, the
-    end times and the notes, each only if some row has one (`filled`). The state stays last."""
+    """The columns for `space` cells: time, patient, clinician, type, room and state, leaving
+    out the room, then the type, where even their narrowest widths do not fit (a 60-column
+    terminal); then, while every column still fits at its comfortable width, the patient's
+    phone, the end times and the notes, each only if some row has one (`filled`). The state
+    stays last and whole."""
 
-    def need(columns: tuple[Column, ...]) -> int:
-        widths = (min(naturals[c.key], c.comfort) if c.floor else naturals[c.key] for c in columns)
+    def need(columns: tuple[Column, ...], comfortable: bool = True) -> int:
+        widths = (min(naturals[c.key], c.comfort if comfortable else c.floor) if c.floor else naturals[c.key]
+                  for c in columns)
         return sum(widths) + padding * len(columns)
 
     columns = (TIME, PATIENT, CLINICIAN, TYPE, ROOM, STATE)
+    for dropped in (ROOM, TYPE):
+        if need(columns, comfortable=False) > space:
+            columns = tuple(c for c in columns if c is not dropped)
     upgrades = (
         lambda cols: cols[:-1] + (PHONE, cols[-1]) if "phone" in filled else cols,
         lambda cols: (SPAN, *cols[1:]),

@@ -98,7 +98,7 @@ class SlotPickerScreen(FrontdeskScreen):
         kind = self._type()
         yield ClinicHeader()
         with Horizontal(classes="filters"):
-            types = Choice("Appointment type", [(t.name, t.id) for t in overview.appointment_types], value=self.type_id, id="type")
+            types = Choice("Appointment type", [(fmt.type_label(t), t.id) for t in overview.appointment_types], value=self.type_id, id="type")
             types.disabled = self.moving is not None  # a move keeps the type
             yield types
             yield Choice("Clinician", self._clinician_options(), id="clinician")
@@ -120,7 +120,8 @@ class SlotPickerScreen(FrontdeskScreen):
         capacity = self._type().capacity
         seats = [("seats", "Seats", len(seats_left(capacity, capacity)), True)] if capacity > 1 else []
         return [
-            ("time", "Time", 16, True),
+            # Room for " EST" when the clinic's sites keep more than one time (see _slot_time).
+            ("time", "Time", 20 if len({loc.timezone for loc in self.overview.locations}) > 1 else 16, True),
             *seats,  # a group's seats left, beside its time
             ("clinician", "Clinician", 3, False),
             ("where", "Where", 3, False),
@@ -213,7 +214,6 @@ class SlotPickerScreen(FrontdeskScreen):
         for result in results:
             for day, slots in result.days.items():
                 days.setdefault(day, []).extend(slots)
-        zone = self.zone
         capacity = self._type().capacity
         self.slots = {}
         table.set_columns(self._columns())  # the type may have changed to or from a group
@@ -234,7 +234,7 @@ class SlotPickerScreen(FrontdeskScreen):
                 where = "Remote (video)" if slot.is_remote else self.app.location_name(slot.location_id)
                 seats = [seats_left(slot.seats_left, capacity)] if capacity > 1 else []
                 table.add_row(
-                    Text(f"  {fmt.hhmm(slot.start_time, zone)}–{fmt.hhmm(slot.end_time, zone)}"),
+                    Text(f"  {self._slot_time(slot)}"),
                     *seats,
                     fmt.plain(slot.clinician_name),
                     fmt.plain(where),
@@ -249,6 +249,13 @@ class SlotPickerScreen(FrontdeskScreen):
         self._show_slot_day(table.cursor_row)
         self._show_week_label(total=len(self.slots))
         settle_garbage()
+
+    def _slot_time(self, slot: Slot) -> str:
+        """A slot in its own location's time, as the hold will show it; with the zone when it is
+        not the list's ("14:00–14:30 EST" among London times under All locations)."""
+        zone = self.app.location_zone(slot.location_id) if slot.location_id else self.zone
+        span = f"{fmt.hhmm(slot.start_time, zone)}–{fmt.hhmm(slot.end_time, zone)}"
+        return span if zone == self.zone else f"{span} {fmt.zone_abbrev(slot.start_time, zone)}"
 
     def _row_to_keep(self, table: DataTable, keep: str | None, was_on: Slot | None, days: dict[str, list[Slot]],
                      slot_rows: list[tuple[int, Slot]]) -> int | None:

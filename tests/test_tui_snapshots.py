@@ -118,6 +118,10 @@ def test_slot_picker(snap_compare, desk, size):
 
 @pytest.mark.parametrize("size", MAIN_SIZES)
 def test_patient_details(snap_compare, desk, size):
+    assert snap_compare(make_app(desk), terminal_size=size, run_before=_patient_details(desk))
+
+
+def _patient_details(desk):
     async def run_before(pilot):
         await settle(pilot)
         await hold_first_slot(pilot)
@@ -130,7 +134,13 @@ def test_patient_details(snap_compare, desk, size):
         # 1:45 left: the warning colour
         await _move_clock(pilot, desk, pilot.app.screen.hold.expires_at - timedelta(minutes=1, seconds=45))
 
-    assert snap_compare(make_app(desk), terminal_size=size, run_before=run_before)
+    return run_before
+
+
+def test_patient_details_no_color(snap_compare, desk, monkeypatch):
+    """Without colour: the hold's warning in words, the date's error bold, the typing cursor reversed."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert snap_compare(make_app(desk), terminal_size=(80, 24), run_before=_patient_details(desk))
 
 
 @pytest.mark.parametrize("size", SIZES)

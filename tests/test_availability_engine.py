@@ -22,6 +22,8 @@ from frontdesk.domain.intervals import Interval
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")
 SYDNEY = ZoneInfo("Australia/Sydney")
+CHICAGO = ZoneInfo("America/Chicago")
+LOS_ANGELES = ZoneInfo("America/Los_Angeles")
 UTCZ = ZoneInfo("UTC")
 EVERY_DAY = frozenset(range(7))
 WEEKDAYS = frozenset(range(5))
@@ -164,6 +166,61 @@ def test_opening_hours_cut_in_person_hours_only():
     # No opening hours on a weekday means the site is closed that day.
     tuesday = replace(s, start=utc(2025, 1, 21), end=utc(2025, 1, 21, 23))
     assert all(o.is_remote for o in find_slots(tuesday))
+
+
+# --- a clinician in another zone than the location (booking.md, Time) --------------------
+# The service reads a clinician's in-person hours in the clinician's own zone when one is set
+# (in_person_hours_zone): the channel's zone. Opening hours stay in the location's zone.
+
+
+def test_a_chicago_clinician_gets_only_the_hours_shared_with_each_site():
+    # The availability guide's clinician in America/Chicago serving New York and Los Angeles:
+    # 09:00-17:00 Chicago is 10:00-18:00 in New York and 07:00-15:00 in Los Angeles.
+    opening = {"loc_ny": (hours("08:00", "18:00"),), "loc_la": (hours("08:00", "18:00"),)}
+    zones = {"loc_ny": NEW_YORK, "loc_la": LOS_ANGELES}
+    ny = channel(hours("09:00", "17:00"), location="loc_ny", tz=CHICAGO)
+    la = channel(hours("09:00", "17:00"), location="loc_la", tz=CHICAGO)
+    s = search([ny, la], utc(2025, 1, 20), utc(2025, 1, 20, 23, 59), duration_minutes=60,
+               opening_hours=opening, location_zones=zones)
+    offers = find_slots(s)
+    at_ny = [o for o in offers if o.location_id == "loc_ny"]
+    at_la = [o for o in offers if o.location_id == "loc_la"]
+    assert times(at_ny, NEW_YORK) == [f"01-20 {h:02d}:00" for h in range(10, 18)]  # 10:00-18:00 New York
+    assert times(at_la, LOS_ANGELES) == [f"01-20 {h:02d}:00" for h in range(8, 15)]  # 08:00-15:00 LA
+    # The same hours read in each site's own zone (no timezone of the clinician's) give all of 09:00-17:00.
+    local = search([replace(ny, tz=NEW_YORK)], utc(2025, 1, 20), utc(2025, 1, 20, 23, 59), duration_minutes=60,
+                   opening_hours=opening, location_zones=zones)
+    assert times(find_slots(local), NEW_YORK)[0] == "01-20 09:00"
+
+
+def test_shared_hours_follow_both_zones_across_daylight_saving_changes_on_different_dates():
+    # Chicago moves its clocks on 9 March 2025, London on 30 March: for those three weeks
+    # 09:00-17:00 Chicago is 14:00-22:00 in London, not 15:00-23:00.
+    ch = channel(hours("09:00", "17:00", days=WEEKDAYS), location="loc_london", tz=CHICAGO)
+    opening = {"loc_london": (hours("08:00", "18:00", days=WEEKDAYS),)}
+
+    def london_hours(day):
+        s = search([ch], utc(2025, 3, day), utc(2025, 3, day, 23, 59), duration_minutes=60,
+                   opening_hours=opening, location_zones={"loc_london": LONDON})
+        return times(find_slots(s), LONDON)
+
+    assert london_hours(7) == ["03-07 15:00", "03-07 16:00", "03-07 17:00"]  # both on winter time
+    assert london_hours(10) == ["03-10 14:00", "03-10 15:00", "03-10 16:00", "03-10 17:00"]  # Chicago moved
+    assert london_hours(28) == ["03-28 14:00", "03-28 15:00", "03-28 16:00", "03-28 17:00"]
+    assert london_hours(31) == ["03-31 15:00", "03-31 16:00", "03-31 17:00"]  # London moved too
+
+
+def test_overrides_of_a_clinician_in_another_zone_are_dates_and_times_in_the_clinicians_zone():
+    # Friday 17 January in Chicago, 19:00-23:00, is Saturday 01:00-05:00 in London: the override
+    # replaces Chicago's Friday hours, wherever that Friday falls in London.
+    ch = channel(hours("09:00", "10:00", days=WEEKDAYS), location="loc_london", tz=CHICAGO,
+                 overrides=[DayHours(date(2025, 1, 17), hm("19:00"), hm("23:00"))])
+    s = search([ch], utc(2025, 1, 17), utc(2025, 1, 18, 23, 59), duration_minutes=60,
+               location_zones={"loc_london": LONDON})
+    assert times(find_slots(s), LONDON) == ["01-18 01:00", "01-18 02:00", "01-18 03:00", "01-18 04:00"]
+    # Opening hours still cut it in London's own wall time: the site is shut at night.
+    shut = replace(s, opening_hours={"loc_london": (hours("08:00", "18:00"),)})
+    assert find_slots(shut) == []
 
 
 # --- daylight saving ---------------------------------------------------------------------

@@ -68,7 +68,11 @@ class DayHours:
 
 @dataclass(frozen=True)
 class Channel:
-    """A clinician's hours in one place: in person at a location, or remote (location None)."""
+    """A clinician's hours in one place: in person at a location, or remote (location None).
+
+    `tz` is the zone its weekly hours and overrides are read in: for in-person hours the
+    location's, or the clinician's own when set (timeutil.in_person_hours_zone); opening hours
+    stay in the location's zone (SlotSearch.location_zones), so only shared hours remain."""
 
     clinician_id: str
     location_id: str | None

@@ -123,3 +123,11 @@ def clinician_zone_name(own: str | None, first_hours_location_zone: str | None) 
     """A clinician's timezone (booking.md, Time): the one set on the clinician, else that of
     the first location it has weekly hours at (rules in the order they were written)."""
     return own or first_hours_location_zone
+
+
+def in_person_hours_zone(location_zone: ZoneInfo, own_zone: ZoneInfo | None) -> ZoneInfo:
+    """The zone a clinician's in-person hours and overrides at a location are read in
+    (booking.md, Time): the clinician's own timezone when one is set on the clinician, else
+    the location's. The engine cuts them to the location's opening hours, read in the
+    location's zone, so a clinician in Chicago at a New York site gets only the shared hours."""
+    return own_zone or location_zone

@@ -39,8 +39,8 @@ from frontdesk.domain.errors import (
 )
 from frontdesk.domain.intervals import Interval
 from frontdesk.domain.statuses import IN_PERSON, REMOTE
-from frontdesk.domain.timeutil import parse_date, parse_instant, zone
-from frontdesk.services.busy import busy_spans, resource_zones
+from frontdesk.domain.timeutil import in_person_hours_zone, parse_date, parse_instant, zone
+from frontdesk.services.busy import busy_spans, clinician_zone_names
 from frontdesk.services.context import Context
 from frontdesk.services.objects import AvailabilityQuery, AvailabilityResult, Slot
 from frontdesk.store.models import (
@@ -260,18 +260,39 @@ def _channels(session: Session, ask: _Ask) -> tuple[list[Channel], dict[str, Zon
         opening[location_id].append(WeeklyHours(frozenset({weekday}), start, end))
 
     keys = sorted(set(weekly) | set(days), key=lambda k: (k[0], k[1] is None, k[1] or ""))
-    remote_zones = resource_zones(session, {c for c, loc in keys if loc is None}) if ask.remote else {}
+    own_zones, remote_zones = _clinician_zones(session, keys)
     channels = [
         Channel(
             clinician_id=clinician_id,
             location_id=location_id,
-            tz=location_zones[location_id] if location_id is not None else remote_zones[clinician_id],
+            tz=in_person_hours_zone(location_zones[location_id], own_zones.get(clinician_id))
+            if location_id is not None
+            else remote_zones[clinician_id],
             weekly=tuple(weekly.get((clinician_id, location_id), ())),
             overrides=tuple(days.get((clinician_id, location_id), ())),
         )
         for clinician_id, location_id in keys
     ]
     return channels, location_zones, {k: tuple(v) for k, v in opening.items()}
+
+
+def _clinician_zones(
+    session: Session, keys: list[tuple[str, str | None]]
+) -> tuple[dict[str, ZoneInfo], dict[str, ZoneInfo]]:
+    """The zones set on the clinicians of these channels (in-person hours are read in them),
+    and the zone of each clinician with remote hours: its own, else its first location's."""
+    clinician_ids = sorted({c for c, _ in keys})
+    if not clinician_ids:
+        return {}, {}
+    own = {
+        cid: ZoneInfo(name)
+        for cid, name in session.execute(select(Resource.id, Resource.timezone).where(Resource.id.in_(clinician_ids)))
+        if name
+    }
+    inherited = {c for c, loc in keys if loc is None and c not in own}
+    names = clinician_zone_names(session, inherited) if inherited else {}
+    remote = {cid: ZoneInfo(names.get(cid) or "UTC") for cid in inherited}  # UTC when nothing says
+    return own, {**remote, **own}
 
 
 def _offers(session: Session, now: datetime, ask: _Ask) -> tuple[list[Offer], dict[str, dict[int, int]]]:

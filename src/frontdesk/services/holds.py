@@ -38,7 +38,6 @@ from frontdesk.services.booking import (
 )
 from frontdesk.services.busy import resource_zones
 from frontdesk.services.context import Context
-from frontdesk.services.video import settle_video
 from frontdesk.services.locking import lock_resources
 from frontdesk.services.objects import (
     AppointmentView,
@@ -57,6 +56,7 @@ from frontdesk.services.records import (
     read_page,
     write_links,
 )
+from frontdesk.services.video import settle_video
 from frontdesk.store.models import (
     Appointment,
     AppointmentType,

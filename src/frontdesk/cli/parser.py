@@ -176,7 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
     ac.add_argument("--start-time", required=True, metavar="INSTANT")
     ac.add_argument("--end-time", required=True, metavar="INSTANT")
     ac.add_argument("--patient", metavar="ID", type=_id)
-    ac.add_argument("--clinician", metavar="ID", type=_id)
+    ac.add_argument("--clinician", metavar="ID", type=_id, action="append",
+                    help="the clinician (staff time: each one on it, the host first)")
+    ac.add_argument("--internal", action="store_true", help="staff time: no patient, busy for every --clinician")
+    ac.add_argument("--reference-patient", metavar="ID", type=_id, action="append", default=[],
+                    help="a patient staff time is about (repeat for more)")
     ac.add_argument("--appointment-type", metavar="ID", type=_id)
     ac.add_argument("--location", metavar="ID", type=_id)
     ac.add_argument("--room", metavar="ID", type=_id)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from frontdesk.domain import appointments as rules
 from frontdesk.domain import day
+from frontdesk.domain.staff_video import booking_clinicians, refuse_visit_action
 from frontdesk.domain.errors import (
     IDEMPOTENCY_CONFLICT,
     INVALID_STATE_TRANSITION,
@@ -55,9 +56,11 @@ from frontdesk.services.records import (
     load_appointment,
     log_change,
     new_id,
+    of_clinician,
     read_page,
     write_links,
 )
+from frontdesk.services.video import settle_video
 from frontdesk.store.models import (
     Appointment,
     AppointmentType,
@@ -65,6 +68,7 @@ from frontdesk.store.models import (
     Location,
     Patient,
     Resource,
+    reference_patients,
     type_rooms,
 )
 
@@ -79,7 +83,7 @@ def list_appointments(ctx: Context, f: AppointmentFilter) -> Page[AppointmentVie
     if f.patient_id:
         conditions.append(Appointment.patient_id == f.patient_id)
     if f.clinician_id:
-        conditions.append(Appointment.clinician_profile_id == f.clinician_id)
+        conditions.append(of_clinician(f.clinician_id))
     if f.status:
         conditions.append(Appointment.status == f.status)
     if f.status_in:
@@ -152,6 +156,10 @@ def create_appointment(ctx: Context, req: AppointmentCreate) -> AppointmentView:
     """A new appointment, refused with SLOT_UNAVAILABLE when its clinician or room is busy
     (unless `allow_overlap_reason` is given). Working hours are not enforced.
 
+    Staff time (`internal`) has no patient and no type, and is busy time for every one of its
+    clinicians: refused when any of them is not free. A remote booking gets its video meeting
+    (services/video.py).
+
     With an idempotency key the same body gives back the first appointment and creates
     nothing; another body is IDEMPOTENCY_CONFLICT.
     """
@@ -167,11 +175,13 @@ def create_appointment(ctx: Context, req: AppointmentCreate) -> AppointmentView:
 
 def _create(ctx: Context, req: AppointmentCreate) -> AppointmentView:
     digest = _digest(req)
+    clinicians = booking_clinicians(req.internal, req.clinician_profile_id, req.other_clinician_ids, req.patient_id,
+                                    req.appointment_type_id, req.reference_patient_ids)
     with ctx.db.session() as session:
         # A type that needs a room takes the first free one of its rooms there (booking.md,
         # availability rule 6), so lock those rooms too.
         room_choices = [] if req.room_id else _type_rooms_at(session, req)
-        resource_ids = sorted({r for r in (req.clinician_profile_id, req.room_id, *room_choices) if r})
+        resource_ids = sorted({r for r in (*clinicians, req.room_id, *room_choices) if r})
         # Lock first: a desk that waited here for another one with the same idempotency key
         # then finds that desk's key, rather than its appointment in the way.
         lock_resources(session, resource_ids)
@@ -188,14 +198,22 @@ def _create(ctx: Context, req: AppointmentCreate) -> AppointmentView:
 
         title = rules.check_title(req.title)
         minutes = rules.check_times(req.start_time, req.end_time)
-        status = rules.initial_status(req.status)
+        # Staff time is settled when it is put in the diary: confirmed unless told otherwise.
+        status = rules.initial_status(req.status or ("confirmed" if req.internal else None))
         attendee_email = rules.check_email(req.attendee_email, "attendee_email")
         overlap_reason = rules.check_overlap_reason(req.allow_overlap_reason)
         rules.check_place(req.is_remote, req.location_id)
         if req.patient_id is not None and session.get(Patient, req.patient_id) is None:
             raise not_found("patient", req.patient_id)
-        if req.clinician_profile_id is not None:
-            _resource(session, req.clinician_profile_id, "clinician")
+        for clinician_id in clinicians:
+            _resource(session, clinician_id, "clinician")
+        about = sorted(set(req.reference_patient_ids))
+        if about:
+            known = set(session.scalars(select(Patient.id).where(Patient.id.in_(about))))
+            unknown = [p for p in about if p not in known]
+            if unknown:
+                raise validation(f"No patient with id {', '.join(map(repr, unknown))}: reference_patients names "
+                                 "existing patients", field="reference_patients", unknown=unknown)
         appointment_type = None
         if req.appointment_type_id is not None:
             appointment_type = session.get(AppointmentType, req.appointment_type_id)
@@ -212,7 +230,6 @@ def _create(ctx: Context, req: AppointmentCreate) -> AppointmentView:
 
         now = ctx.clock.now()  # read under the lock
         start, end = req.start_time, req.end_time
-        clinicians = [req.clinician_profile_id] if req.clinician_profile_id else []
         if room_choices:
             # The first room the booking rule lets this booking have (availability rule 6).
             free_rooms = [
@@ -249,16 +266,22 @@ def _create(ctx: Context, req: AppointmentCreate) -> AppointmentView:
             booking_source=req.booking_source,
             episode_id=rules.check_episode_id(req.episode_id),
             overlap_reason=overlap_reason,
+            internal=req.internal,
             created_by=ctx.operator,
             created_at=now,
             updated_at=now,
         )
+        settle_video(session, appointment)
         add_status(appointment, status, ctx.operator, now)
         if overlap_reason is not None:
             log_change(appointment, "overlap_reason", None, overlap_reason, ctx.operator, now)
         session.add(appointment)
         session.flush()
         write_links(session, appointment.id, resource_ids)
+        if about:
+            session.execute(reference_patients.insert(),
+                            [{"appointment_id": appointment.id, "patient_id": p} for p in about])
+            session.expire(appointment, ["reference_patients"])
         take_time(session, now, booking, appointment_id=appointment.id, overlap_allowed=overlap_reason is not None)
         if req.idempotency_key is not None:
             session.add(
@@ -397,6 +420,8 @@ def act_on_appointment(
         appointment = load_appointment(session, appointment_id, for_update=True)
         now = ctx.clock.now()  # read under the lock
         check_version(appointment, expect_version)
+        if appointment.internal:
+            refuse_visit_action(action, appointment.status, appointment.attendance_status)
         tz = appointment_zone(session, appointment)
         today = now.astimezone(tz).date()
         before = day.Visit(appointment.status, appointment.attendance_status, appointment.arrived_at,

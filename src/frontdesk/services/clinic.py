@@ -26,6 +26,7 @@ from frontdesk.services.booking import (
 from frontdesk.services.busy import clinician_zone_names
 from frontdesk.services.context import Context
 from frontdesk.services.locking import lock_all_resources, lock_resources
+from frontdesk.services.video import settle_video
 from frontdesk.services.objects import (
     AppointmentTypeView,
     ClinicianView,
@@ -75,7 +76,8 @@ def load_clinic_data(ctx: Context, data: dict[str, Any], source: str = "<data>",
         with ctx.db.session() as session:
             session.connection()  # SQLite: BEGIN IMMEDIATE takes the write lock before the clock is read
             lock_all_resources(session)  # PostgreSQL: the desks' locks first, in their order
-            result = load_into_session(session, data, source, ctx.clock.now(), ctx.operator)
+            result = load_into_session(session, data, source, ctx.clock.now(), ctx.operator,
+                                       settle=lambda appointment: _settle_video(session, appointment))
             _book_loaded(session, ctx.clock, result, source)
             stamp_loaded(session, result.stamp_ids)
             report = LoadReport(path=source, counts=result.counts, changes=result.changes, dry_run=dry_run)
@@ -84,6 +86,14 @@ def load_clinic_data(ctx: Context, data: dict[str, Any], source: str = "<data>",
     except _DryRun as done:
         return done.report
     return report
+
+
+def _settle_video(session: Session, appointment: Appointment) -> None:
+    """A remote appointment still to happen that the file gives no link gets its meeting
+    (a past or cancelled one needs none); one the file moved in person loses the meeting
+    frontdesk gave it. (A link the file gives is the file's own.)"""
+    if (appointment.is_remote and appointment.status in ACTIVE_APPOINTMENT_STATUSES) or appointment.meeting_id:
+        settle_video(session, appointment)
 
 
 def _book_loaded(session: Session, clock: Clock, result: LoadResult, source: str) -> None:

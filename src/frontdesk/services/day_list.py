@@ -15,7 +15,7 @@ from frontdesk.domain.statuses import ACTIVE_APPOINTMENT_STATUSES
 from frontdesk.domain.timeutil import local_to_utc, zone
 from frontdesk.services.context import Context
 from frontdesk.services.objects import AgendaRow, Page
-from frontdesk.services.records import WITH_DETAILS, appointment_view
+from frontdesk.services.records import WITH_DETAILS, appointment_view, of_clinician
 from frontdesk.store.models import (
     Appointment,
     AppointmentType,
@@ -48,6 +48,10 @@ def agenda(
     the visits the desk still has to see to, those in an active status not yet arrived (to
     come, or late) or arrived and waiting. Without a location: every appointment, the day
     read in UTC.
+
+    Staff time (`internal`) is listed at its location, or (with none) among the day of its
+    host's site; it is never a visit, so the to-do list leaves it out. `clinician_id` finds
+    staff time of any of its clinicians.
     """
     rules.check_paging(limit, offset, max_limit=rules.DAY_LIST_LIMIT)
     if status is not None:
@@ -69,17 +73,18 @@ def agenda(
                     Appointment.location_id == location_id,
                     and_(
                         Appointment.location_id.is_(None),
-                        Appointment.is_remote.is_(True),
+                        or_(Appointment.is_remote.is_(True), Appointment.internal.is_(True)),
                         Appointment.clinician_profile_id.in_(works_here),
                     ),
                 )
             )
         if clinician_id:
-            conditions.append(Appointment.clinician_profile_id == clinician_id)
+            conditions.append(of_clinician(clinician_id))
         if status:
             conditions.append(Appointment.status == status)
         if to_do:
             conditions.append(Appointment.status.in_(ACTIVE_APPOINTMENT_STATUSES))
+            conditions.append(Appointment.internal.is_(False))
             conditions.append(or_(Appointment.attendance_status.is_(None), Appointment.attendance_status == ARRIVED))
         query = select(Appointment).outerjoin(Patient, Patient.id == Appointment.patient_id)
         if search and search.strip():
@@ -113,11 +118,15 @@ def agenda(
             if clinician is None and a.clinician_profile_id:
                 clinician = session.get(Resource, a.clinician_profile_id)
             kind = types.get(a.appointment_type_id)
+            clinician_name = clinician.name if clinician else None
+            if a.internal:  # every clinician on it, the host first
+                others = [r.name for r in a.resources if r.kind == "clinician" and r.id != a.clinician_profile_id]
+                clinician_name = ", ".join(n for n in (clinician_name, *others) if n) or None
             items.append(
                 AgendaRow(
                     appointment=appointment_view(a),
                     patient_name=f"{patient.first_name} {patient.last_name}" if patient else None,
-                    clinician_name=clinician.name if clinician else None,
+                    clinician_name=clinician_name,
                     type_name=kind.name if kind else None,
                     room_names=[r.name for r in a.resources if r.kind == "room"],
                     patient_phone=patient.phone if patient else None,

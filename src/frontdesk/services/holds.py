@@ -23,6 +23,7 @@ from frontdesk.domain.errors import (
     not_found,
     validation,
 )
+from frontdesk.domain.staff_video import refuse_move_by_hold
 from frontdesk.domain.statuses import DEFAULT_HOLD_MINUTES, HOLD_STATES, HoldState
 from frontdesk.domain.text import check_text
 from frontdesk.domain.timeutil import iso, local_to_utc, parse_date, parse_hhmm, zone
@@ -55,6 +56,7 @@ from frontdesk.services.records import (
     read_page,
     write_links,
 )
+from frontdesk.services.video import settle_video
 from frontdesk.store.models import (
     Appointment,
     AppointmentType,
@@ -231,6 +233,7 @@ def create_hold(ctx: Context, req: HoldRequest) -> HoldView:
 def _movable(session: Session, appointment_id: str, *, for_update: bool = False) -> Appointment:
     """An appointment that may be moved: in an active status and not yet arrived."""
     appointment = load_appointment(session, appointment_id, for_update=for_update)
+    refuse_move_by_hold(appointment.internal, appointment.status, appointment.attendance_status)
     if appointment.status not in rules.OPEN_STATUSES or appointment.attendance_status is not None:
         state = appointment.attendance_status or appointment.status
         raise FrontdeskError(
@@ -384,6 +387,7 @@ def confirm_hold(ctx: Context, hold_id: str, req: ConfirmRequest) -> Appointment
             updated_at=now,
         )
         add_status(appointment, "confirmed", ctx.operator, now)
+        settle_video(session, appointment)
         session.add(appointment)
         session.flush()
         write_links(session, appointment.id, resource_ids)
@@ -465,6 +469,7 @@ def reschedule_appointment(ctx: Context, appointment_id: str, hold_id: str,
             if getattr(appointment, field) != value:
                 log_change(appointment, field, getattr(appointment, field), value, ctx.operator, now)
                 setattr(appointment, field, value)
+        settle_video(session, appointment, ctx.operator, now)
         appointment.updated_at = now
         hold.status = HoldState.CONFIRMED
         hold.updated_at = now

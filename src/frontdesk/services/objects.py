@@ -243,8 +243,8 @@ class AttendeeView:
 
 @dataclass(frozen=True)
 class VideoCall:
-    join_url: str
-    meeting_id: str
+    join_url: str | None  # None: the clinic file sets no video_url_template
+    meeting_id: str | None  # None: a link a clinic file gave, not made here
 
 
 @dataclass(frozen=True)
@@ -329,6 +329,11 @@ class AppointmentCreate:
     idempotency_key: str | None = None
     allow_overlap_reason: str | None = None  # set: overlap allowed and this reason recorded
     booking_source: str = "frontdesk"
+    # Staff time (booking.md "Internal appointments"): no patient; busy for the host
+    # (clinician_profile_id) and every other clinician named; optionally about patients.
+    internal: bool = False
+    other_clinician_ids: tuple[str, ...] = ()
+    reference_patient_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

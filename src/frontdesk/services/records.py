@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from frontdesk.domain.appointments import page_bounds
@@ -87,8 +87,19 @@ def appointment_view(a: Appointment, resource_ids: list[str] | None = None) -> A
             if a.series_id else {"is_recurring": False}
         ),
         interaction_type="video_call" if a.is_remote else "in_person",
-        video_call=VideoCall(a.video_link or a.meeting_url or "", a.meeting_id) if a.is_remote and a.meeting_id else None,
+        video_call=(
+            VideoCall(a.video_link or a.meeting_url, a.meeting_id)
+            if a.is_remote and (a.meeting_id or a.video_link or a.meeting_url) else None
+        ),
     )
+
+
+def of_clinician(clinician_id: str) -> ColumnElement[bool]:
+    """A clinician's appointments: those they hold, and staff time they are on (its other
+    clinicians are among its resources)."""
+    on_it = select(appointment_resources.c.appointment_id).where(appointment_resources.c.resource_id == clinician_id)
+    return or_(Appointment.clinician_profile_id == clinician_id,
+               and_(Appointment.internal.is_(True), Appointment.id.in_(on_it)))
 
 
 def attendee_view(x: Attendee) -> AttendeeView:

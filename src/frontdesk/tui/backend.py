@@ -47,14 +47,16 @@ def day_list(ctx: Context, location_id: str | None, day: date, **filters: Any) -
     return agenda(ctx, location_id=location_id, day=day, **filters)
 
 
-def appointment_with_patient(ctx: Context, appointment_id: str) -> tuple[AppointmentView, PatientView | None]:
-    """The appointment and its patient, read together for the screen."""
+def appointment_with_patient(
+    ctx: Context, appointment_id: str
+) -> tuple[AppointmentView, PatientView | None, list[PatientView]]:
+    """The appointment, its patient and (staff time) the patients it is about, read together for the screen."""
     from frontdesk.services.appointments import get_appointment
     from frontdesk.services.patients import get_patient
 
     appointment = get_appointment(ctx, appointment_id)
     patient = get_patient(ctx, appointment.patient_id) if appointment.patient_id else None
-    return appointment, patient
+    return appointment, patient, [get_patient(ctx, pid) for pid in appointment.reference_patients]
 
 
 def search_patients(ctx: Context, text: str) -> Page[PatientView]:

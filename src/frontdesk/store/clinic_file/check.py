@@ -18,6 +18,7 @@ from frontdesk.domain.appointments import STATUSES
 from frontdesk.domain.blocks import block_span, validate_rrule
 from frontdesk.domain.day import ATTENDANCE_STATUSES
 from frontdesk.domain.errors import FrontdeskError
+from frontdesk.domain.staff_video import MAX_TEMPLATE_LENGTH, template_problem
 from frontdesk.domain.statuses import (
     DEFAULT_HOLD_MINUTES,
     DEFAULT_LATE_AFTER_MINUTES,
@@ -263,7 +264,17 @@ class Checker:
             "waiting_alert_minutes": row.integer(
                 "waiting_alert_minutes", 1, default=DEFAULT_WAITING_ALERT_MINUTES, maximum=DAY_MINUTES
             ),
+            "video_url_template": self.video_url_template(row),
         }
+
+    def video_url_template(self, row: Row) -> str | None:
+        """Each remote booking's link, `{meeting_id}` standing for its own meeting id."""
+        template = row.text("video_url_template", max_len=MAX_TEMPLATE_LENGTH)
+        problem = template_problem(template) if template is not None else None
+        if problem:
+            row.bad("video_url_template", f"{show(template)} {problem}")
+            return None
+        return template
 
     def location(self, row: Row) -> None:
         lid = row.ident()

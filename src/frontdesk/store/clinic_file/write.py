@@ -65,9 +65,11 @@ def check_file(session: Session, data: Any, source: str) -> Checked:
     return checked
 
 
-def load_into_session(session: Session, data: Any, source: str, now: datetime, operator: str) -> LoadResult:
+def load_into_session(session: Session, data: Any, source: str, now: datetime, operator: str,
+                      settle: Callable[[Appointment], None] | None = None) -> LoadResult:
     """Check the whole file and, only if it has no problem, write it in `session`, all but
-    busy time. Raises VALIDATION_ERROR listing every problem."""
+    busy time. Raises VALIDATION_ERROR listing every problem. `settle` sees each appointment
+    added or changed before it is written (the caller gives remote ones their video meetings)."""
     existing = Existing.read(session)
     checked, problems = check_clinic_data(data, existing)
     if problems:
@@ -81,7 +83,7 @@ def load_into_session(session: Session, data: Any, source: str, now: datetime, o
     added, changed = _merge_all(session, Patient, checked.patients)
     changes["patients"].update(added=added, changed=changed)
     session.flush()
-    written, stamp = _write_appointments(session, checked.appointments, now, operator, changes["appointments"])
+    written, stamp = _write_appointments(session, checked.appointments, now, operator, changes["appointments"], settle)
     return LoadResult(checked.counts, written, repadded, changes, stamp)
 
 
@@ -292,6 +294,7 @@ def _current_links(session: Session, ids: list[str]) -> dict[str, list[str]]:
 
 def _write_appointments(
     session: Session, records: list[dict], now: datetime, operator: str, report: dict[str, list[str]],
+    settle: Callable[[Appointment], None] | None = None,
 ) -> tuple[list[str], list[str]]:
     """Add or update the file's appointments; those a desk changed since they were loaded are
     kept. (ids written or already as the file has them, ids to stamp as loaded)."""
@@ -310,7 +313,7 @@ def _write_appointments(
             wanted = sorted({*clinician, *record.pop("resource_ids")})
             appointment = found.get(aid)
             outcome = _write_appointment(session, appointment, record, wanted != current.get(aid, []),
-                                         type_names, now, operator)
+                                         type_names, now, operator, settle)
             if outcome == "kept":
                 report["kept"].append(aid)
                 continue
@@ -334,7 +337,7 @@ def _desk_changed(appointment: Appointment) -> bool:
 
 def _write_appointment(
     session: Session, appointment: Appointment | None, record: dict, links_differ: bool,
-    type_names: dict[str, str], now: datetime, operator: str,
+    type_names: dict[str, str], now: datetime, operator: str, settle: Callable[[Appointment], None] | None = None,
 ) -> str:
     """Add one appointment from the file, or update the one with its id where it differs:
     "added", "changed", "unchanged" or "kept" (a desk's change, left as it is)."""
@@ -345,8 +348,11 @@ def _write_appointment(
         stamp = created_at or now
         appointment = Appointment(**record, created_by=operator, created_at=stamp, updated_at=updated_at or now)
         appointment.status_history.append(StatusChange(status=record["status"], changed_by=operator, changed_at=stamp))
+        if settle is not None:
+            settle(appointment)
         session.add(appointment)
         return "added"
+    _keep_made_link(appointment, record)
     if not links_differ and all(getattr(appointment, key) == value for key, value in record.items()):
         return "unchanged"
     if _desk_changed(appointment):
@@ -362,11 +368,23 @@ def _write_appointment(
             appointment.change_log.append(FieldChange(
                 field=name, old=_json_value(old), new=_json_value(new), changed_by=operator, changed_at=now,
             ))
+    if settle is not None:
+        settle(appointment)
     if updated_at is not None:
         _assign(appointment, {"updated_at": updated_at})
     elif changed:
         appointment.updated_at = now
     return "changed"
+
+
+def _keep_made_link(appointment: Appointment, record: dict) -> None:
+    """A remote appointment the file gives no link keeps the meeting frontdesk made for it
+    (services/video.py): the patient may have the link, and loading the file again changes
+    nothing. The file's own link, when it gives one, is written as any other field."""
+    if appointment.meeting_id and record["is_remote"] and not record["video_link"] and not record["meeting_url"]:
+        for key in ("video_link", "meeting_url", "remote_channel", "video_provider"):
+            if record[key] is None:
+                del record[key]
 
 
 def _write_appointment_links(session: Session, links: dict[str, list[str]], current: dict[str, list[str]]) -> None:

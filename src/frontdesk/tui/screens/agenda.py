@@ -15,6 +15,7 @@ from textual.containers import Container, Horizontal
 from textual.widgets import DataTable, Footer, Label, Static
 
 from frontdesk.domain.appointments import DAY_LIST_LIMIT
+from frontdesk.domain.staff_video import VISIT_ONLY_ACTIONS
 from frontdesk.tui import backend
 from frontdesk.tui import format as fmt
 from frontdesk.tui.choice import Choice, ChoiceModal
@@ -480,6 +481,11 @@ class AgendaScreen(FrontdeskScreen):
         if row is None:
             return
         apt = row.appointment
+        if apt.internal and action in VISIT_ONLY_ACTIONS:
+            label = next(label for name, _, label in VISIT_ACTIONS if name == action)
+            self.notify(f"{label}: not for staff time. {fmt.visible(apt.title)} is no patient's visit; "
+                        "it can be cancelled (c) or edited (e).", title="Staff time", severity="warning", markup=False)
+            return
         act = partial(backend.act_on_appointment, appointment_id=apt.id, action=action, version=apt.version)
         self.call_service("visit", act, self.visit_done, self.visit_refused, exclusive=False)
 
@@ -540,6 +546,10 @@ class AgendaScreen(FrontdeskScreen):
         """The slot picker for the appointment's type, its own time not counted as busy."""
         from frontdesk.tui.screens.slots import SlotPickerScreen
 
+        if apt.internal:
+            self.notify("Staff time is moved by changing its times: frontdesk appointments update ID "
+                        "--start-time … --end-time …", title="Move", severity="warning", markup=False)
+            return
         if not can_move(apt):
             self.notify("Only an appointment still to come, not yet arrived, can be moved.", title="Move", severity="warning")
             return

@@ -1,5 +1,6 @@
 """One appointment: its details, status history and change log; cancel and edit from here, and
-move (the screen closes with the appointment, and the day list opens the slot picker for it)."""
+move (the screen closes with the appointment, and the day list opens the slot picker for it).
+A remote one shows its video link in full (wrapped, never cut) and copies it with `l`."""
 
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ class AppointmentScreen(FrontdeskScreen):
         Binding("c", "cancel", "Cancel appt", id="cancel"),
         Binding("e", "edit", "Edit", id="edit"),
         Binding("m", "move", "Move", tooltip="Move the appointment to another time", id="move"),
+        Binding("l", "copy_link", "Copy link", id="copy-link",
+                tooltip="Copy link: the video link to the clipboard (OSC 52; it is also shown in full)"),
     ]
 
     def __init__(self, appointment_id: str) -> None:
@@ -43,6 +46,7 @@ class AppointmentScreen(FrontdeskScreen):
         self.appointment_id = appointment_id
         self.appointment: AppointmentView | None = None
         self.patient: PatientView | None = None
+        self.about: list[PatientView] = []  # staff time: the patients it is about
 
     def compose(self) -> ComposeResult:
         yield ClinicHeader()
@@ -66,8 +70,9 @@ class AppointmentScreen(FrontdeskScreen):
         self.query_one("#details", Static).update(Text(fmt.visible(message.message)))
         return False
 
-    def show(self, loaded: tuple[AppointmentView, PatientView | None]) -> None:
-        self.appointment, self.patient = loaded
+    def show(self, loaded: tuple[AppointmentView, PatientView | None, list[PatientView]]) -> None:
+        self.appointment, self.patient, self.about = loaded
+        self.refresh_bindings()  # Copy link: only with a link
         apt = self.appointment
         app = self.app
         zone = app.location_zone(apt.location_id)
@@ -79,25 +84,31 @@ class AppointmentScreen(FrontdeskScreen):
         details.add_column(overflow="fold")
         where = "Remote (video)" if apt.is_remote else app.location_name(apt.location_id)
         rooms = ", ".join(app.room_names(apt.resource_ids))
-        rows = [
+        rows: list[tuple[str, str | Text | None] | None] = [
             ("When", fmt.when(apt.start_time, apt.end_time, zone) + f" ({zone})"),
-            ("Patient", patient_name),
-            ("Born / phone", " · ".join(x for x in (
+            ("Patient", "Staff time (no patient)" if apt.internal else patient_name),
+            None if apt.internal else ("Born / phone", " · ".join(x for x in (
                 self.patient.date_of_birth.isoformat() if self.patient and self.patient.date_of_birth else "",
                 self.patient.phone if self.patient and self.patient.phone else "",
             ) if x) or None),
-            ("Clinician", app.clinician_name(apt.clinician_profile_id)),
-            ("Type", app.type_name(apt.appointment_type_id)),
+            *self._staff_rows(apt),
+            ("Clinician", app.clinician_name(apt.clinician_profile_id)) if not apt.internal else None,
+            ("Type", app.type_name(apt.appointment_type_id)) if not apt.internal else None,
             ("Where", f"{where} · {rooms}" if where and rooms else where),
+            *self._video_rows(apt),
             ("Status", fmt.STATUS_LABELS.get(apt.status, apt.status)),
-            ("Attendee", " · ".join(x for x in (apt.attendee_name, apt.attendee_email) if x) or None),
+            None if apt.internal else (
+                "Attendee", " · ".join(x for x in (apt.attendee_name, apt.attendee_email) if x) or None),
             ("Notes", apt.description),
         ]
         if apt.cancellation_reason:
             rows.append(("Cancel reason", apt.cancellation_reason))
+        rows.append(("Booked by", " · ".join(x for x in (apt.created_by, fmt.stamp(apt.created_at, zone)) if x)))
         rows.append(("Id", apt.id))
-        for label, value in rows:
-            details.add_row(label, fmt.plain(value))
+        for row in rows:
+            if row is not None:
+                label, value = row
+                details.add_row(label, value if isinstance(value, Text) else fmt.plain(value))
         self.query_one("#details", Static).update(details)
 
         history = Table(box=None, padding=(0, 2), show_edge=False, header_style="bold")
@@ -117,6 +128,48 @@ class AppointmentScreen(FrontdeskScreen):
             change = Text.assemble(_short(logged.old), " → ", _short(logged.new))
             changes.add_row(fmt.stamp(logged.changed_at, zone), Text(fmt.field_label(logged.field)), change, fmt.plain(logged.changed_by))
         self.query_one("#changes", Static).update(changes if apt.change_log else Text("No changes.", style="dim"))
+
+    def _staff_rows(self, apt: AppointmentView) -> list[tuple[str, str | None]]:
+        """Staff time: who is on it (the host first) and the patients it is about."""
+        if not apt.internal:
+            return []
+        clinicians = {c.id for c in self.app.overview.clinicians} if self.app.overview else set()
+        others = [rid for rid in apt.resource_ids if rid in clinicians and rid != apt.host]
+        names = [self.app.clinician_name(cid) for cid in (apt.host, *others)]
+        about = [fmt.person_name(p.first_name, p.last_name) for p in self.about]
+        return [("Clinicians", ", ".join(n for n in names if n) + " (staff time; the first hosts)"),
+                ("About", ", ".join(about) or None)]
+
+    def _video_rows(self, apt: AppointmentView) -> list[tuple[str, str | Text | None]]:
+        """A remote booking's link in full: it wraps, it is never cut, so a terminal that
+        blocks OSC 52 still lets the desk select it by hand."""
+        call = apt.video_call
+        if call is None:
+            return []
+        if call.join_url:
+            link = Text(fmt.visible(call.join_url), style="underline", overflow="fold")
+            return [("Video link", link), ("", Text("l: copy the link", style="dim"))]
+        return [("Video", Text.assemble(
+            f"meeting {fmt.visible(call.meeting_id or '')} · no link: ",
+            ("set video_url_template under [clinic] in the clinic file", "dim"), overflow="fold"))]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "copy_link":
+            return self._link() is not None
+        return True
+
+    def _link(self) -> str | None:
+        call = self.appointment.video_call if self.appointment is not None else None
+        return call.join_url if call is not None else None
+
+    def action_copy_link(self) -> None:
+        link = self._link()
+        if link is None:
+            self.notify("This appointment has no video link.", title="Copy link", severity="warning")
+            return
+        self.app.copy_to_clipboard(link)
+        self.notify("Link copied. (If your terminal blocks clipboard access, select the link shown in full.)",
+                    title="Link copied", markup=False)
 
     def action_back(self) -> None:
         self.dismiss(None)

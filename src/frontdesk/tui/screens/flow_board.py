@@ -51,8 +51,11 @@ def visit_state(
     alert_after: int = DEFAULT_WAITING_ALERT_MINUTES,
 ) -> Text:
     """How far the visit has got, at `now` (the app clock): read at a glance, alerts without
-    colour. `late_after` and `alert_after` are the clinic file's minutes."""
+    colour. `late_after` and `alert_after` are the clinic file's minutes. Staff time is no
+    visit: it reads "staff" (never late, never an alert) until it is cancelled."""
     attendance = apt.attendance_status
+    if apt.internal:
+        return _status(apt.status) if apt.status == "cancelled" else Text("staff", style="dim")
     if apt.status == "completed" or attendance == "checked_out":
         return Text("done")
     if apt.status in ("cancelled", "no_show"):
@@ -81,10 +84,14 @@ def allowed_actions(apt: AppointmentView, now: datetime, zone: str | None) -> li
     from frontdesk.domain import day
     from frontdesk.domain.errors import FrontdeskError
 
+    from frontdesk.domain.staff_video import VISIT_ONLY_ACTIONS
+
     visit = day.Visit(apt.status, apt.attendance_status, apt.arrived_at, apt.actual_start_time, apt.actual_end_time)
     today, local_day = fmt.local(now, zone).date(), fmt.local(apt.start_time, zone).date()
     allowed = []
     for action, _, _ in VISIT_ACTIONS:
+        if apt.internal and action in VISIT_ONLY_ACTIONS:
+            continue  # staff time is no patient's visit
         if action == day.REVERT:
             if apt.last_action_on == today:
                 allowed.append(action)
@@ -101,7 +108,7 @@ def can_move(apt: AppointmentView) -> bool:
     """booking.md: only an active appointment not yet arrived is moved."""
     from frontdesk.domain.statuses import ACTIVE_APPOINTMENT_STATUSES
 
-    return apt.status in ACTIVE_APPOINTMENT_STATUSES and not apt.attendance_status
+    return apt.status in ACTIVE_APPOINTMENT_STATUSES and not apt.attendance_status and not apt.internal
 
 
 # --- columns ----------------------------------------------------------------------------------
@@ -194,7 +201,7 @@ def row_cells(row: AgendaRow, state: Text, zone: str) -> dict[str, Text]:
     return {
         "time": Text(start, style=style),
         "span": Text(f"{start}–{fmt.hhmm(apt.end_time, zone)}", style=style),
-        "patient": fmt.plain(row.patient_name or apt.attendee_name),
+        "patient": fmt.plain(f"Staff: {apt.title}") if apt.internal else fmt.plain(row.patient_name or apt.attendee_name),
         "clinician": fmt.plain(row.clinician_name),
         "type": fmt.plain(row.type_name or apt.title),
         "room": fmt.plain(_where(apt, row.room_names)),

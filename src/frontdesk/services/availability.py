@@ -555,7 +555,7 @@ def find_offered_slots(
     index = BusyIndex(read[3]) if read else None
     found: list[Offer | None] = []
     for ask in asks:
-        offers, _taken = _offers(session, now, ask, _around(read, index, ask) if read else None)
+        offers, _taken = _offers(session, now, ask, _around(read, index, ask) if read and index else None)
         match = [o for o in offers if o.start == ask.start and o.is_remote == is_remote and o.location_id == location_id]
         found.append(match[0] if match else None)
     named = iter(_slots(session, [o for o in found if o is not None]))

@@ -366,7 +366,7 @@ class SeriesChange:
     (the named one first) and those left as they were, with their status."""
 
     scope: str
-    series_id: str
+    series_id: str | None
     changed: list[str]
     left_as_is: list[dict]  # {id, index, status}
 

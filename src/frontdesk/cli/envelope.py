@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from frontdesk.domain.errors import FrontdeskError
-from frontdesk.services.objects import ActionResult, AvailabilityResult, Page
+from frontdesk.services.objects import ActionResult, AvailabilityResult, Page, SeriesBooked
 
 
 @cache
@@ -42,6 +42,11 @@ def success(result: Any) -> dict[str, Any]:
         return {"data": result.items, "meta": meta}
     if isinstance(result, ActionResult):
         meta.update(action=result.action, performed_at=result.performed_at, performed_by=result.performed_by)
+        if result.series is not None:  # what a scope other than `one` reached
+            meta["series"] = result.series
+        return {"data": result.appointment, "meta": meta}
+    if isinstance(result, SeriesBooked):
+        meta.update(appointment_ids=result.appointment_ids)
         return {"data": result.appointment, "meta": meta}
     if isinstance(result, AvailabilityResult):
         meta.update(timezone=result.timezone, count=len(result.slots))

@@ -83,6 +83,7 @@ def _holds(ctx, args):
         HoldFilter,
         HoldRequest,
         NewPatient,
+        SeriesBooked,
     )
 
     if args.action == "create":
@@ -99,6 +100,8 @@ def _holds(ctx, args):
                 room_id=args.room,
                 is_remote=args.remote,
                 reschedule_appointment_id=args.reschedule,
+                rrule=args.rrule,
+                skip_conflicts=args.skip_conflicts,
             ),
         )
     if args.action == "get":
@@ -120,7 +123,7 @@ def _holds(ctx, args):
             phone=args.new_patient_phone,
             date_of_birth=args.new_patient_dob,
         )
-    return holds.confirm_hold(
+    booked = holds.confirm_hold(
         ctx,
         args.hold_id,
         ConfirmRequest(
@@ -130,6 +133,10 @@ def _holds(ctx, args):
             attendee_email=args.attendee_email,
         ),
     )
+    if booked.recurring.get("is_recurring"):
+        # A series: the first occurrence's appointment, and meta.appointment_ids lists them all.
+        return SeriesBooked(booked, holds.get_hold(ctx, args.hold_id).appointment_ids)
+    return booked
 
 
 def _appointments(ctx, args):
@@ -190,9 +197,13 @@ def _appointments(ctx, args):
                 changes[name] = _instant(value) if name in ("start_time", "end_time") else value
         if args.allow_overlap is not None:
             changes["allow_overlap_reason"] = args.allow_overlap
+        if args.scope is not None:  # the answer's meta says what the scope reached
+            return appointments.update_in_scope(ctx, args.id, changes, expect_version=args.expect_version,
+                                                scope=args.scope)
         return appointments.update_appointment(ctx, args.id, changes, expect_version=args.expect_version)
     if args.action == "cancel":
-        return appointments.cancel_appointment(ctx, args.id, args.reason, expect_version=args.expect_version)
+        return appointments.cancel_appointment(ctx, args.id, args.reason, expect_version=args.expect_version,
+                                               scope=args.scope)
     if args.action == "reschedule":
         from frontdesk.services.holds import reschedule_appointment
 

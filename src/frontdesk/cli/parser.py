@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     holds = command("holds", "reserve a slot while details are taken (POST /holds)")
     hs = holds.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
-    hc = command("create", "hold one slot", hs)
+    hc = command("create", "hold one slot, or with --rrule every occurrence of a series", hs)
     hc.add_argument("--appointment-type", required=True, metavar="ID", type=_id)
     hc.add_argument("--clinician", required=True, metavar="ID", type=_id)
     hc.add_argument("--start", metavar="INSTANT")
@@ -137,6 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     hc.add_argument("--remote", action="store_true")
     hc.add_argument("--reschedule", metavar="APT_ID", type=_id,
                     help="hold the new time of this appointment (its own time does not count as busy)")
+    hc.add_argument("--rrule", metavar="RULE",
+                    help="hold a series from this slot: an RFC 5545 rule with COUNT or UNTIL, at most 52 "
+                         "occurrences (e.g. FREQ=WEEKLY;COUNT=10), in the slot's local wall time")
+    hc.add_argument("--skip-conflicts", action="store_true",
+                    help="with --rrule: hold the free occurrences and list the others (default: all or nothing)")
     command("get", "show a hold", hs).add_argument("hold_id", type=_id)
     hl = command("list", "the holds in force (or in a status), soonest to expire first", hs)
     hl.add_argument("--status", choices=HOLD_STATES, help="active (the default: in force), confirmed, released or expired")
@@ -205,6 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     ax = command("cancel", "cancel an appointment with a reason", aps)
     ax.add_argument("id", type=_id)
     ax.add_argument("--reason")
+    for scoped in (au, ax):
+        # Checked by the service (domain/series.py), which names the field.
+        scoped.add_argument("--scope", metavar="one|following|all",
+                            help="in a series: this occurrence (one, the default), this and later ones, or all")
     mv = command("reschedule", "move an appointment onto a hold made with holds create --reschedule", aps)
     mv.add_argument("id", type=_id)
     mv.add_argument("--hold", required=True, metavar="HOLD_ID", type=_id)

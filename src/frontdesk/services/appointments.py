@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from frontdesk.domain import appointments as rules
-from frontdesk.domain import day
+from frontdesk.domain import day, series
 from frontdesk.domain.staff_video import booking_clinicians, refuse_visit_action
 from frontdesk.domain.errors import (
     IDEMPOTENCY_CONFLICT,
@@ -47,6 +47,7 @@ from frontdesk.services.objects import (
     AppointmentFilter,
     AppointmentView,
     Page,
+    SeriesChange,
 )
 from frontdesk.services.records import (
     WITH_DETAILS,
@@ -311,12 +312,24 @@ def _type_rooms_at(session: Session, req: AppointmentCreate) -> list[str]:
 
 
 def update_appointment(
-    ctx: Context, appointment_id: str, changes: dict, expect_version: int | None = None
+    ctx: Context, appointment_id: str, changes: dict, expect_version: int | None = None, scope: str | None = None
 ) -> AppointmentView:
     """Change only the fields given (API names). `status` is refused: it changes through
     actions. A new time goes through the booking rule (the appointment's own time does not
     stand in its way); `allow_overlap_reason` in `changes` lets it overlap. With
-    `expect_version`, a change since that version is VERSION_CONFLICT and nothing changes."""
+    `expect_version`, a change since that version is VERSION_CONFLICT and nothing changes.
+    `scope` (see `update_in_scope`) carries text edits to other occurrences of a series."""
+    return update_in_scope(ctx, appointment_id, changes, expect_version, scope).appointment
+
+
+def update_in_scope(
+    ctx: Context, appointment_id: str, changes: dict, expect_version: int | None = None, scope: str | None = None
+) -> ActionResult:
+    """`update_appointment`, with what the scope reached: `one` (the default) this
+    appointment; `following` or `all` (an occurrence of a series only) the same text edits
+    on this one and on the later (or all) occurrences still active, in one transaction; the
+    others (cancelled, completed, no-show) are left as they were and named. A time change
+    takes scope `one` only. `expect_version` is the named appointment's."""
     unknown = sorted(set(changes) - set(rules.UPDATABLE_FIELDS) - {"status", "allow_overlap_reason"})
     if unknown:
         raise validation(f"Unknown field(s): {', '.join(unknown)}", fields=unknown)
@@ -339,6 +352,9 @@ def update_appointment(
             raise validation(f"{field} must be an instant with a UTC offset", field=field)
     overlap_reason = rules.check_overlap_reason(changes.get("allow_overlap_reason"))
     moving = "start_time" in changes or "end_time" in changes
+    if moving and scope not in (None, series.SCOPE_ONE):
+        raise validation("A time change moves one occurrence; use scope one (move the others one by one)",
+                         field="scope", scope=scope)
 
     with ctx.db.session() as session:
         appointment = load_appointment(session, appointment_id)
@@ -353,6 +369,7 @@ def update_appointment(
         appointment = load_appointment(session, appointment_id, for_update=True)
         now = ctx.clock.now()  # read under the lock
         check_version(appointment, expect_version)
+        scope = series.check_scope(scope, appointment.series_id is not None)
 
         if moving:
             start = changes.get("start_time", appointment.start_time)
@@ -366,43 +383,96 @@ def update_appointment(
                 if overlap_reason is not None:
                     new_values["overlap_reason"] = overlap_reason
 
-        changed = False
-        for field, value in new_values.items():
-            old = getattr(appointment, field)
-            if old != value:
-                log_change(appointment, field, old, value, who, now)
-                setattr(appointment, field, value)
-                changed = True
-        if changed:
-            appointment.updated_at = now
+        _apply(appointment, new_values, who, now)
+        reached = None
+        if scope != series.SCOPE_ONE:
+            changed, left = [appointment.id], []
+            for other in _others_in_scope(session, appointment, scope):
+                if other.status in rules.OPEN_STATUSES:
+                    _apply(other, new_values, who, now)
+                    changed.append(other.id)
+                else:
+                    left.append(_left(other))
+            reached = SeriesChange(scope, appointment.series_id, changed, left)
         session.flush()
-        return appointment_view(appointment)
+        return ActionResult(appointment_view(appointment), "updated", now, who, reached)
+
+
+def _apply(appointment: Appointment, new_values: dict[str, Any], who: str, now: datetime) -> None:
+    """Set the fields that differ, each recorded in the change log."""
+    changed = False
+    for field, value in new_values.items():
+        old = getattr(appointment, field)
+        if old != value:
+            log_change(appointment, field, old, value, who, now)
+            setattr(appointment, field, value)
+            changed = True
+    if changed:
+        appointment.updated_at = now
+
+
+def _others_in_scope(session: Session, appointment: Appointment, scope: str) -> list[Appointment]:
+    """The other occurrences of the appointment's series that `scope` reaches, locked, in order."""
+    query = (
+        select(Appointment)
+        .where(Appointment.series_id == appointment.series_id, Appointment.id != appointment.id)
+        .options(*WITH_DETAILS)
+        .order_by(Appointment.series_index, Appointment.id)
+        .with_for_update(of=Appointment)
+        .execution_options(populate_existing=True)
+    )
+    return [a for a in session.scalars(query) if series.in_scope(scope, appointment.series_index, a.series_index)]
+
+
+def _left(appointment: Appointment) -> dict:
+    return {"id": appointment.id, "index": appointment.series_index, "status": appointment.status}
 
 
 # --- actions -----------------------------------------------------------------------------
 
 
 def cancel_appointment(
-    ctx: Context, appointment_id: str, reason: str | None, expect_version: int | None = None
+    ctx: Context, appointment_id: str, reason: str | None, expect_version: int | None = None,
+    scope: str | None = None,
 ) -> ActionResult:
     """Cancel from pending_approval, pending, confirmed or scheduled; anything else is
-    INVALID_STATE_TRANSITION. The time is free again at once."""
+    INVALID_STATE_TRANSITION. The time is free again at once.
+
+    `scope` `following` or `all` (an occurrence of a series only) cancels this one and the
+    later (or all) occurrences in one transaction; those that can no longer be cancelled are
+    left as they were and named in `series.left_as_is`; when none in scope can be,
+    INVALID_STATE_TRANSITION. `expect_version` is the named appointment's."""
     reason = rules.check_cancellation_reason(reason)
     with ctx.db.session() as session:
         appointment = load_appointment(session, appointment_id, for_update=True)
         now = ctx.clock.now()
         check_version(appointment, expect_version)
-        target = rules.apply_action(appointment.status, "cancel")
-        free_time(session, appointment_id=appointment.id)
-        add_status(appointment, target, ctx.operator, now)
-        if reason is not None:
-            log_change(appointment, "cancellation_reason", appointment.cancellation_reason, reason, ctx.operator, now)
-            appointment.cancellation_reason = reason
-        appointment.updated_at = now
+        scope = series.check_scope(scope, appointment.series_id is not None)
+        if scope == series.SCOPE_ONE:
+            _cancel(session, appointment, rules.apply_action(appointment.status, "cancel"), reason, ctx.operator, now)
+            session.flush()
+            return ActionResult(appointment_view(appointment), rules.ACTION_NAMES["cancel"], now, ctx.operator)
+        changed, left = [], []
+        for occurrence in [appointment, *_others_in_scope(session, appointment, scope)]:
+            if rules.can_cancel(occurrence.status):
+                _cancel(session, occurrence, rules.apply_action(occurrence.status, "cancel"), reason, ctx.operator, now)
+                changed.append(occurrence.id)
+            else:
+                left.append(_left(occurrence))
+        if not changed:
+            rules.apply_action(appointment.status, "cancel")  # INVALID_STATE_TRANSITION, in its words
         session.flush()
-        return ActionResult(appointment_view(appointment), rules.ACTION_NAMES["cancel"], now, ctx.operator)
+        reached = SeriesChange(scope, appointment.series_id, changed, left)
+        return ActionResult(appointment_view(appointment), rules.ACTION_NAMES["cancel"], now, ctx.operator, reached)
 
 
+def _cancel(session: Session, appointment: Appointment, target: str, reason: str | None, who: str, now: datetime) -> None:
+    free_time(session, appointment_id=appointment.id)
+    add_status(appointment, target, who, now)
+    if reason is not None:
+        log_change(appointment, "cancellation_reason", appointment.cancellation_reason, reason, who, now)
+        appointment.cancellation_reason = reason
+    appointment.updated_at = now
 
 
 def act_on_appointment(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta, timezone
 from itertools import groupby
 from zoneinfo import ZoneInfo
@@ -40,7 +40,7 @@ from frontdesk.domain.errors import (
 from frontdesk.domain.intervals import Interval
 from frontdesk.domain.statuses import IN_PERSON, REMOTE
 from frontdesk.domain.timeutil import in_person_hours_zone, parse_date, parse_instant, zone
-from frontdesk.services.busy import busy_spans, clinician_zone_names
+from frontdesk.services.busy import BusyIndex, busy_spans, clinician_zone_names
 from frontdesk.services.context import Context
 from frontdesk.services.objects import AvailabilityQuery, AvailabilityResult, Slot
 from frontdesk.store.models import (
@@ -295,11 +295,12 @@ def _clinician_zones(
     return own, {**remote, **own}
 
 
-def _offers(session: Session, now: datetime, ask: _Ask) -> tuple[list[Offer], dict[str, dict[int, int]]]:
-    """The engine's slots, and for a group type the seats taken (see _seats_taken)."""
+def _read(session: Session, now: datetime, ask: _Ask) -> tuple:
+    """What the engine reads for `ask`: the channels, the locations' zones and opening hours,
+    and the busy time of every resource concerned over the padded range."""
     channels, location_zones, opening = _channels(session, ask)
     if not channels:
-        return [], {}
+        return [], {}, {}, {}
     t = ask.appointment_type
     window = Interval(
         ask.start - timedelta(minutes=t.padding_before_minutes),
@@ -311,6 +312,16 @@ def _offers(session: Session, now: datetime, ask: _Ask) -> tuple[list[Offer], di
     bookings = (t.capacity or 1) > 1 or ask.round_robin == BALANCED
     busy = busy_spans(session, resource_ids, window, now, exclude_appointment_id=ask.exclude_appointment_id,
                       bookings=bookings)
+    return channels, location_zones, opening, busy
+
+
+def _offers(session: Session, now: datetime, ask: _Ask, read: tuple | None = None) -> tuple[list[Offer], dict[str, dict[int, int]]]:
+    """The engine's slots, and for a group type the seats taken (see _seats_taken). `read`:
+    what `_read` found for a question covering this one (a series reads once)."""
+    channels, location_zones, opening, busy = read if read is not None else _read(session, now, ask)
+    if not channels:
+        return [], {}
+    t = ask.appointment_type
     offers = find_slots(
         SlotSearch(
             appointment_type_id=t.id,
@@ -482,20 +493,7 @@ def query_availability(ctx: Context, query: AvailabilityQuery) -> AvailabilityRe
     return AvailabilityResult(slots=slots, days=days, timezone=tz_name)
 
 
-def find_offered_slot(
-    session: Session,
-    now: datetime,
-    *,
-    appointment_type_id: str,
-    clinician_id: str,
-    start: datetime,
-    duration_minutes: int | None,
-    location_id: str | None,
-    is_remote: bool,
-    room_id: str | None,
-    interval_minutes: int | None = None,
-    exclude_appointment_id: str | None = None,
-) -> Slot | None:
+def find_offered_slot(session: Session, now: datetime, *, start: datetime, **question) -> Slot | None:
     """The exact slot, if availability would offer it now; else None. Runs in the caller's
     transaction (the hold check), so the answer holds until that transaction ends.
 
@@ -503,24 +501,45 @@ def find_offered_slot(
     desk may have asked with a finer --interval than the type's); give it to insist on a grid.
     Unknown ids are NOT_FOUND and a duration the type does not offer is VALIDATION_ERROR.
     """
+    return find_offered_slots(session, now, starts=[start], **question)[0]
+
+
+def find_offered_slots(
+    session: Session,
+    now: datetime,
+    *,
+    appointment_type_id: str,
+    clinician_id: str,
+    starts: Sequence[datetime],
+    duration_minutes: int | None,
+    location_id: str | None,
+    is_remote: bool,
+    room_id: str | None,
+    interval_minutes: int | None = None,
+    exclude_appointment_id: str | None = None,
+) -> list[Slot | None]:
+    """`find_offered_slot` for each of `starts` (a series' occurrences), in order: the rows
+    are read once over the whole span, and each start is asked of the engine with the busy
+    time around it, so the answers are those of one question per start."""
     appointment_type = _type(session, appointment_type_id)
     duration = _duration(appointment_type, duration_minutes, _moving(session, exclude_appointment_id))
     _existing(session, {clinician_id}, "clinician", "clinician")
     if location_id is not None and session.get(Location, location_id) is None:
         raise not_found("location", location_id)
     room = _existing(session, {room_id}, "room", "room").get(room_id) if room_id else None
-    start = start.astimezone(UTC)
+    starts = [start.astimezone(UTC) for start in starts]
+    none: list[Slot | None] = [None] * len(starts)
     linked_clinicians, linked_locations, type_rooms_by_location = _type_links(session, appointment_type.id)
     if clinician_id not in linked_clinicians:
-        return None
+        return none
     in_person, remote = _modes(appointment_type, location_id, is_remote)
     if is_remote:
         if not remote or room is not None:
-            return None
+            return none
         locations: list[str] = []
     else:
         if not in_person or location_id is None or location_id not in linked_locations:
-            return None
+            return none
         locations, remote = [location_id], False
     rooms: dict[str, tuple[str, ...]] = {}
     needs_room = False
@@ -531,13 +550,11 @@ def find_offered_slot(
             if room.location_id != location_id or (
                 type_rooms_by_location and room.id not in type_rooms_by_location.get(location_id, ())
             ):
-                return None
+                return none
             rooms, needs_room = {location_id: (room.id,)}, True
         elif type_rooms_by_location:
             rooms, needs_room = {location_id: tuple(type_rooms_by_location.get(location_id, ()))}, True
-    offers, _taken = _offers(
-        session,
-        now,
+    asks = [
         _Ask(
             appointment_type=appointment_type,
             start=start,
@@ -550,9 +567,27 @@ def find_offered_slot(
             rooms=rooms,
             needs_room=needs_room,
             exclude_appointment_id=exclude_appointment_id,
-        ),
-    )
-    match = [o for o in offers if o.start == start and o.is_remote == is_remote and o.location_id == location_id]
-    if not match:
-        return None
-    return _slots(session, match[:1])[0]
+        )
+        for start in starts
+    ]
+    if not asks:
+        return []
+    read = _read(session, now, replace(asks[0], end=max(starts))) if len(asks) > 1 else None
+    index = BusyIndex(read[3]) if read else None
+    found: list[Offer | None] = []
+    for ask in asks:
+        offers, _taken = _offers(session, now, ask, _around(read, index, ask) if read and index else None)
+        match = [o for o in offers if o.start == ask.start and o.is_remote == is_remote and o.location_id == location_id]
+        found.append(match[0] if match else None)
+    named = iter(_slots(session, [o for o in found if o is not None]))
+    return [next(named) if o is not None else None for o in found]
+
+
+def _around(read: tuple, index: BusyIndex, ask: _Ask) -> tuple:
+    """What was read over a series' span, with only the busy time near `ask`'s start: the
+    engine then works on a few spans, not a year's."""
+    channels, location_zones, opening, _busy = read
+    t = ask.appointment_type
+    low = int(ask.start.timestamp()) - (t.padding_before_minutes or 0) * 60 - 1
+    high = int(ask.end.timestamp()) + (ask.duration + (t.padding_after_minutes or 0)) * 60 + 1
+    return channels, location_zones, opening, index.around(low, high)

@@ -7,7 +7,7 @@ Every writer (holds, confirm, direct create, time change, clinic-file load, ...)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, insert, select
@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from frontdesk.domain.booking import Booking, conflicts, describe_conflicts, share_key
 from frontdesk.domain.errors import SLOT_UNAVAILABLE, FrontdeskError
+from frontdesk.domain.intervals import Interval
 from frontdesk.domain.timeutil import iso
-from frontdesk.services.busy import busy_spans
+from frontdesk.services.busy import BusyIndex, busy_spans
 from frontdesk.services.locking import lock_resources
 from frontdesk.store.models import Appointment, AppointmentType, BusyTime, Hold
 
@@ -108,35 +109,66 @@ def take_time(
     not asked and the rows are exempt from the database's check. A hold made to move an
     appointment (`moving_appointment_id`) does not count that appointment's own time, and
     shares its key, so the database lets the two overlap."""
-    ids = booking.resource_ids
+    take_times(session, now, [booking], appointment_id=appointment_id, hold_id=hold_id, expires_at=expires_at,
+               overlap_allowed=overlap_allowed, moving_appointment_id=moving_appointment_id)
+
+
+def take_times(
+    session: Session,
+    now: datetime,
+    bookings: Sequence[Booking],
+    *,
+    appointment_id: str | None = None,
+    hold_id: str | None = None,
+    expires_at: datetime | None = None,
+    overlap_allowed: bool = False,
+    moving_appointment_id: str | None = None,
+) -> None:
+    """`take_time` for several bookings of one appointment or hold (a series' occurrences,
+    which never overlap one another): one lock, one read of busy time over their span, each
+    booking asked of the rule, one insert. All or nothing: the first refused one raises."""
+    ids = sorted({rid for booking in bookings for rid in booking.resource_ids})
     if not ids:
         return
     lock_resources(session, ids)
     clear_expired_holds(session, ids, now)
     if not overlap_allowed:
-        found = find_conflicts(session, now, booking, exclude_appointment_id=appointment_id or moving_appointment_id,
-                               exclude_hold_id=hold_id)
-        if found:
-            raise slot_unavailable(booking, found)
-    interval = booking.padded
-    key = share_key(moving_appointment_id or appointment_id or hold_id or "", booking.is_group, booking.appointment_type_id, booking.start,
-                    booking.clinician_ids[0] if booking.clinician_ids else None)
-    rows = [
-        {
-            "resource_id": rid, "busy_start": interval.start, "busy_end": interval.end,
-            "appointment_id": appointment_id, "hold_id": hold_id, "expires_at": expires_at,
-            "appointment_type_id": booking.appointment_type_id, "booked_start": booking.start,
-            "share_key": key, "exempt": overlap_allowed,
-        }
-        for rid in ids
-    ]
+        span = Interval(min(b.padded.start for b in bookings), max(b.padded.end for b in bookings))
+        busy = busy_spans(session, ids, span, now, exclude_appointment_id=appointment_id or moving_appointment_id,
+                          exclude_hold_id=hold_id)
+        index = BusyIndex(busy) if len(bookings) > 1 else None
+        for booking in bookings:
+            near = index.around(*_seconds(booking.padded)) if index is not None else busy
+            found = describe_conflicts(conflicts(near, booking))
+            if found:
+                raise slot_unavailable(booking, found)
+    rows = []
+    for booking in bookings:
+        interval = booking.padded
+        key = share_key(moving_appointment_id or appointment_id or hold_id or "", booking.is_group,
+                        booking.appointment_type_id, booking.start,
+                        booking.clinician_ids[0] if booking.clinician_ids else None)
+        rows += [
+            {
+                "resource_id": rid, "busy_start": interval.start, "busy_end": interval.end,
+                "appointment_id": appointment_id, "hold_id": hold_id, "expires_at": expires_at,
+                "appointment_type_id": booking.appointment_type_id, "booked_start": booking.start,
+                "share_key": key, "exempt": overlap_allowed,
+            }
+            for rid in booking.resource_ids
+        ]
     try:
         session.execute(insert(BusyTime.__table__), rows)
     except IntegrityError as exc:
         if not is_overlap_refusal(exc):
             raise
         # The database saw an overlap the rule did not: refuse the same way.
-        raise slot_unavailable(booking, []) from None
+        raise slot_unavailable(bookings[0], []) from None
+
+
+def _seconds(interval: Interval) -> tuple[int, int]:
+    """An interval in whole epoch seconds, widened to cover every span that can touch it."""
+    return int(interval.start.timestamp()) - 1, int(interval.end.timestamp()) + 1
 
 
 def free_time(session: Session, *, appointment_id: str | None = None, hold_id: str | None = None) -> None:

@@ -9,6 +9,7 @@ active bookings only, so nothing is joined in.
 from __future__ import annotations
 
 import sqlite3
+from bisect import bisect_left
 from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -207,3 +208,26 @@ def busy_time(
     """
     spans = busy_spans(session, resource_ids, window, now, exclude_appointment_id, exclude_hold_id)
     return {rid: [span.busy() for span in sorted(items)] for rid, items in spans.items()}
+
+
+class BusyIndex:
+    """Busy spans read once over a long range (a series' year), handed out near one time at a
+    time: each occurrence is then checked against a few spans, not the whole year's."""
+
+    def __init__(self, busy: dict[str, list[BusySpan]]):
+        self._spans = {rid: sorted(spans, key=_start) for rid, spans in busy.items()}
+        self._starts = {rid: [s.start for s in spans] for rid, spans in self._spans.items()}
+        self._longest = {rid: max((s.end - s.start for s in spans), default=0) for rid, spans in self._spans.items()}
+
+    def around(self, low: int, high: int) -> dict[str, list[BusySpan]]:
+        """Every resource's spans overlapping [low, high) (epoch seconds)."""
+        out = {}
+        for rid, spans in self._spans.items():
+            starts = self._starts[rid]
+            first, last = bisect_left(starts, low - self._longest[rid]), bisect_left(starts, high)
+            out[rid] = [s for s in spans[first:last] if s.end > low]
+        return out
+
+
+def _start(span: BusySpan) -> int:
+    return span.start

@@ -7,12 +7,15 @@ rooms first (`locking.lock_resources`), so two desks never both get one slot.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from frontdesk.domain import appointments as rules
+from frontdesk.domain import series
+from frontdesk.domain.busy import BLOCK
 from frontdesk.domain.errors import (
     HOLD_ALREADY_EXTENDED,
     HOLD_EXPIRED,
@@ -26,15 +29,17 @@ from frontdesk.domain.errors import (
 from frontdesk.domain.staff_video import refuse_move_by_hold
 from frontdesk.domain.statuses import DEFAULT_HOLD_MINUTES, HOLD_STATES, HoldState
 from frontdesk.domain.text import check_text
-from frontdesk.domain.timeutil import iso, local_to_utc, parse_date, parse_hhmm, zone
+from frontdesk.domain.timeutil import iso, local_to_utc, parse_date, parse_hhmm, parse_instant, zone
 from frontdesk.services.appointments import check_version
-from frontdesk.services.availability import find_offered_slot
+from frontdesk.services.availability import find_offered_slots
 from frontdesk.services.booking import (
     booking_of,
     clear_expired_holds,
+    find_conflicts,
     free_time,
     hold_booking,
     take_time,
+    take_times,
 )
 from frontdesk.services.busy import resource_zones
 from frontdesk.services.context import Context
@@ -89,7 +94,26 @@ def hold_view(hold: Hold, now: datetime, resource_ids: list[str] | None = None) 
         reschedule_appointment_id=hold.reschedule_appointment_id,
         extended_at=hold.extended_at,
         extended_by=hold.extended_by,
+        series_rule=hold.series_rule,
+        occurrences=hold.occurrences,
+        skipped=hold.skipped or [],
+        appointment_ids=_booked_all(hold),
     )
+
+
+def _booked_all(hold: Hold) -> list[str]:
+    """Every appointment a confirmed hold booked: a series' occurrences in order (only the
+    first carries the hold's id), else its one appointment."""
+    first = hold.appointment
+    if first is None:
+        return []
+    if first.series_id is None:
+        return [first.id]
+    session = object_session(hold)
+    assert session is not None  # a view is made inside its session
+    return list(session.scalars(
+        select(Appointment.id).where(Appointment.series_id == first.series_id).order_by(Appointment.series_index)
+    ))
 
 
 def _booked_by(hold: Hold) -> str | None:
@@ -157,6 +181,10 @@ def create_hold(ctx: Context, req: HoldRequest) -> HoldView:
         if location_id and location is None:
             raise not_found("location", location_id)
         start = _start(session, req, location)
+        rule = series.check_rule(req.rrule) if req.rrule is not None else None
+        if rule is not None and req.reschedule_appointment_id:
+            raise validation("A move holds one slot; a series (rrule) cannot move an appointment",
+                             field="rrule", reschedule=req.reschedule_appointment_id)
         moving = _movable(session, req.reschedule_appointment_id) if req.reschedule_appointment_id else None
         if moving is not None and moving.appointment_type_id not in (None, appointment_type.id):
             raise validation(
@@ -176,34 +204,34 @@ def create_hold(ctx: Context, req: HoldRequest) -> HoldView:
         if moving is not None:
             moving = _movable(session, moving.id, for_update=True)
         clear_expired_holds(session, [req.clinician_id, *rooms], now)
-        slot = find_offered_slot(
-            session,
-            now,
-            appointment_type_id=appointment_type.id,
-            clinician_id=req.clinician_id,
-            start=start,
-            duration_minutes=req.duration_minutes,
-            location_id=location_id,
-            is_remote=req.is_remote,
-            room_id=req.room_id,
-            exclude_appointment_id=moving.id if moving else None,
+        # The question availability answers, for one start or (a series) many.
+        offered = functools.partial(
+            find_offered_slots, session, now, appointment_type_id=appointment_type.id, clinician_id=req.clinician_id,
+            duration_minutes=req.duration_minutes, location_id=location_id, is_remote=req.is_remote,
+            room_id=req.room_id, exclude_appointment_id=moving.id if moving else None,
         )
-        if slot is None:
-            raise FrontdeskError(
-                SLOT_UNAVAILABLE,
-                "That slot is not free (or not offered) now",
-                {
-                    "appointment_type_id": appointment_type.id,
-                    "clinician_id": req.clinician_id,
-                    "start_time": iso(start),
-                    "location_id": location_id,
-                    "is_remote": req.is_remote,
-                    # A slot whose time has begun is never offered: say so, not "taken".
-                    "reason": "started" if start <= now else "not_free",
-                },
-            )
-        start, end = slot.start_time.astimezone(UTC), slot.end_time.astimezone(UTC)
-        resource_ids = sorted(set(slot.resource_ids) | {req.clinician_id})
+        if rule is None:
+            slot = offered(starts=[start])[0]
+            if slot is None:
+                raise FrontdeskError(
+                    SLOT_UNAVAILABLE,
+                    "That slot is not free (or not offered) now",
+                    {
+                        "appointment_type_id": appointment_type.id,
+                        "clinician_id": req.clinician_id,
+                        "start_time": iso(start),
+                        "location_id": location_id,
+                        "is_remote": req.is_remote,
+                        # A slot whose time has begun is never offered: say so, not "taken".
+                        "reason": "started" if start <= now else "not_free",
+                    },
+                )
+            held = [_held_slot(0, slot, req.clinician_id)]
+            skipped: list[dict] = []
+        else:
+            held, skipped = _hold_series(session, now, req, rule, start, appointment_type, location, rooms, offered)
+        first = held[0]
+        resource_ids = sorted({rid for item in held for rid in item["resource_ids"]})
         hold = Hold(
             id=new_id("hold_"),
             status=HoldState.ACTIVE,
@@ -211,23 +239,108 @@ def create_hold(ctx: Context, req: HoldRequest) -> HoldView:
             clinician_id=req.clinician_id,
             location_id=location_id if not req.is_remote else None,
             is_remote=req.is_remote,
-            start_time=start,
-            end_time=end,
-            duration_minutes=int((end - start) // timedelta(minutes=1)),
+            start_time=first["start"],
+            end_time=first["end"],
+            duration_minutes=int((first["end"] - first["start"]) // timedelta(minutes=1)),
             expires_at=now + timedelta(minutes=_hold_minutes(session)),
             created_at=now,
             created_by=ctx.operator,
             desk=ctx.desk,
             reschedule_appointment_id=moving.id if moving else None,
+            series_rule=rule,
+            occurrences=[_occurrence_json(item) for item in held] if rule else None,
+            skipped=skipped if rule else None,
             updated_at=now,
         )
         session.add(hold)
         session.flush()
         session.execute(hold_resources.insert(), [{"hold_id": hold.id, "resource_id": rid} for rid in resource_ids])
-        booking = booking_of(appointment_type, start, end, [req.clinician_id], set(resource_ids) - {req.clinician_id})
-        take_time(session, now, booking, hold_id=hold.id, expires_at=hold.expires_at,
-                  moving_appointment_id=moving.id if moving else None)
+        _take_hold_time(session, now, hold, appointment_type, resource_ids)
         return hold_view(hold, now, resource_ids)
+
+
+def _held_slot(index: int, slot, clinician_id: str) -> dict:
+    """One occurrence a hold takes: its index in the rule, its time and its resources."""
+    return {
+        "index": index,
+        "start": slot.start_time.astimezone(UTC),
+        "end": slot.end_time.astimezone(UTC),
+        "resource_ids": sorted(set(slot.resource_ids) | {clinician_id}),
+    }
+
+
+def _occurrence_json(item: dict) -> dict:
+    return {"index": item["index"], "start_time": iso(item["start"]), "end_time": iso(item["end"]),
+            "resource_ids": item["resource_ids"]}
+
+
+def _hold_series(session: Session, now: datetime, req: HoldRequest, rule: str, start: datetime,
+                 appointment_type: AppointmentType, location: Location | None, rooms: list[str],
+                 offered) -> tuple[list[dict], list[dict]]:
+    """The occurrences of a series hold, each one what availability offers now (the same
+    check as a hold of one slot), and those skipped with why. All or nothing unless
+    `skip_conflicts`: SLOT_UNAVAILABLE with `details.conflicts`; none free is always so."""
+    if location is not None:
+        tz = zone(location.timezone)
+    else:
+        tz = resource_zones(session, [req.clinician_id])[req.clinician_id]
+    minutes = req.duration_minutes or appointment_type.duration_minutes
+    gap = timedelta(minutes=(appointment_type.padding_before_minutes or 0) + (appointment_type.padding_after_minutes or 0))
+    held: list[dict] = []
+    conflicts: list[dict] = []
+    occurrences = series.expand(rule, start, timedelta(minutes=minutes), tz, gap=gap)
+    for occurrence, slot in zip(occurrences, offered(starts=[o.start for o in occurrences]), strict=True):
+        if slot is not None:
+            held.append(_held_slot(occurrence.index, slot, req.clinician_id))
+        else:
+            reason = _why_not(session, now, appointment_type, occurrence, req.clinician_id, rooms)
+            conflicts.append({**occurrence.as_json(), "reason": reason})
+    if conflicts and (not req.skip_conflicts or not held):
+        raise FrontdeskError(
+            SLOT_UNAVAILABLE,
+            f"{len(conflicts)} of the series' {len(conflicts) + len(held)} occurrences are not free"
+            + ("" if held else " (none is)"),
+            {"appointment_type_id": appointment_type.id, "clinician_id": req.clinician_id, "rrule": rule,
+             "location_id": location.id if location else None, "is_remote": req.is_remote, "conflicts": conflicts},
+        )
+    return held, conflicts
+
+
+def _why_not(session: Session, now: datetime, appointment_type: AppointmentType, occurrence: series.Occurrence,
+             clinician_id: str, rooms: list[str]) -> str:
+    """Why availability does not offer an occurrence, in a desk's words."""
+    if occurrence.start <= now:
+        return series.IN_THE_PAST
+    if occurrence.start < now + timedelta(minutes=appointment_type.min_notice_minutes or 0):
+        return series.TOO_SOON
+    found = find_conflicts(session, now, booking_of(appointment_type, occurrence.start, occurrence.end, [clinician_id], []))
+    if found:
+        return series.BLOCKED if all(c["source"] == BLOCK for c in found) else series.TAKEN
+    room_free = any(
+        not find_conflicts(session, now, booking_of(appointment_type, occurrence.start, occurrence.end, [], [room]))
+        for room in rooms
+    )
+    if rooms and not room_free:
+        return series.NO_ROOM
+    return series.OUTSIDE_HOURS
+
+
+def _take_hold_time(session: Session, now: datetime, hold: Hold, appointment_type: AppointmentType | None,
+                    resource_ids: list[str]) -> None:
+    """The hold's busy rows, every occurrence through the booking rule, with its expiry."""
+    bookings = [
+        booking_of(appointment_type, start, end, [hold.clinician_id], set(ids) - {hold.clinician_id})
+        for start, end, ids in _held_times(hold, resource_ids)
+    ]
+    take_times(session, now, bookings, hold_id=hold.id, expires_at=hold.expires_at,
+               moving_appointment_id=hold.reschedule_appointment_id)
+
+
+def _held_times(hold: Hold, resource_ids: list[str]) -> list[tuple[datetime, datetime, list[str]]]:
+    """What a hold takes: each occurrence of a series (with its own room), else its one slot."""
+    if not hold.occurrences:
+        return [(hold.start_time, hold.end_time, resource_ids)]
+    return [(parse_instant(o["start_time"]), parse_instant(o["end_time"]), o["resource_ids"]) for o in hold.occurrences]
 
 
 def _movable(session: Session, appointment_id: str, *, for_update: bool = False) -> Appointment:
@@ -315,9 +428,7 @@ def extend_hold(ctx: Context, hold_id: str) -> HoldView:
         hold.updated_at = now
         # The rows may be gone already: a desk whose clock runs ahead clears what it sees expired.
         free_time(session, hold_id=hold.id)
-        appointment_type = session.get(AppointmentType, hold.appointment_type_id)
-        take_time(session, now, hold_booking(hold, appointment_type, resource_ids), hold_id=hold.id,
-                  expires_at=hold.expires_at, moving_appointment_id=hold.reschedule_appointment_id)
+        _take_hold_time(session, now, hold, session.get(AppointmentType, hold.appointment_type_id), resource_ids)
         session.flush()
         return hold_view(hold, now, resource_ids)
 
@@ -367,36 +478,57 @@ def confirm_hold(ctx: Context, hold_id: str, req: ConfirmRequest) -> Appointment
 
         appointment_type = session.get(AppointmentType, hold.appointment_type_id)
         assert appointment_type is not None  # a hold's type is a foreign key
-        appointment = Appointment(
-            id=new_id("apt_"),
-            patient_id=patient.id,
-            clinician_profile_id=hold.clinician_id,
-            title=appointment_type.name,
-            start_time=hold.start_time,
-            end_time=hold.end_time,
-            appointment_type_id=hold.appointment_type_id,
-            location_id=hold.location_id,
-            is_remote=hold.is_remote,
-            duration_minutes=hold.duration_minutes,
-            attendee_name=attendee_name or f"{patient.first_name} {patient.last_name}",
-            attendee_email=attendee_email or patient.email,
-            booking_source="frontdesk",
-            hold_id=hold.id,
-            created_by=ctx.operator,
-            created_at=now,
-            updated_at=now,
-        )
-        add_status(appointment, "confirmed", ctx.operator, now)
-        settle_video(session, appointment)
-        session.add(appointment)
-        session.flush()
-        write_links(session, appointment.id, resource_ids)
+        attendee = (attendee_name or f"{patient.first_name} {patient.last_name}", attendee_email or patient.email)
+        series_id = new_id("ser_") if hold.series_rule else None
         free_time(session, hold_id=hold.id)
-        take_time(session, now, hold_booking(hold, appointment_type, resource_ids), appointment_id=appointment.id)
+        # A series books each occurrence it holds as its own appointment (index 0..n-1).
+        booked = [
+            _book_occurrence(ctx, session, now, hold, appointment_type, patient, attendee, start, end, ids,
+                             series_id, index)
+            for index, (start, end, ids) in enumerate(_held_times(hold, resource_ids))
+        ]
         hold.status = HoldState.CONFIRMED
         hold.updated_at = now
         session.flush()
-        return appointment_view(appointment, resource_ids)
+        first, first_ids = booked[0]
+        return appointment_view(first, first_ids)
+
+
+def _book_occurrence(ctx: Context, session: Session, now: datetime, hold: Hold, appointment_type: AppointmentType,
+                     patient: Patient, attendee: tuple[str, str | None], start: datetime, end: datetime,
+                     resource_ids: list[str], series_id: str | None, index: int) -> tuple[Appointment, list[str]]:
+    """One held slot (or occurrence of a series) becomes a `confirmed` appointment, through
+    the booking rule. Only the first carries the hold's id (one appointment per hold id)."""
+    appointment = Appointment(
+        id=new_id("apt_"),
+        patient_id=patient.id,
+        clinician_profile_id=hold.clinician_id,
+        title=appointment_type.name,
+        start_time=start,
+        end_time=end,
+        appointment_type_id=hold.appointment_type_id,
+        location_id=hold.location_id,
+        is_remote=hold.is_remote,
+        duration_minutes=int((end - start) // timedelta(minutes=1)),
+        attendee_name=attendee[0],
+        attendee_email=attendee[1],
+        booking_source="frontdesk",
+        hold_id=hold.id if index == 0 else None,
+        series_id=series_id,
+        series_rule=hold.series_rule if series_id else None,
+        series_index=index if series_id else None,
+        created_by=ctx.operator,
+        created_at=now,
+        updated_at=now,
+    )
+    add_status(appointment, "confirmed", ctx.operator, now)
+    settle_video(session, appointment)
+    session.add(appointment)
+    session.flush()
+    write_links(session, appointment.id, resource_ids)
+    booking = booking_of(appointment_type, start, end, [hold.clinician_id], set(resource_ids) - {hold.clinician_id})
+    take_time(session, now, booking, appointment_id=appointment.id)
+    return appointment, resource_ids
 
 
 # --- list --------------------------------------------------------------------------------

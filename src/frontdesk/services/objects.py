@@ -171,6 +171,9 @@ class HoldRequest:
     room_id: str | None = None
     is_remote: bool = False
     reschedule_appointment_id: str | None = None  # a hold to move this appointment onto
+    rrule: str | None = None  # a series: every occurrence of this RFC 5545 rule, under one hold
+    skip_conflicts: bool = False  # a series: hold the free occurrences, list the others
+
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,13 @@ class HoldView:
     reschedule_appointment_id: str | None = None
     extended_at: datetime | None = None  # when the desk extended it (once at most), else None
     extended_by: str | None = None
+    # A series hold: its rule, the occurrences it holds ({index, start_time, end_time,
+    # resource_ids}) and those it skipped ({index, start_time, end_time, reason}); None and
+    # [] for a hold of one slot. Once confirmed, every appointment it booked, in order.
+    series_rule: str | None = None
+    occurrences: list[dict] | None = None
+    skipped: list[dict] = field(default_factory=list)
+    appointment_ids: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -344,6 +354,26 @@ class ActionResult:
     action: str  # e.g. "cancelled"
     performed_at: datetime
     performed_by: str
+    series: SeriesChange | None = None  # a change with a scope other than `one`
+
+
+@dataclass(frozen=True)
+class SeriesBooked:
+    """A confirmed series hold: the first occurrence's appointment, and every one booked."""
+
+    appointment: AppointmentView
+    appointment_ids: list[str]
+
+
+@dataclass(frozen=True)
+class SeriesChange:
+    """What a cancel or an edit with a scope reached in its series: the occurrences changed
+    (the named one first) and those left as they were, with their status."""
+
+    scope: str
+    series_id: str | None
+    changed: list[str]
+    left_as_is: list[dict]  # {id, index, status}
 
 
 @dataclass(frozen=True)

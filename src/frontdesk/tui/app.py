@@ -11,7 +11,7 @@ import os
 import signal
 from collections.abc import Iterable
 from datetime import date
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -38,7 +38,7 @@ class FrontdeskApp(App[None]):
     CSS_PATH = "frontdesk.tcss"
     TITLE = "frontdesk"
     # Screens below 80 columns get the class -narrow (frontdesk.tcss); 60x18 is the smallest size drawn cleanly.
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (80, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-wide")]
 
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", tooltip="Quit (asks first if typed details would be lost)",

@@ -150,7 +150,7 @@ def choose_columns(naturals: dict[str, int], filled: set[str], space: int, paddi
                   for c in columns)
         return sum(widths) + padding * len(columns)
 
-    columns = (TIME, PATIENT, CLINICIAN, TYPE, ROOM, STATE)
+    columns: tuple[Column, ...] = (TIME, PATIENT, CLINICIAN, TYPE, ROOM, STATE)
     for dropped in (ROOM, TYPE):
         if need(columns, comfortable=False) > space:
             columns = tuple(c for c in columns if c is not dropped)

@@ -34,6 +34,13 @@ FIELD_LABELS = {
     "patient_id": "Patient",
     "appointment_type_id": "Type",
     "is_remote": "Video",
+    "video_link": "Video link",
+    "meeting_url": "Meeting link",
+    "meeting_id": "Meeting id",
+    "remote_channel": "Remote by",
+    "video_provider": "Video service",
+    "attendees": "Attendees",
+    "resource_ids": "Rooms and clinician",
 }
 
 

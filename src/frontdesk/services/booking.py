@@ -23,8 +23,9 @@ from frontdesk.store.models import Appointment, AppointmentType, BusyTime, Hold
 
 
 def booking_of(appointment_type: AppointmentType | None, start: datetime, end: datetime,
-               clinician_ids, room_ids) -> Booking:
-    """A booking of a type (None: a booking with no type, no padding, one seat)."""
+               clinician_ids, room_ids, seats: int = 1) -> Booking:
+    """A booking of a type (None: a booking with no type, no padding, one seat) taking
+    `seats` of a group's (a seat hold 1, a group appointment its attendees going)."""
     return Booking(
         start=start,
         end=end,
@@ -34,17 +35,27 @@ def booking_of(appointment_type: AppointmentType | None, start: datetime, end: d
         padding_before_minutes=(appointment_type.padding_before_minutes or 0) if appointment_type else 0,
         padding_after_minutes=(appointment_type.padding_after_minutes or 0) if appointment_type else 0,
         capacity=(appointment_type.capacity or 1) if appointment_type else 1,
+        seats=seats,
     )
 
 
 def appointment_booking(appointment: Appointment, appointment_type: AppointmentType | None,
                         start: datetime | None = None, end: datetime | None = None) -> Booking:
-    """An appointment's booking on its own clinician and rooms, at its time or at `start`-`end`."""
+    """An appointment's booking on its own clinician and rooms, at its time or at `start`-`end`;
+    a group's takes a seat for each attendee going."""
     return booking_of(
         appointment_type, start or appointment.start_time, end or appointment.end_time,
         [r.id for r in appointment.resources if r.kind != "room"],
         [r.id for r in appointment.resources if r.kind == "room"],
+        seats=seats_going(appointment),
     )
+
+
+def seats_going(appointment: Appointment) -> int:
+    """The seats an appointment takes: a group's attendees going, any other one 1."""
+    if not appointment.is_group:
+        return 1
+    return sum(1 for a in appointment.attendees if a.attendance_status == "going")
 
 
 def hold_booking(hold: Hold, appointment_type: AppointmentType | None, resource_ids: Iterable[str]) -> Booking:
@@ -126,7 +137,7 @@ def take_time(
             "resource_id": rid, "busy_start": interval.start, "busy_end": interval.end,
             "appointment_id": appointment_id, "hold_id": hold_id, "expires_at": expires_at,
             "appointment_type_id": booking.appointment_type_id, "booked_start": booking.start,
-            "share_key": key, "exempt": overlap_allowed,
+            "share_key": key, "exempt": overlap_allowed, "seats": booking.seats,
         }
         for rid in ids
     ]

@@ -27,6 +27,7 @@ from frontdesk.domain.statuses import DEFAULT_HOLD_MINUTES, HOLD_STATES, HoldSta
 from frontdesk.domain.text import check_text
 from frontdesk.domain.timeutil import iso, local_to_utc, parse_date, parse_hhmm, zone
 from frontdesk.services.appointments import check_version
+from frontdesk.services.attendees import seat_from_hold
 from frontdesk.services.availability import find_offered_slot
 from frontdesk.services.booking import (
     booking_of,
@@ -94,6 +95,8 @@ def _booked_by(hold: Hold) -> str | None:
     """The appointment a confirmed hold became, or the one it moved."""
     if hold.appointment is not None:
         return hold.appointment.id
+    if hold.seat is not None:  # a seat that joined a group another hold began
+        return hold.seat.appointment_id
     return hold.reschedule_appointment_id if hold.status == HoldState.CONFIRMED else None
 
 
@@ -364,6 +367,8 @@ def confirm_hold(ctx: Context, hold_id: str, req: ConfirmRequest) -> Appointment
 
         appointment_type = session.get(AppointmentType, hold.appointment_type_id)
         assert appointment_type is not None  # a hold's type is a foreign key
+        if (appointment_type.capacity or 1) > 1:
+            return _confirm_seat(session, ctx, now, hold, patient, appointment_type, resource_ids, req)
         appointment = Appointment(
             id=new_id("apt_"),
             patient_id=patient.id,
@@ -393,6 +398,17 @@ def confirm_hold(ctx: Context, hold_id: str, req: ConfirmRequest) -> Appointment
         hold.updated_at = now
         session.flush()
         return appointment_view(appointment, resource_ids)
+
+
+def _confirm_seat(session: Session, ctx: Context, now: datetime, hold: Hold, patient: Patient,
+                  appointment_type: AppointmentType, resource_ids: list[str], req: ConfirmRequest) -> AppointmentView:
+    """A seat hold of a group type: the patient joins the group appointment (booking.md "Groups")."""
+    group = seat_from_hold(session, ctx.operator, now, hold, patient, appointment_type, resource_ids,
+                           req.payment_status)
+    hold.status = HoldState.CONFIRMED
+    hold.updated_at = now
+    session.flush()
+    return appointment_view(group)
 
 
 # --- list --------------------------------------------------------------------------------

@@ -142,7 +142,9 @@ def seat_from_hold(session: Session, who: str, now: datetime, hold: Hold, patien
         session.flush()
         write_links(session, group.id, resource_ids)
         free_time(session, hold_id=hold.id)
-        group.attendees.append(_new_attendee(patient.id, payment_status, who, now, hold_id=hold.id))
+        first = _new_attendee(patient.id, payment_status, who, now, hold_id=hold.id)
+        group.attendees.append(first)
+        log_change(group, "attendees", None, attendee_record(first), who, now)
         session.flush()
         take_time(session, now, booking_of(appointment_type, hold.start_time, hold.end_time, [hold.clinician_id],
                                            set(resource_ids) - {hold.clinician_id}, seats=1),

@@ -87,7 +87,12 @@ def find_conflicts(
         session, booking.resource_ids, booking.padded, now,
         exclude_appointment_id=exclude_appointment_id, exclude_hold_id=exclude_hold_id,
     )
-    return describe_conflicts(conflicts(busy, booking))
+    found = describe_conflicts(conflicts(busy, booking))
+    if booking.seats > booking.capacity:
+        # A group with more attendees going than it has seats, whatever else is booked.
+        found.append({"source": "capacity", "id": booking.appointment_type_id, "seats": booking.seats,
+                      "capacity": booking.capacity})
+    return found
 
 
 def slot_unavailable(booking: Booking, found: list[dict]) -> FrontdeskError:

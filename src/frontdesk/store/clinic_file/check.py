@@ -58,6 +58,7 @@ class Existing:
     locations: dict[str, str] = field(default_factory=dict)  # id -> timezone
     resources: dict[str, tuple[str, str | None, str | None]] = field(default_factory=dict)  # kind, tz, location
     types: dict[str, tuple[int, int]] = field(default_factory=dict)  # id -> paddings
+    capacities: dict[str, int] = field(default_factory=dict)  # type id -> seats
     patients: set[str] = field(default_factory=set)
     clinician_first_location: dict[str, str] = field(default_factory=dict)  # by rule id order
 
@@ -77,6 +78,7 @@ class Existing:
                 select(AppointmentType.id, AppointmentType.padding_before_minutes, AppointmentType.padding_after_minutes)
             )
         }
+        found.capacities = dict(session.execute(select(AppointmentType.id, AppointmentType.capacity)).all())
         found.patients = set(session.scalars(select(Patient.id)))
         for cid, lid in session.execute(
             select(ScheduleRule.clinician_id, ScheduleRule.location_id)
@@ -468,6 +470,7 @@ class Checker:
         tid = row.ident("appointment_type_id", required=False)
         if tid is not None and not self.known_type(tid):
             row.bad("appointment_type_id", f"{show(tid)} is not an appointment type in the file or the database")
+        attendees = self.group_attendees(row, tid, pid)
         lid = row.ident("location_id", required=False)
         self.known_location(row, "location_id", lid)
         is_remote = row.boolean("is_remote")
@@ -503,10 +506,29 @@ class Checker:
             "created_at": row.instant("created_at"), "updated_at": row.instant("updated_at"),
             "arrived_at": row.instant("arrived_at"), "actual_start_time": row.instant("actual_start_time"),
             "actual_end_time": row.instant("actual_end_time"), "resource_ids": resource_ids, **texts,
+            "is_group": attendees is not None, "attendees": attendees or [],
         })
         attendance = texts["attendance_status"]
         if attendance is not None and attendance not in ATTENDANCE_STATUSES:
             row.bad("attendance_status", f"{show(attendance)} is not an attendance status ({', '.join(ATTENDANCE_STATUSES)})")
+
+    def group_attendees(self, row: Row, tid: str | None, pid: str | None) -> list[str] | None:
+        """A group type's row (capacity above 1) names its patients in `attendees`, not in
+        patient_id; None for any other row."""
+        capacity = (self.file_types[tid]["capacity"] or 1) if tid in self.file_types else self.existing.capacities.get(tid or "", 1)
+        if capacity <= 1:
+            if "attendees" in row.raw:
+                row.bad("attendees", f"only a group type's appointment has attendees ({show(tid)} has one seat)")
+            return None
+        if pid is not None:
+            row.bad("patient_id", f"{show(tid)} is a group: its patients go in attendees = [...]")
+        attendees = row.text_list("attendees") or []
+        for i, aid in enumerate(attendees):
+            if aid not in self.file_patients and aid not in self.existing.patients:
+                row.bad(f"attendees[{i}]", f"{show(aid)} is not a patient in the file or the database")
+        if len(attendees) > capacity:
+            row.bad("attendees", f"{len(attendees)} attendees, but {show(tid)} has {capacity} seats")
+        return attendees
 
     def appointment_rooms(self, row: Row, lid: str | None) -> list[str]:
         resource_ids = row.text_list("resource_ids") or []

@@ -25,6 +25,7 @@ from frontdesk.store.clinic_file.fields import DAYS, SECTIONS, file_errors
 from frontdesk.store.models import (
     Appointment,
     AppointmentType,
+    Attendee,
     Block,
     Clinic,
     FieldChange,
@@ -308,9 +309,12 @@ def _write_appointments(
             aid = record["id"]
             clinician = [record["clinician_profile_id"]] if record["clinician_profile_id"] else []
             wanted = sorted({*clinician, *record.pop("resource_ids")})
+            attendees = record.pop("attendees")
             appointment = found.get(aid)
-            outcome = _write_appointment(session, appointment, record, wanted != current.get(aid, []),
-                                         type_names, now, operator)
+            outcome, written_row = _write_appointment(session, appointment, record, wanted != current.get(aid, []),
+                                                      type_names, now, operator)
+            if outcome != "kept" and _write_attendees(written_row, attendees, now, operator) and outcome == "unchanged":
+                outcome = "changed"
             if outcome == "kept":
                 report["kept"].append(aid)
                 continue
@@ -335,9 +339,9 @@ def _desk_changed(appointment: Appointment) -> bool:
 def _write_appointment(
     session: Session, appointment: Appointment | None, record: dict, links_differ: bool,
     type_names: dict[str, str], now: datetime, operator: str,
-) -> str:
+) -> tuple[str, Appointment]:
     """Add one appointment from the file, or update the one with its id where it differs:
-    "added", "changed", "unchanged" or "kept" (a desk's change, left as it is)."""
+    "added", "changed", "unchanged" or "kept" (a desk's change, left as it is); and the row."""
     created_at, updated_at = record.pop("created_at"), record.pop("updated_at")
     record["title"] = record["title"] or type_names[record["appointment_type_id"]]
     record["duration_minutes"] = int((record["end_time"] - record["start_time"]).total_seconds() // 60)
@@ -346,11 +350,11 @@ def _write_appointment(
         appointment = Appointment(**record, created_by=operator, created_at=stamp, updated_at=updated_at or now)
         appointment.status_history.append(StatusChange(status=record["status"], changed_by=operator, changed_at=stamp))
         session.add(appointment)
-        return "added"
+        return "added", appointment
     if not links_differ and all(getattr(appointment, key) == value for key, value in record.items()):
-        return "unchanged"
+        return "unchanged", appointment
     if _desk_changed(appointment):
-        return "kept"
+        return "kept", appointment
     # Matched by id: only what the file changes is written, and recorded as a change.
     changed = _assign(appointment, record)
     if created_at is not None:
@@ -366,7 +370,29 @@ def _write_appointment(
         _assign(appointment, {"updated_at": updated_at})
     elif changed:
         appointment.updated_at = now
-    return "changed"
+    return "changed", appointment
+
+
+def _write_attendees(appointment: Appointment, wanted: list[str], now: datetime, operator: str) -> bool:
+    """A group's attendees as the file names them (going; those the file no longer names are
+    taken off), the change logged; True when anything changed."""
+    if not appointment.is_group:
+        return False
+    current = [a.patient_id for a in appointment.attendees]
+    if sorted(current) == sorted(wanted):
+        return False
+    appointment.attendees[:] = [a for a in appointment.attendees if a.patient_id in wanted]
+    for pid in wanted:
+        if pid not in current:
+            appointment.attendees.append(Attendee(
+                patient_id=pid, attendance_status="going", no_show=False, payment_status="not_applicable",
+                added_by=operator, added_at=now, last_updated_at=now,
+            ))
+    if current:  # a new appointment's first roster is its creation, not a change
+        appointment.change_log.append(FieldChange(
+            field="attendees", old=sorted(current), new=sorted(wanted), changed_by=operator, changed_at=now))
+    appointment.updated_at = now
+    return True
 
 
 def _write_appointment_links(session: Session, links: dict[str, list[str]], current: dict[str, list[str]]) -> None:

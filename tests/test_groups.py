@@ -7,6 +7,7 @@ The class of booking_clinic: type_class, capacity 3, Tom in the Gym, Monday 10:0
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import timedelta
 
@@ -35,7 +36,7 @@ from frontdesk.services.objects import (
     HoldRequest,
     NewPatient,
 )
-from frontdesk.store.models import BusyTime
+from frontdesk.store.models import Base, BusyTime
 
 TEN = utc(2025, 1, 20, 10)
 JOHN, MARY, ANN = "pat_john_smith", "pat_mary_jones", "pat_ann_smithers"
@@ -284,3 +285,84 @@ def test_cli_attendees_add_update_remove(capsys, tmp_path):
     assert code != 0 and doc["error"]["code"] == "VALIDATION_ERROR"
     code, doc = cli(capsys, db, "appointments", "list", "--patient", JOHN)
     assert [a["id"] for a in doc["data"]] == [group["id"]]
+
+
+# --- the clinic file ------------------------------------------------------------------------
+
+
+def with_class_row(**row):
+    data = copy.deepcopy(CLINIC)
+    data["appointments"] = [{
+        "id": "apt_class", "clinician_profile_id": "cli_tom", "appointment_type_id": "type_class",
+        "location_id": "loc_central", "resource_ids": ["res_room_2"], "start_time": "2025-01-20T10:00:00Z",
+        "end_time": "2025-01-20T11:00:00Z", "status": "confirmed", **row,
+    }]
+    return data
+
+
+def dump(ctx) -> dict[str, list]:
+    with ctx.db.engine.connect() as conn:
+        return {t.name: sorted(map(tuple, conn.execute(t.select())), key=repr) for t in Base.metadata.sorted_tables}
+
+
+def test_a_clinic_file_group_row_names_its_attendees_and_reloads_unchanged(ctx):
+    load(ctx, with_class_row(attendees=[JOHN, MARY]))
+    group = get_appointment(ctx, "apt_class")
+    assert group.group and group.patient_id is None and going(group) == [JOHN, MARY]
+    assert busy_seats(ctx, "apt_class") == [2, 2] and seats_left(ctx) == 1
+    before = dump(ctx)
+    load(ctx, with_class_row(attendees=[JOHN, MARY]))
+    assert dump(ctx) == before
+    # The file changes the roster: the change is logged and the seats follow.
+    load(ctx, with_class_row(attendees=[MARY, ANN, JOHN]))
+    grown = get_appointment(ctx, "apt_class")
+    assert going(grown) == [ANN, JOHN, MARY] and busy_seats(ctx, "apt_class") == [3, 3]
+    assert grown.change_log[-1].field == "attendees"
+    # A seat booked at the desk joins the loaded group.
+    assert confirm_hold(ctx, create_hold(ctx, HoldRequest(
+        appointment_type_id="type_class", clinician_id="cli_tom", start=TEN + timedelta(hours=1),
+        location_id="loc_central")).id, ConfirmRequest(patient_id=JOHN)).id != "apt_class"
+
+
+def test_a_desk_roster_change_is_kept_on_reload(ctx):
+    load(ctx, with_class_row(attendees=[JOHN]))
+    add_attendee(ctx, "apt_class", MARY)
+    load(ctx, with_class_row(attendees=[JOHN]))
+    assert going(get_appointment(ctx, "apt_class")) == [JOHN, MARY]
+
+
+def test_a_clinic_file_attendee_may_carry_its_attendance_payment_and_no_show(ctx):
+    load(ctx, with_class_row(attendees=[JOHN, {"id": MARY, "payment_status": "paid", "no_show": True},
+                                        {"id": ANN, "attendance_status": "not_going"}]))
+    group = get_appointment(ctx, "apt_class")
+    assert [(a.id, a.attendance_status, a.no_show, a.payment_status) for a in group.attendees] == [
+        (JOHN, "going", False, "not_applicable"), (MARY, "going", True, "paid"), (ANN, "not_going", False, "not_applicable")]
+    assert busy_seats(ctx, "apt_class") == [2, 2]
+    before = dump(ctx)
+    load(ctx, with_class_row(attendees=[JOHN, {"id": MARY, "payment_status": "paid", "no_show": True},
+                                        {"id": ANN, "attendance_status": "not_going"}]))
+    assert dump(ctx) == before
+
+
+@pytest.mark.parametrize(("row", "field"), [
+    ({"attendees": [JOHN, {"id": MARY, "payment_status": "free"}]}, "attendees[1].payment_status"),
+    ({"attendees": [JOHN, {"patient": MARY}]}, "attendees[1]"),
+    ({"attendees": [JOHN, JOHN]}, "attendees[1]"),
+    ({"attendees": [JOHN, "pat_ghost"]}, "attendees[1]"),
+    ({"attendees": [JOHN], "patient_id": MARY}, "patient_id"),
+    ({"attendees": [JOHN, MARY, ANN, "pat_x"]}, "attendees"),
+])
+def test_bad_group_rows_are_refused_with_their_place(ctx, row, field):
+    data = with_class_row(**row)
+    data["patients"] = [*data["patients"], {"id": "pat_x", "first_name": "X", "last_name": "Y"}]
+    error = refused("VALIDATION_ERROR", load, ctx, data)
+    assert field in json.dumps(error.details)
+    assert list_appointments(ctx, AppointmentFilter()).items == []
+
+
+def test_attendees_on_a_one_to_one_row_are_refused(ctx):
+    data = with_class_row(attendees=[JOHN])
+    data["appointments"][0].update(appointment_type_id="type_followup", resource_ids=["res_room_1"],
+                                   clinician_profile_id="cli_sarah", end_time="2025-01-20T10:30:00Z")
+    error = refused("VALIDATION_ERROR", load, ctx, data)
+    assert "attendees" in json.dumps(error.details)

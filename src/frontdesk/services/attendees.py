@@ -18,6 +18,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from frontdesk.domain import appointments as rules
 from frontdesk.domain.errors import INVALID_STATE_TRANSITION, FrontdeskError, validation
+from frontdesk.domain.statuses import ATTENDEE_STATUSES, GOING, PAYMENT_STATUSES
 from frontdesk.services.appointments import check_version
 from frontdesk.services.booking import appointment_booking, booking_of, free_time, seats_going, take_time, takes_time
 from frontdesk.services.context import Context
@@ -26,10 +27,7 @@ from frontdesk.services.objects import AppointmentView
 from frontdesk.services.records import add_status, appointment_view, load_appointment, log_change, new_id, write_links
 from frontdesk.store.models import Appointment, AppointmentType, Attendee, BusyTime, Hold, Patient
 
-GOING = "going"
-NOT_GOING = "not_going"
-ATTENDANCE_STATUSES = (GOING, NOT_GOING)
-PAYMENT_STATUSES = ("not_applicable", "pending", "paid")
+ATTENDANCE_STATUSES = ATTENDEE_STATUSES
 # Who is in the class can change while it is still to happen; payment and a no-show are
 # also marked afterwards (a completed or no-show class), never on a cancelled one.
 ROSTER_STATUSES = rules.OPEN_STATUSES

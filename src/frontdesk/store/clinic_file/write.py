@@ -313,8 +313,12 @@ def _write_appointments(
             appointment = found.get(aid)
             outcome, written_row = _write_appointment(session, appointment, record, wanted != current.get(aid, []),
                                                       type_names, now, operator)
-            if outcome != "kept" and _write_attendees(written_row, attendees, now, operator) and outcome == "unchanged":
-                outcome = "changed"
+            if outcome != "kept" and _roster_differs(written_row, attendees):
+                if outcome == "unchanged" and _desk_changed(written_row):
+                    outcome = "kept"  # the desk changed the roster since the last load
+                else:
+                    _write_attendees(written_row, attendees, now, operator)
+                    outcome = "changed" if outcome == "unchanged" else outcome
             if outcome == "kept":
                 report["kept"].append(aid)
                 continue
@@ -373,26 +377,36 @@ def _write_appointment(
     return "changed", appointment
 
 
-def _write_attendees(appointment: Appointment, wanted: list[str], now: datetime, operator: str) -> bool:
-    """A group's attendees as the file names them (going; those the file no longer names are
-    taken off), the change logged; True when anything changed."""
-    if not appointment.is_group:
-        return False
-    current = [a.patient_id for a in appointment.attendees]
-    if sorted(current) == sorted(wanted):
-        return False
-    appointment.attendees[:] = [a for a in appointment.attendees if a.patient_id in wanted]
-    for pid in wanted:
-        if pid not in current:
-            appointment.attendees.append(Attendee(
-                patient_id=pid, attendance_status="going", no_show=False, payment_status="not_applicable",
-                added_by=operator, added_at=now, last_updated_at=now,
-            ))
+def _roster(appointment: Appointment) -> list[dict]:
+    return sorted(
+        ({"patient_id": a.patient_id, "attendance_status": a.attendance_status, "no_show": a.no_show,
+          "payment_status": a.payment_status} for a in appointment.attendees),
+        key=lambda a: a["patient_id"],
+    )
+
+
+def _roster_differs(appointment: Appointment, wanted: list[dict]) -> bool:
+    return appointment.is_group and _roster(appointment) != sorted(wanted, key=lambda a: a["patient_id"])
+
+
+def _write_attendees(appointment: Appointment, wanted: list[dict], now: datetime, operator: str) -> None:
+    """A group's attendees as the file has them (those it no longer names are taken off),
+    the change logged."""
+    current = _roster(appointment)
+    by_patient = {a.patient_id: a for a in appointment.attendees}
+    names = {w["patient_id"] for w in wanted}
+    appointment.attendees[:] = [a for a in appointment.attendees if a.patient_id in names]
+    for record in wanted:
+        attendee = by_patient.get(record["patient_id"])
+        if attendee is None:
+            appointment.attendees.append(Attendee(**record, added_by=operator, added_at=now, last_updated_at=now))
+        elif any(getattr(attendee, key) != value for key, value in record.items()):
+            _assign(attendee, record)
+            attendee.last_updated_at = now
     if current:  # a new appointment's first roster is its creation, not a change
         appointment.change_log.append(FieldChange(
-            field="attendees", old=sorted(current), new=sorted(wanted), changed_by=operator, changed_at=now))
+            field="attendees", old=current, new=_roster(appointment), changed_by=operator, changed_at=now))
     appointment.updated_at = now
-    return True
 
 
 def _write_appointment_links(session: Session, links: dict[str, list[str]], current: dict[str, list[str]]) -> None:

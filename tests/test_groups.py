@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from booking_clinic import CLINIC, load, utc
@@ -366,3 +366,12 @@ def test_attendees_on_a_one_to_one_row_are_refused(ctx):
                                    clinician_profile_id="cli_sarah", end_time="2025-01-20T10:30:00Z")
     error = refused("VALIDATION_ERROR", load, ctx, data)
     assert "attendees" in json.dumps(error.details)
+
+
+def test_the_day_list_shows_a_class_by_its_name_and_seats(ctx):
+    from frontdesk.services.day_list import agenda
+
+    group = book_seat(ctx, JOHN)
+    add_attendee(ctx, group.id, MARY)
+    rows = agenda(ctx, location_id="loc_central", day=date(2025, 1, 20)).items
+    assert [(r.appointment.id, r.patient_name) for r in rows] == [(group.id, "Group 2/3")]

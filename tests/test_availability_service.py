@@ -266,7 +266,7 @@ def load_with(ctx, **sections):
 def test_group_type_keeps_its_start_open_until_full(ctx):
     group = {"id": "type_group", "name": "Class", "duration_minutes": 60, "capacity": 2,
              "clinician_ids": ["cli_sarah"], "location_ids": ["loc_central"]}
-    booking = {"patient_id": "pat_john", "clinician_profile_id": "cli_sarah", "appointment_type_id": "type_group",
+    booking = {"attendees": ["pat_john"], "clinician_profile_id": "cli_sarah", "appointment_type_id": "type_group",
                "location_id": "loc_central", "title": "Class", "start_time": "2025-01-21T09:00:00Z",
                "end_time": "2025-01-21T10:00:00Z", "status": "confirmed"}
     load_with(ctx, appointment_types=[group], appointments=[{**booking, "id": "apt_g1"}])
@@ -291,7 +291,7 @@ def test_group_slots_tell_their_seats_left(ctx):
 
     group = {"id": "type_group", "name": "Class", "duration_minutes": 60, "capacity": 3,
              "clinician_ids": ["cli_sarah"], "location_ids": ["loc_central"]}
-    booking = {"patient_id": "pat_john", "clinician_profile_id": "cli_sarah", "appointment_type_id": "type_group",
+    booking = {"attendees": ["pat_john"], "clinician_profile_id": "cli_sarah", "appointment_type_id": "type_group",
                "location_id": "loc_central", "title": "Class", "start_time": "2025-01-21T09:00:00Z",
                "end_time": "2025-01-21T10:00:00Z", "status": "confirmed"}
     load_with(ctx, appointment_types=[group], appointments=[{**booking, "id": "apt_g1"}])

@@ -41,6 +41,7 @@ from frontdesk.services.objects import (
     AppointmentFilter,
     ConfirmRequest,
     HoldRequest,
+    NewPatient,
 )
 from frontdesk.services.patients import search_patients
 
@@ -112,7 +113,19 @@ def _noop(ctx) -> str:
     return "idle"
 
 
-TASKS = {"hold": _hold, "book": _book, "confirm": _confirm, "release": _release, "move": _move, "move_by_hold": _move_by_hold,
+def _seat(ctx, start: datetime, first_name: str) -> str:
+    """A desk books a new patient into Tom's class (capacity 3): hold a seat, confirm it."""
+    hold = create_hold(ctx, HoldRequest("type_class", "cli_tom", start=start, location_id="loc_central"))
+    return confirm_hold(ctx, hold.id, ConfirmRequest(new_patient=NewPatient(first_name, "Racer"))).id
+
+
+def _add_attendee(ctx, appointment_id: str, patient_id: str) -> str:
+    from frontdesk.services.attendees import add_attendee
+
+    return add_attendee(ctx, appointment_id, patient_id).id
+
+
+TASKS = {"seat": _seat, "add_attendee": _add_attendee, "hold": _hold, "book": _book, "confirm": _confirm, "release": _release, "move": _move, "move_by_hold": _move_by_hold,
          "confirm_at": _confirm_at, "load": _load, "noop": _noop}
 
 
@@ -394,6 +407,32 @@ def test_a_hold_a_direct_create_and_a_reload_racing_for_one_time_have_one_winner
                   if a.start_time.date() == day]
         holds = [h for h, start, _ in active_holds(ctx) if start.date() == day]
         assert booked + holds == [winner], (round_, booked, holds, winner)
+
+
+def test_eight_desks_racing_for_three_seats_of_a_class_get_exactly_three(desks, url, ctx):
+    """Issue 12: every desk holds and confirms a seat of one class (capacity 3) for a new
+    patient; three get in, one group appointment holds them, the rest are SLOT_UNAVAILABLE."""
+    for day in weekdays(4):
+        outcomes = desks.race(url, [("seat", at(day, 10), f"Desk{i}") for i in range(WORKERS)])
+        assert count(outcomes, "ok") == 3, outcomes
+        assert {o for o in outcomes if o[0] == "refused"} == {("refused", "SLOT_UNAVAILABLE")}
+        assert len({o[1] for o in outcomes if o[0] == "ok"}) == 1  # one group, not three
+        group = get_appointment(ctx, next(o[1] for o in outcomes if o[0] == "ok"))
+        assert [a.attendance_status for a in group.attendees] == ["going"] * 3
+
+
+def test_desks_adding_attendees_to_a_class_never_overfill_it(desks, url, ctx):
+    """Six desks add six patients to a class with one seat taken: exactly two more fit."""
+    data = copy.deepcopy(CLINIC)
+    patients = [f"pat_racer_{i}" for i in range(6)]
+    data["patients"] += [{"id": pid, "first_name": "P", "last_name": "Racer"} for pid in patients]
+    load(ctx, data)
+    for day in weekdays(3):
+        group = _seat(ctx, at(day, 11), "First")
+        outcomes = desks.race(url, [("add_attendee", group, pid) for pid in patients])
+        assert count(outcomes[:6], "ok") == 2, outcomes
+        assert {o for o in outcomes[:6] if o[0] == "refused"} == {("refused", "SLOT_UNAVAILABLE")}
+        assert len(get_appointment(ctx, group).attendees) == 3
 
 
 def test_a_refused_reload_names_the_clash(ctx):

@@ -219,3 +219,27 @@ def test_the_demo_day_is_alive_on_its_working_morning(ctx, clock):
     states = {attendance or status for status, attendance in today}
     assert {"checked_out", "no_show", "in_room", "arrived"} <= states, today
     assert states & {"confirmed", "scheduled", "pending"}, today  # and visits still to come
+
+
+def test_the_demos_past_class_was_held_and_its_roster_marked(ctx, clock):
+    """Issue 12: the Wednesday back-care class is one group; by Thursday it has taken place,
+    its attendees paid, one of them a no-show."""
+    from frontdesk.services.appointments import get_appointment
+
+    clock.set(datetime(2026, 3, 12, 10, 0, tzinfo=UTC))  # the Thursday after the class
+    build_demo(ctx)
+    group = get_appointment(ctx, "apt_0021")
+    assert group.group and group.status == "completed"
+    assert [(a.no_show, a.payment_status) for a in group.attendees] == [
+        (False, "paid"), (False, "paid"), (True, "pending")]
+
+
+def test_the_demos_class_ahead_has_its_roster_untouched(ctx, clock):
+    from frontdesk.services.appointments import get_appointment
+
+    clock.set(datetime(2026, 3, 11, 10, 0, tzinfo=UTC))  # the Wednesday morning
+    build_demo(ctx)
+    group = get_appointment(ctx, "apt_0021")
+    assert group.status == "confirmed"
+    assert [(a.attendance_status, a.no_show, a.payment_status) for a in group.attendees] == [
+        ("going", False, "not_applicable")] * 3

@@ -131,7 +131,8 @@ def test_a_direct_create_cannot_take_a_room_another_clinicians_group_uses(clinic
     second = create_hold(ctx, HoldRequest(appointment_type_id="type_class", clinician_id="cli_tom", start=TEN,
                                           location_id="loc_central"))
     confirm_hold(ctx, second.id, ConfirmRequest(patient_id="pat_mary_jones"))
-    assert len(active(ctx)) == 2
+    # One group appointment (issue 12), its two attendees going.
+    assert [[x.attendance_status for x in a.attendees] for a in active(ctx)] == [["going", "going"]]
 
 
 def test_a_time_change_onto_busy_time_is_refused_and_changes_nothing(clinic):

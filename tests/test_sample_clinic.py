@@ -135,7 +135,8 @@ def test_sample_has_lunch_an_override_a_holiday_and_every_status(sample):
     weekdays = {parse_instant(a["start_time"]).weekday() for a in sample["appointments"]}
     assert {0, 1, 2, 3, 4} <= weekdays
     patients = {p["id"] for p in sample["patients"]}
-    assert {a["patient_id"] for a in sample["appointments"]} <= patients
+    # A group's patients are its attendees (issue 12).
+    assert {p for a in sample["appointments"] for p in a.get("attendees", [a.get("patient_id")])} <= patients
 
 
 # --- the week's appointments fit the hours: checked independently of the engine ----------

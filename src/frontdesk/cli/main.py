@@ -131,6 +131,7 @@ def _holds(ctx, args):
             new_patient=new_patient,
             attendee_name=args.attendee_name,
             attendee_email=args.attendee_email,
+            payment_status=args.payment_status,
         ),
     )
     if booked.recurring.get("is_recurring"):
@@ -204,11 +205,27 @@ def _appointments(ctx, args):
     if args.action == "cancel":
         return appointments.cancel_appointment(ctx, args.id, args.reason, expect_version=args.expect_version,
                                                scope=args.scope)
+    if args.action == "attendees":
+        return _attendees(ctx, args)
     if args.action == "reschedule":
         from frontdesk.services.holds import reschedule_appointment
 
         return reschedule_appointment(ctx, args.id, args.hold, expect_version=args.expect_version)
     return appointments.act_on_appointment(ctx, args.id, args.action, expect_version=args.expect_version)
+
+
+def _attendees(ctx, args):
+    from frontdesk.services import attendees
+
+    if args.attendees_action == "add":
+        return attendees.add_attendee(ctx, args.id, args.patient, args.payment_status,
+                                      expect_version=args.expect_version)
+    if args.attendees_action == "remove":
+        return attendees.remove_attendee(ctx, args.id, args.patient, expect_version=args.expect_version)
+    return attendees.update_attendee(
+        ctx, args.id, args.patient, attendance_status=args.attendance_status, payment_status=args.payment_status,
+        no_show=args.no_show, expect_version=args.expect_version,
+    )
 
 
 def _patients(ctx, args):

@@ -161,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     hf.add_argument("--new-patient-dob", metavar="YYYY-MM-DD")
     hf.add_argument("--attendee-name", metavar="N")
     hf.add_argument("--attendee-email", metavar="E")
+    hf.add_argument("--payment-status", metavar="S", help="a group seat's: not_applicable (the default), pending or paid")
 
     apts = command("appointments", "list, show, create, update and cancel appointments")
     aps = apts.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
@@ -222,6 +223,20 @@ def build_parser() -> argparse.ArgumentParser:
         acting = command(name, help_, aps)
         acting.add_argument("id", type=_id)
         day_actions.append(acting)
+    # A group's attendees (booking.md "Groups"): appointments attendees add/remove/update ID --patient P.
+    att = command("attendees", "add, remove or update a group appointment's attendees", aps)
+    ats = att.add_subparsers(dest="attendees_action", metavar="ACTION", required=True, parser_class=Parser)
+    att_add = command("add", "add a patient to the group (needs a free seat)", ats)
+    att_remove = command("remove", "take a patient off the group (frees the seat)", ats)
+    att_update = command("update", "change an attendee's attendance, payment or no-show", ats)
+    for attending in (att_add, att_remove, att_update):
+        attending.add_argument("id", type=_id)
+        attending.add_argument("--patient", metavar="ID", type=_id, required=True)
+        day_actions.append(attending)
+    att_add.add_argument("--payment-status", metavar="S", help="not_applicable (the default), pending or paid")
+    att_update.add_argument("--attendance-status", metavar="S", help="going or not_going (frees the seat)")
+    att_update.add_argument("--payment-status", metavar="S", help="not_applicable, pending or paid")
+    att_update.add_argument("--no-show", metavar="true/false", type=_bool)
     for changing in (au, ax, *day_actions):
         changing.add_argument("--expect-version", type=int, metavar="N",
                               help="refuse (VERSION_CONFLICT) if the appointment changed since version N")

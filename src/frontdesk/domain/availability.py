@@ -217,10 +217,11 @@ class Timeline:
     """One resource's busy time as the starts it forbids, for one question.
 
     A group type (capacity above 1): bookings of the same type starting at the same instant
-    share it rather than block it, until `capacity` of them do.
+    share it rather than block it, until their seats (`seats`: a group appointment's
+    attendees going, one per seat hold) leave fewer than `need` of `capacity`.
     """
 
-    __slots__ = ("lows", "highs", "shared")
+    __slots__ = ("lows", "highs", "shared", "seats")
 
     def __init__(
         self,
@@ -231,11 +232,14 @@ class Timeline:
         appointment_type_id: str | None,
         capacity: int,
         counts_capacity: bool,
+        need: int = 1,
     ):
         """`before`/`ahead`: seconds the booking being placed reaches before its start and
-        after it (its padding before; its duration plus its padding after)."""
+        after it (its padding before; its duration plus its padding after); `need`: the
+        seats it takes."""
         group = capacity > 1
         self.shared: dict[int, set[str]] = {}
+        self.seats: dict[int, int] = {}
         if not group:
             pairs = [(item.start - ahead, item.end + before) for item in _spans(busy)]
         else:
@@ -245,13 +249,14 @@ class Timeline:
                 at = item.booked_start
                 if item.source != BLOCK and item.appointment_type_id == appointment_type_id and at is not None:
                     self.shared.setdefault(at, set()).add(item.ref_id or "")
+                    self.seats[at] = self.seats.get(at, 0) + item.seats
                     pairs.append((low, at))  # every start but the shared one is blocked
                     pairs.append((at, high))
                 else:
                     pairs.append((low, high))
         if counts_capacity:
-            for at, refs in self.shared.items():
-                if len(refs) >= capacity:
+            for at, taken in self.seats.items():
+                if taken + need > capacity:
                     pairs.append((at - 1, at + 1))
         self.lows, self.highs = _merge_open(pairs)
 

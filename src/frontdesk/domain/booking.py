@@ -34,6 +34,7 @@ class Booking:
     padding_before_minutes: int = 0
     padding_after_minutes: int = 0
     capacity: int = 1
+    seats: int = 1  # a group appointment's attendees going; a seat hold or a one-to-one booking 1
 
     @property
     def padded(self) -> Interval:
@@ -74,7 +75,7 @@ def conflicts(busy: Mapping[str, Sequence[Busy | BusySpan]], booking: Booking) -
     def timeline(resource_id: str, counts_capacity: bool) -> Timeline:
         return Timeline(
             busy.get(resource_id, ()), before=before, ahead=ahead, appointment_type_id=booking.appointment_type_id,
-            capacity=booking.capacity, counts_capacity=counts_capacity,
+            capacity=booking.capacity, counts_capacity=counts_capacity, need=booking.seats,
         )
 
     blocking: list[BusySpan] = []

@@ -27,6 +27,7 @@ class Busy:
     appointment_type_id: str | None = None
     start: datetime | None = None
     ref_id: str | None = None  # the appointment's or hold's id, or the block's id as text
+    seats: int = 1  # a group's seats it stands for: a group appointment's attendees going, a seat hold 1
 
     def span(self) -> BusySpan:
         return BusySpan(
@@ -36,6 +37,7 @@ class Busy:
             self.appointment_type_id,
             None if self.start is None else int(self.start.timestamp() // 1),
             self.ref_id,
+            self.seats,
         )
 
 
@@ -49,8 +51,9 @@ class BusySpan(NamedTuple):
     appointment_type_id: str | None = None
     booked_start: int | None = None
     ref_id: str | None = None
+    seats: int = 1
 
     def busy(self) -> Busy:
         at = None if self.booked_start is None else datetime.fromtimestamp(self.booked_start, UTC)
         interval = Interval(datetime.fromtimestamp(self.start, UTC), datetime.fromtimestamp(self.end, UTC))
-        return Busy(interval, self.source, self.appointment_type_id, at, self.ref_id)
+        return Busy(interval, self.source, self.appointment_type_id, at, self.ref_id, self.seats)

@@ -46,3 +46,10 @@ DEFAULT_HOLD_MINUTES = 15
 # start is late; a patient waiting this long after arriving is an alert.
 DEFAULT_LATE_AFTER_MINUTES = 10
 DEFAULT_WAITING_ALERT_MINUTES = 15
+
+# A group's attendee (appointment-model `attendees`): going or not (not_going frees the
+# seat), and how the seat is paid.
+GOING = "going"
+NOT_GOING = "not_going"
+ATTENDEE_STATUSES = (GOING, NOT_GOING)
+PAYMENT_STATUSES = ("not_applicable", "pending", "paid")

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -65,6 +65,7 @@ from frontdesk.services.video import settle_video
 from frontdesk.store.models import (
     Appointment,
     AppointmentType,
+    Attendee,
     IdempotencyKey,
     Location,
     Patient,
@@ -82,7 +83,9 @@ def list_appointments(ctx: Context, f: AppointmentFilter) -> Page[AppointmentVie
             rules.check_status(status)
     conditions = []
     if f.patient_id:
-        conditions.append(Appointment.patient_id == f.patient_id)
+        # Their own appointments and the groups they attend (going or not).
+        attending = select(Attendee.appointment_id).where(Attendee.patient_id == f.patient_id)
+        conditions.append(or_(Appointment.patient_id == f.patient_id, Appointment.id.in_(attending)))
     if f.clinician_id:
         conditions.append(of_clinician(f.clinician_id))
     if f.status:
@@ -103,7 +106,15 @@ def list_appointments(ctx: Context, f: AppointmentFilter) -> Page[AppointmentVie
 
 
 def get_appointment(ctx: Context, appointment_id: str) -> AppointmentView:
+    """One appointment. The id of a one-seat booking that migration 0005 merged into a group
+    leads to that group (its attendee's `former_appointment_id` names it)."""
     with ctx.db.session(write=False) as session:
+        if session.get(Appointment, appointment_id) is None:
+            group_id = session.scalars(
+                select(Attendee.appointment_id).where(Attendee.former_appointment_id == appointment_id).limit(1)
+            ).first()
+            if group_id is not None:
+                appointment_id = group_id
         return appointment_view(load_appointment(session, appointment_id))
 
 

@@ -352,13 +352,14 @@ def _offers(session: Session, now: datetime, ask: _Ask, read: tuple | None = Non
 def _seats_taken(
     busy: dict[str, list[BusySpan]], channels: list[Channel], appointment_type: AppointmentType
 ) -> dict[str, dict[int, int]]:
-    """Seats of a group type taken, by clinician and start (epoch seconds): the bookings of the
-    type sharing that start, as the engine's own Timeline counts them (a group is one clinician's)."""
+    """Seats of a group type taken, by clinician and start (epoch seconds): the seats of the
+    bookings of the type sharing that start (attendees going, seat holds), as the engine's own
+    Timeline counts them (a group is one clinician's)."""
     taken: dict[str, dict[int, int]] = {}
     for clinician_id in {c.clinician_id for c in channels}:
         line = Timeline(busy.get(clinician_id, ()), before=0, ahead=0, appointment_type_id=appointment_type.id,
                         capacity=appointment_type.capacity, counts_capacity=True)
-        taken[clinician_id] = {at: len(refs) for at, refs in line.shared.items()}
+        taken[clinician_id] = dict(line.seats)
     return taken
 
 

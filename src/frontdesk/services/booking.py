@@ -24,8 +24,9 @@ from frontdesk.store.models import Appointment, AppointmentType, BusyTime, Hold
 
 
 def booking_of(appointment_type: AppointmentType | None, start: datetime, end: datetime,
-               clinician_ids, room_ids) -> Booking:
-    """A booking of a type (None: a booking with no type, no padding, one seat)."""
+               clinician_ids, room_ids, seats: int = 1) -> Booking:
+    """A booking of a type (None: a booking with no type, no padding, one seat) taking
+    `seats` of a group's (a seat hold 1, a group appointment its attendees going)."""
     return Booking(
         start=start,
         end=end,
@@ -35,17 +36,27 @@ def booking_of(appointment_type: AppointmentType | None, start: datetime, end: d
         padding_before_minutes=(appointment_type.padding_before_minutes or 0) if appointment_type else 0,
         padding_after_minutes=(appointment_type.padding_after_minutes or 0) if appointment_type else 0,
         capacity=(appointment_type.capacity or 1) if appointment_type else 1,
+        seats=seats,
     )
 
 
 def appointment_booking(appointment: Appointment, appointment_type: AppointmentType | None,
                         start: datetime | None = None, end: datetime | None = None) -> Booking:
-    """An appointment's booking on its own clinician and rooms, at its time or at `start`-`end`."""
+    """An appointment's booking on its own clinician and rooms, at its time or at `start`-`end`;
+    a group's takes a seat for each attendee going."""
     return booking_of(
         appointment_type, start or appointment.start_time, end or appointment.end_time,
         [r.id for r in appointment.resources if r.kind != "room"],
         [r.id for r in appointment.resources if r.kind == "room"],
+        seats=seats_going(appointment),
     )
+
+
+def seats_going(appointment: Appointment) -> int:
+    """The seats an appointment takes: a group's attendees going, any other one 1."""
+    if not appointment.is_group:
+        return 1
+    return sum(1 for a in appointment.attendees if a.attendance_status == "going")
 
 
 def hold_booking(hold: Hold, appointment_type: AppointmentType | None, resource_ids: Iterable[str]) -> Booking:
@@ -77,7 +88,15 @@ def find_conflicts(
         session, booking.resource_ids, booking.padded, now,
         exclude_appointment_id=exclude_appointment_id, exclude_hold_id=exclude_hold_id,
     )
-    return describe_conflicts(conflicts(busy, booking))
+    return describe_conflicts(conflicts(busy, booking)) + over_capacity(booking)
+
+
+def over_capacity(booking: Booking) -> list[dict]:
+    """A group with more attendees going than it has seats, whatever else is booked."""
+    if booking.seats <= booking.capacity:
+        return []
+    return [{"source": "capacity", "id": booking.appointment_type_id, "seats": booking.seats,
+             "capacity": booking.capacity}]
 
 
 def slot_unavailable(booking: Booking, found: list[dict]) -> FrontdeskError:
@@ -139,7 +158,7 @@ def take_times(
         index = BusyIndex(busy) if len(bookings) > 1 else None
         for booking in bookings:
             near = index.around(*_seconds(booking.padded)) if index is not None else busy
-            found = describe_conflicts(conflicts(near, booking))
+            found = describe_conflicts(conflicts(near, booking)) + over_capacity(booking)
             if found:
                 raise slot_unavailable(booking, found)
     rows = []
@@ -153,7 +172,7 @@ def take_times(
                 "resource_id": rid, "busy_start": interval.start, "busy_end": interval.end,
                 "appointment_id": appointment_id, "hold_id": hold_id, "expires_at": expires_at,
                 "appointment_type_id": booking.appointment_type_id, "booked_start": booking.start,
-                "share_key": key, "exempt": overlap_allowed,
+                "share_key": key, "exempt": overlap_allowed, "seats": booking.seats,
             }
             for rid in booking.resource_ids
         ]

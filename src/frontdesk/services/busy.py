@@ -128,19 +128,19 @@ def _read_bookings(connection, ids, window, now, exclude_appointment_id, exclude
         filters.append(or_(b.hold_id.is_(None), b.hold_id != exclude_hold_id))
     columns = [b.resource_id, epoch_seconds(b.busy_start), epoch_seconds_up(b.busy_end)]
     if bookings:
-        columns += [b.appointment_id, b.hold_id, b.appointment_type_id, epoch_seconds(b.booked_start)]
+        columns += [b.appointment_id, b.hold_id, b.appointment_type_id, epoch_seconds(b.booked_start), b.seats]
     rows = connection.execute(select(*columns).where(*filters))
     for chunk in rows.partitions(1000):  # a month's rows in chunks: less memory touched
         if bookings:
-            for rid, low, high, appointment_id, hold_id, type_id, at in chunk:
+            for rid, low, high, appointment_id, hold_id, type_id, at, seats in chunk:
                 if appointment_id is not None:
-                    busy[rid].append(BusySpan(low, high, APPOINTMENT, type_id, at, appointment_id))
+                    busy[rid].append(BusySpan(low, high, APPOINTMENT, type_id, at, appointment_id, seats))
                 else:
-                    busy[rid].append(BusySpan(low, high, HOLD, type_id, at, hold_id))
+                    busy[rid].append(BusySpan(low, high, HOLD, type_id, at, hold_id, seats))
         else:
             make = tuple.__new__  # BusySpan(low, high, source) without the Python-level __new__
             for rid, low, high in chunk:
-                busy[rid].append(make(BusySpan, (low, high, APPOINTMENT, None, None, None)))
+                busy[rid].append(make(BusySpan, (low, high, APPOINTMENT, None, None, None, 1)))
 
 
 def busy_spans(

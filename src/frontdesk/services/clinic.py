@@ -128,15 +128,17 @@ def _book_loaded(session: Session, clock: Clock, result: LoadResult, source: str
     b = BusyTime.__table__.c
     taken: dict[str, set] = {}
     for chunk in chunks:
-        for aid, rid, low, high, exempt in session.execute(
-            select(b.appointment_id, b.resource_id, b.busy_start, b.busy_end, b.exempt).where(b.appointment_id.in_(chunk))
+        for aid, rid, low, high, exempt, seats in session.execute(
+            select(b.appointment_id, b.resource_id, b.busy_start, b.busy_end, b.exempt, b.seats)
+            .where(b.appointment_id.in_(chunk))
         ):
-            taken.setdefault(aid, set()).add((rid, low, high, exempt))
+            taken.setdefault(aid, set()).add((rid, low, high, exempt, seats))
     changed = []
     for a in appointments:
         booking = bookings.get(a.id)
         wanted = set() if booking is None else {
-            (rid, booking.padded.start, booking.padded.end, a.overlap_reason is not None) for rid in booking.resource_ids
+            (rid, booking.padded.start, booking.padded.end, a.overlap_reason is not None, booking.seats)
+            for rid in booking.resource_ids
         }
         if taken.get(a.id, set()) != wanted:
             free_time(session, appointment_id=a.id)

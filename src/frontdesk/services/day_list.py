@@ -13,6 +13,7 @@ from frontdesk.domain.day import ARRIVED
 from frontdesk.domain.errors import not_found
 from frontdesk.domain.statuses import ACTIVE_APPOINTMENT_STATUSES
 from frontdesk.domain.timeutil import local_to_utc, zone
+from frontdesk.services.booking import seats_going
 from frontdesk.services.context import Context
 from frontdesk.services.objects import AgendaRow, Page
 from frontdesk.services.records import WITH_DETAILS, appointment_view, of_clinician
@@ -118,6 +119,10 @@ def agenda(
             if clinician is None and a.clinician_profile_id:
                 clinician = session.get(Resource, a.clinician_profile_id)
             kind = types.get(a.appointment_type_id)
+            name = f"{patient.first_name} {patient.last_name}" if patient else None
+            if a.is_group and kind is not None:
+                # A class has no one patient: its seats taken, "Group 3/8" (the type column names it).
+                name = f"Group {seats_going(a)}/{kind.capacity}"
             clinician_name = clinician.name if clinician else None
             if a.internal:  # every clinician on it, the host first
                 others = [r.name for r in a.resources if r.kind == "clinician" and r.id != a.clinician_profile_id]
@@ -125,7 +130,7 @@ def agenda(
             items.append(
                 AgendaRow(
                     appointment=appointment_view(a),
-                    patient_name=f"{patient.first_name} {patient.last_name}" if patient else None,
+                    patient_name=name,
                     clinician_name=clinician_name,
                     type_name=kind.name if kind else None,
                     room_names=[r.name for r in a.resources if r.kind == "room"],

@@ -132,7 +132,8 @@ WAITING_AHEAD = timedelta(minutes=10)  # who is in the waiting room: visits star
 
 def settle_outcomes(data: dict[str, Any], now: datetime) -> dict[str, Any]:
     """A copy whose day is alive at `now` (booking.md "The day"): visits that have ended are
-    done (each day's third to end a no-show, and every fifth after), the visit under way is in the room, those about to
+    done (each day's third to end a no-show, and every fifth after; a class is held, its
+    roster marked paid, every third attendee a no-show), the visit under way is in the room, those about to
     start have arrived and are waiting; nothing that has not ended is already completed or a
     no-show. Cancelled and not-yet-approved bookings stay as they are."""
     out = json.loads(json.dumps(data))
@@ -147,6 +148,13 @@ def settle_outcomes(data: dict[str, Any], now: datetime) -> dict[str, Any]:
     for start, end, appointment in sorted(timed, key=lambda t: (t[0], str(t[2].get("id")))):
         status = appointment.get("status", "pending")
         if status in ("cancelled", "pending_approval"):
+            continue
+        if end <= now and isinstance(appointment.get("attendees"), list):
+            # A class that has ended took place: its roster tells who paid and who did not come.
+            appointment.update(status="completed", attendance_status="checked_out",
+                               arrived_at=_iso(start - timedelta(minutes=6)),
+                               actual_start_time=_iso(start + timedelta(minutes=2)), actual_end_time=_iso(end),
+                               attendees=_settled_roster(appointment["attendees"]))
             continue
         if end <= now:
             ended[start.date()] = ended.get(start.date(), 0) + 1
@@ -165,6 +173,19 @@ def settle_outcomes(data: dict[str, Any], now: datetime) -> dict[str, Any]:
                                attendance_status="arrived", arrived_at=_iso(now - timedelta(minutes=4)))
         elif status in OUTCOME_STATUSES:
             appointment["status"] = "confirmed"
+    return out
+
+
+def _settled_roster(attendees: list) -> list:
+    """A past class's attendees: every third one a no-show (payment still pending), the
+    others paid."""
+    out = []
+    for i, item in enumerate(attendees):
+        record = {"id": item} if isinstance(item, str) else dict(item)
+        if record.get("attendance_status", "going") == "going":
+            no_show = i % 3 == 2
+            record.update(no_show=no_show, payment_status="pending" if no_show else "paid")
+        out.append(record)
     return out
 
 

@@ -31,6 +31,7 @@ from frontdesk.domain.statuses import DEFAULT_HOLD_MINUTES, HOLD_STATES, HoldSta
 from frontdesk.domain.text import check_text
 from frontdesk.domain.timeutil import iso, local_to_utc, parse_date, parse_hhmm, parse_instant, zone
 from frontdesk.services.appointments import check_version
+from frontdesk.services.attendees import seat_from_hold
 from frontdesk.services.availability import find_offered_slots
 from frontdesk.services.booking import (
     booking_of,
@@ -120,6 +121,8 @@ def _booked_by(hold: Hold) -> str | None:
     """The appointment a confirmed hold became, or the one it moved."""
     if hold.appointment is not None:
         return hold.appointment.id
+    if hold.seat is not None:  # a seat that joined a group another hold began
+        return hold.seat.appointment_id
     return hold.reschedule_appointment_id if hold.status == HoldState.CONFIRMED else None
 
 
@@ -185,6 +188,10 @@ def create_hold(ctx: Context, req: HoldRequest) -> HoldView:
         if rule is not None and req.reschedule_appointment_id:
             raise validation("A move holds one slot; a series (rrule) cannot move an appointment",
                              field="rrule", reschedule=req.reschedule_appointment_id)
+        if rule is not None and (appointment_type.capacity or 1) > 1:
+            # A seat joins one class's roster; each class of a run is its own group appointment.
+            raise validation("A class is booked one seat at a time: hold each class's seat on its own (no rrule)",
+                             field="rrule", appointment_type_id=appointment_type.id)
         moving = _movable(session, req.reschedule_appointment_id) if req.reschedule_appointment_id else None
         if moving is not None and moving.appointment_type_id not in (None, appointment_type.id):
             raise validation(
@@ -478,6 +485,8 @@ def confirm_hold(ctx: Context, hold_id: str, req: ConfirmRequest) -> Appointment
 
         appointment_type = session.get(AppointmentType, hold.appointment_type_id)
         assert appointment_type is not None  # a hold's type is a foreign key
+        if (appointment_type.capacity or 1) > 1:
+            return _confirm_seat(session, ctx, now, hold, patient, appointment_type, resource_ids, req)
         attendee = (attendee_name or f"{patient.first_name} {patient.last_name}", attendee_email or patient.email)
         series_id = new_id("ser_") if hold.series_rule else None
         free_time(session, hold_id=hold.id)
@@ -529,6 +538,17 @@ def _book_occurrence(ctx: Context, session: Session, now: datetime, hold: Hold, 
     booking = booking_of(appointment_type, start, end, [hold.clinician_id], set(resource_ids) - {hold.clinician_id})
     take_time(session, now, booking, appointment_id=appointment.id)
     return appointment, resource_ids
+
+
+def _confirm_seat(session: Session, ctx: Context, now: datetime, hold: Hold, patient: Patient,
+                  appointment_type: AppointmentType, resource_ids: list[str], req: ConfirmRequest) -> AppointmentView:
+    """A seat hold of a group type: the patient joins the group appointment (booking.md "Groups")."""
+    group = seat_from_hold(session, ctx.operator, now, hold, patient, appointment_type, resource_ids,
+                           req.payment_status)
+    hold.status = HoldState.CONFIRMED
+    hold.updated_at = now
+    session.flush()
+    return appointment_view(group)
 
 
 # --- list --------------------------------------------------------------------------------

@@ -218,6 +218,7 @@ class ConfirmRequest:
     new_patient: NewPatient | None = None
     attendee_name: str | None = None
     attendee_email: str | None = None
+    payment_status: str | None = None  # a group seat's (not_applicable when not given)
 
 
 # --- appointments ------------------------------------------------------------------------

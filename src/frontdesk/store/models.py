@@ -263,6 +263,10 @@ class Hold(Base):
     appointment: Mapped[Appointment | None] = relationship(
         back_populates="hold", uselist=False, foreign_keys="Appointment.hold_id"
     )
+    # The attendee a confirmed seat hold became (a group another hold began has its hold_id).
+    seat: Mapped[Attendee | None] = relationship(
+        primaryjoin="foreign(Attendee.hold_id) == Hold.id", uselist=False, viewonly=True
+    )
 
 
 appointment_resources = Table(

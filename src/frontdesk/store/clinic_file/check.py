@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from frontdesk.domain.appointments import STATUSES
 from frontdesk.domain.blocks import block_span, validate_rrule
 from frontdesk.domain.day import ATTENDANCE_STATUSES
+from frontdesk.domain.statuses import ATTENDEE_STATUSES, GOING, PAYMENT_STATUSES
 from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.staff_video import MAX_TEMPLATE_LENGTH, template_problem
 from frontdesk.domain.statuses import (
@@ -52,6 +53,9 @@ MAX_MINUTES = 366 * 24 * 60
 DAY_MINUTES = 24 * 60
 
 
+ATTENDEE_FIELDS = ("id", "attendance_status", "no_show", "payment_status")
+
+
 @dataclass
 class Existing:
     """What the database already holds that the file may refer to."""
@@ -59,6 +63,7 @@ class Existing:
     locations: dict[str, str] = field(default_factory=dict)  # id -> timezone
     resources: dict[str, tuple[str, str | None, str | None]] = field(default_factory=dict)  # kind, tz, location
     types: dict[str, tuple[int, int]] = field(default_factory=dict)  # id -> paddings
+    capacities: dict[str, int] = field(default_factory=dict)  # type id -> seats
     patients: set[str] = field(default_factory=set)
     clinician_first_location: dict[str, str] = field(default_factory=dict)  # by rule id order
 
@@ -78,6 +83,7 @@ class Existing:
                 select(AppointmentType.id, AppointmentType.padding_before_minutes, AppointmentType.padding_after_minutes)
             )
         }
+        found.capacities = dict(session.execute(select(AppointmentType.id, AppointmentType.capacity)).all())
         found.patients = set(session.scalars(select(Patient.id)))
         for cid, lid in session.execute(
             select(ScheduleRule.clinician_id, ScheduleRule.location_id)
@@ -479,6 +485,7 @@ class Checker:
         tid = row.ident("appointment_type_id", required=False)
         if tid is not None and not self.known_type(tid):
             row.bad("appointment_type_id", f"{show(tid)} is not an appointment type in the file or the database")
+        attendees = self.group_attendees(row, tid, pid)
         lid = row.ident("location_id", required=False)
         self.known_location(row, "location_id", lid)
         is_remote = row.boolean("is_remote")
@@ -514,10 +521,54 @@ class Checker:
             "created_at": row.instant("created_at"), "updated_at": row.instant("updated_at"),
             "arrived_at": row.instant("arrived_at"), "actual_start_time": row.instant("actual_start_time"),
             "actual_end_time": row.instant("actual_end_time"), "resource_ids": resource_ids, **texts,
+            "is_group": attendees is not None, "attendees": attendees or [],
         })
         attendance = texts["attendance_status"]
         if attendance is not None and attendance not in ATTENDANCE_STATUSES:
             row.bad("attendance_status", f"{show(attendance)} is not an attendance status ({', '.join(ATTENDANCE_STATUSES)})")
+
+    def group_attendees(self, row: Row, tid: str | None, pid: str | None) -> list[dict] | None:
+        """A group type's row (capacity above 1) names its patients in `attendees`, not in
+        patient_id: each a patient id, or a table {id, attendance_status, no_show,
+        payment_status} (the appointment JSON's attendee). None for any other row."""
+        capacity = (self.file_types[tid]["capacity"] or 1) if tid in self.file_types else self.existing.capacities.get(tid or "", 1)
+        raw = row.raw.get("attendees", [])
+        if capacity <= 1:
+            if "attendees" in row.raw:
+                row.bad("attendees", f"only a group type's appointment has attendees ({show(tid)} has one seat)")
+            return None
+        if pid is not None:
+            row.bad("patient_id", f"{show(tid)} is a group: its patients go in attendees = [...]")
+        if not isinstance(raw, list):
+            row.bad("attendees", f"{show(raw)} is not a list of patient ids")
+            return []
+        attendees: list[dict] = []
+        for i, item in enumerate(raw):
+            at = f"attendees[{i}]"
+            item = {"id": item} if isinstance(item, str) else item
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str) or set(item) - set(ATTENDEE_FIELDS):
+                row.bad(at, f"{show(raw[i])} is not a patient id or a table of {', '.join(ATTENDEE_FIELDS)}")
+                continue
+            record = {
+                "patient_id": item["id"], "attendance_status": item.get("attendance_status", GOING),
+                "no_show": item.get("no_show", False), "payment_status": item.get("payment_status", "not_applicable"),
+            }
+            if record["patient_id"] not in self.file_patients and record["patient_id"] not in self.existing.patients:
+                row.bad(at, f"{show(record['patient_id'])} is not a patient in the file or the database")
+            elif any(a["patient_id"] == record["patient_id"] for a in attendees):
+                row.bad(at, f"{show(record['patient_id'])} is named twice")
+            if record["attendance_status"] not in ATTENDEE_STATUSES:
+                row.bad(f"{at}.attendance_status", f"{show(record['attendance_status'])} is not going or not_going")
+            if not isinstance(record["no_show"], bool):
+                row.bad(f"{at}.no_show", f"{show(record['no_show'])} is not true or false")
+            if record["payment_status"] not in PAYMENT_STATUSES:
+                row.bad(f"{at}.payment_status",
+                        f"{show(record['payment_status'])} is not a payment status ({', '.join(PAYMENT_STATUSES)})")
+            attendees.append(record)
+        going = sum(1 for a in attendees if a["attendance_status"] == GOING)
+        if going > capacity:
+            row.bad("attendees", f"{going} attendees going, but {show(tid)} has {capacity} seats")
+        return attendees
 
     def appointment_rooms(self, row: Row, lid: str | None) -> list[str]:
         resource_ids = row.text_list("resource_ids") or []

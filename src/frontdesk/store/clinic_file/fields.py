@@ -43,7 +43,7 @@ KEYS: dict[str, tuple[str, ...]] = {
         "status", "appointment_type_id", "location_id", "is_remote", "remote_channel", "video_link",
         "video_provider", "duration_minutes", "attendee_email", "attendee_name", "meeting_url",
         "attendance_status", "arrived_at", "actual_start_time", "actual_end_time", "cancellation_reason",
-        "booking_source", "episode_id", "created_at", "updated_at", "resource_ids",
+        "booking_source", "episode_id", "created_at", "updated_at", "resource_ids", "attendees",
     ),
 }
 SECTIONS = (

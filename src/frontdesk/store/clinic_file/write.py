@@ -25,6 +25,7 @@ from frontdesk.store.clinic_file.fields import DAYS, SECTIONS, file_errors
 from frontdesk.store.models import (
     Appointment,
     AppointmentType,
+    Attendee,
     Block,
     Clinic,
     FieldChange,
@@ -311,9 +312,16 @@ def _write_appointments(
             aid = record["id"]
             clinician = [record["clinician_profile_id"]] if record["clinician_profile_id"] else []
             wanted = sorted({*clinician, *record.pop("resource_ids")})
+            attendees = record.pop("attendees")
             appointment = found.get(aid)
-            outcome = _write_appointment(session, appointment, record, wanted != current.get(aid, []),
-                                         type_names, now, operator, settle)
+            outcome, written_row = _write_appointment(session, appointment, record, wanted != current.get(aid, []),
+                                                      type_names, now, operator, settle)
+            if outcome != "kept" and _roster_differs(written_row, attendees):
+                if outcome == "unchanged" and _desk_changed(written_row):
+                    outcome = "kept"  # the desk changed the roster since the last load
+                else:
+                    _write_attendees(written_row, attendees, now, operator)
+                    outcome = "changed" if outcome == "unchanged" else outcome
             if outcome == "kept":
                 report["kept"].append(aid)
                 continue
@@ -338,9 +346,9 @@ def _desk_changed(appointment: Appointment) -> bool:
 def _write_appointment(
     session: Session, appointment: Appointment | None, record: dict, links_differ: bool,
     type_names: dict[str, str], now: datetime, operator: str, settle: Callable[[Appointment], None] | None = None,
-) -> str:
+) -> tuple[str, Appointment]:
     """Add one appointment from the file, or update the one with its id where it differs:
-    "added", "changed", "unchanged" or "kept" (a desk's change, left as it is)."""
+    "added", "changed", "unchanged" or "kept" (a desk's change, left as it is); and the row."""
     created_at, updated_at = record.pop("created_at"), record.pop("updated_at")
     record["title"] = record["title"] or type_names[record["appointment_type_id"]]
     record["duration_minutes"] = int((record["end_time"] - record["start_time"]).total_seconds() // 60)
@@ -351,12 +359,12 @@ def _write_appointment(
         if settle is not None:
             settle(appointment)
         session.add(appointment)
-        return "added"
+        return "added", appointment
     _keep_made_link(appointment, record)
     if not links_differ and all(getattr(appointment, key) == value for key, value in record.items()):
-        return "unchanged"
+        return "unchanged", appointment
     if _desk_changed(appointment):
-        return "kept"
+        return "kept", appointment
     # Matched by id: only what the file changes is written, and recorded as a change.
     changed = _assign(appointment, record)
     if created_at is not None:
@@ -374,7 +382,39 @@ def _write_appointment(
         _assign(appointment, {"updated_at": updated_at})
     elif changed:
         appointment.updated_at = now
-    return "changed"
+    return "changed", appointment
+
+
+def _roster(appointment: Appointment) -> list[dict]:
+    return sorted(
+        ({"patient_id": a.patient_id, "attendance_status": a.attendance_status, "no_show": a.no_show,
+          "payment_status": a.payment_status} for a in appointment.attendees),
+        key=lambda a: a["patient_id"],
+    )
+
+
+def _roster_differs(appointment: Appointment, wanted: list[dict]) -> bool:
+    return appointment.is_group and _roster(appointment) != sorted(wanted, key=lambda a: a["patient_id"])
+
+
+def _write_attendees(appointment: Appointment, wanted: list[dict], now: datetime, operator: str) -> None:
+    """A group's attendees as the file has them (those it no longer names are taken off),
+    the change logged."""
+    current = _roster(appointment)
+    by_patient = {a.patient_id: a for a in appointment.attendees}
+    names = {w["patient_id"] for w in wanted}
+    appointment.attendees[:] = [a for a in appointment.attendees if a.patient_id in names]
+    for record in wanted:
+        attendee = by_patient.get(record["patient_id"])
+        if attendee is None:
+            appointment.attendees.append(Attendee(**record, added_by=operator, added_at=now, last_updated_at=now))
+        elif any(getattr(attendee, key) != value for key, value in record.items()):
+            _assign(attendee, record)
+            attendee.last_updated_at = now
+    if current:  # a new appointment's first roster is its creation, not a change
+        appointment.change_log.append(FieldChange(
+            field="attendees", old=current, new=_roster(appointment), changed_by=operator, changed_at=now))
+    appointment.updated_at = now
 
 
 def _keep_made_link(appointment: Appointment, record: dict) -> None:

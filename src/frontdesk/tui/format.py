@@ -10,42 +10,7 @@ from zoneinfo import ZoneInfo
 from rich.text import Text
 
 from frontdesk.domain.statuses import STATUS_LABELS  # the status words' one home, read by the UI here
-
-# The desk's words for the fields (change log, conflicts, form messages), from one table.
-FIELD_LABELS = {
-    "first_name": "First name",
-    "last_name": "Last name",
-    "email": "Email",
-    "phone": "Phone",
-    "date_of_birth": "Date of birth",
-    "reason": "Reason",
-    "title": "Title",
-    "description": "Notes",
-    "attendee_name": "Attendee",
-    "attendee_email": "Attendee email",
-    "start_time": "Start",
-    "end_time": "End",
-    "duration_minutes": "Length",
-    "status": "Status",
-    "cancellation_reason": "Reason",
-    "overlap_reason": "Overlap reason",
-    "clinician_profile_id": "Clinician",
-    "location_id": "Location",
-    "patient_id": "Patient",
-    "appointment_type_id": "Type",
-    "is_remote": "Video",
-    "video_link": "Video link",
-    "meeting_url": "Meeting link",
-    "meeting_id": "Meeting id",
-    "remote_channel": "Remote by",
-    "video_provider": "Video service",
-    "attendees": "Attendees",
-    "resource_ids": "Rooms and clinician",
-}
-
-
-def field_label(field: str) -> str:
-    return FIELD_LABELS.get(field, field.replace("_", " ").capitalize())
+from frontdesk.domain.words import field_label  # noqa: F401  (the field words' one home)
 
 
 @lru_cache(maxsize=64)

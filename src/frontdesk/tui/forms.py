@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from frontdesk.domain import appointments as rules
 from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.text import refusal
-from frontdesk.tui.format import field_label
+from frontdesk.domain.words import field_label
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

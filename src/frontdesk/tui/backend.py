@@ -151,6 +151,33 @@ def reschedule_appointment(ctx: Context, appointment_id: str, hold_id: str, vers
     return move(ctx, appointment_id, hold_id, version)
 
 
+# --- a group's roster, naming the version the desk saw ------------------------------------------
+
+
+def add_attendee(ctx: Context, appointment_id: str, patient_id: str, version: int) -> AppointmentView | ChangeConflict:
+    """The patient going in the group (SLOT_UNAVAILABLE when it is full)."""
+    from frontdesk.services.attendees import add_attendee as add
+
+    return _or_conflict(ctx, appointment_id, patient_id,
+                        lambda: add(ctx, appointment_id, patient_id, expect_version=version))
+
+
+def remove_attendee(ctx: Context, appointment_id: str, patient_id: str, version: int) -> AppointmentView | ChangeConflict:
+    from frontdesk.services.attendees import remove_attendee as remove
+
+    return _or_conflict(ctx, appointment_id, patient_id,
+                        lambda: remove(ctx, appointment_id, patient_id, expect_version=version))
+
+
+def update_attendee(ctx: Context, appointment_id: str, patient_id: str, changes: dict,
+                    version: int) -> AppointmentView | ChangeConflict:
+    """changes: attendance_status, payment_status and/or no_show."""
+    from frontdesk.services.attendees import update_attendee as update
+
+    return _or_conflict(ctx, appointment_id, changes,
+                        lambda: update(ctx, appointment_id, patient_id, **changes, expect_version=version))
+
+
 def _or_conflict(ctx: Context, appointment_id: str, typed: Any, change):
     from frontdesk.domain.errors import FrontdeskError
     from frontdesk.services.appointments import get_appointment

@@ -78,6 +78,8 @@ class AppointmentScreen(FrontdeskScreen):
         zone = app.location_zone(apt.location_id)
         patient_name = fmt.person_name(self.patient.first_name, self.patient.last_name) if self.patient else None
         self.query_one("#appointment-title", Label).update(Text.assemble((fmt.visible(apt.title), "bold"), "  ", fmt.status_text(apt.status)))
+        if apt.group:
+            self._show_roster(apt)
 
         details = Table.grid(padding=(0, 2))
         details.add_column(style="bold", min_width=12)
@@ -86,8 +88,9 @@ class AppointmentScreen(FrontdeskScreen):
         rooms = ", ".join(app.room_names(apt.resource_ids))
         rows: list[tuple[str, str | Text | None] | None] = [
             ("When", fmt.when(apt.start_time, apt.end_time, zone) + f" ({zone})"),
-            ("Patient", "Staff time (no patient)" if apt.internal else patient_name),
-            None if apt.internal else ("Born / phone", " · ".join(x for x in (
+            ("Patient", "Staff time (no patient)" if apt.internal else
+             "A group: its attendees are in the roster" if apt.group else patient_name),
+            None if apt.internal or apt.group else ("Born / phone", " · ".join(x for x in (
                 self.patient.date_of_birth.isoformat() if self.patient and self.patient.date_of_birth else "",
                 self.patient.phone if self.patient and self.patient.phone else "",
             ) if x) or None),
@@ -128,6 +131,16 @@ class AppointmentScreen(FrontdeskScreen):
             change = Text.assemble(_short(logged.old), " → ", _short(logged.new))
             changes.add_row(fmt.stamp(logged.changed_at, zone), Text(fmt.field_label(logged.field)), change, fmt.plain(logged.changed_by))
         self.query_one("#changes", Static).update(changes if apt.change_log else Text("No changes.", style="dim"))
+
+    def _show_roster(self, apt: AppointmentView) -> None:
+        """A group's roster above its details (tui/screens/roster.py)."""
+        from frontdesk.tui.screens.roster import Roster
+
+        shown = self.query(Roster)
+        if shown:
+            shown.first().show(apt)
+        else:
+            self.mount(Roster(apt), before="#appointment-scroll")
 
     def _staff_rows(self, apt: AppointmentView) -> list[tuple[str, str | None]]:
         """Staff time: who is on it (the host first) and the patients it is about."""

@@ -12,6 +12,7 @@ test_flow_board[120x40] appointment-list-120x40
 test_flow_board_no_color appointment-list-no-color
 test_type_choice[80x24] appointment-type
 test_appointment[80x24] appointment
+test_group_roster[80x24] group-roster
 test_cancel_dialog[80x24] cancel-dialog
 test_edit_dialog[80x24] edit-dialog
 test_date_dialog[80x24] go-to-date

@@ -60,7 +60,7 @@ async def test_roster_shows_seats_and_attendees_sorted_by_name(desk):
         assert "Back Care Group Class · 3 of 8 seats taken · 5 left" in text
         assert roster_rows(roster) == GOING_AT_START
         # The keys are in the footer.
-        for key in ("Add patient", "Remove", "Going", "Payment", "No-show"):
+        for key in ("Add", "Remove", "Going", "Payment", "No-show"):
             assert key in text.splitlines()[-1]
 
 
@@ -190,3 +190,13 @@ async def test_a_change_from_another_desk_is_not_overwritten(desk):
         assert "desk-2 changed this appointment" in shown and "Nothing was changed" in shown
         # Reloaded as desk-2 left it, and George still going.
         assert roster_rows(roster)[0] == "George Hughes | ✓ going | paid | · no"
+
+
+async def test_help_names_the_roster_keys(desk):
+    async with running(desk, size=(120, 60)) as (app, pilot):
+        await open_class(pilot, desk)
+        await pilot.press("f1")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Group roster" in text
+        assert "x / del         Take the attendee off the class (asks first)" in text

@@ -18,7 +18,7 @@ from tui_pilot import (
     type_text,
 )
 
-from frontdesk.services import appointments, day_list
+from frontdesk.services import appointments, attendees, day_list
 from frontdesk.tui.widgets import ClinicHeader, HoldCountdown
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -231,3 +231,26 @@ def test_flow_board_no_color(snap_compare, desk, monkeypatch):
         assert pilot.app.no_color
 
     assert snap_compare(make_app(desk), terminal_size=(80, 24), run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_group_roster(snap_compare, desk, size):
+    """The demo's class (three of eight going), Sophie marked paid and Mia not going."""
+    group = next(r.appointment for r in day_list.agenda(desk, location_id="loc_central", day=WEDNESDAY).items
+                 if r.appointment.group)
+    version = attendees.update_attendee(desk, group.id, "pat_sophie_rahman", payment_status="paid",
+                                        expect_version=group.version).version
+    attendees.update_attendee(desk, group.id, "pat_mia_thornton", attendance_status="not_going",
+                              expect_version=version)
+
+    async def run_before(pilot):
+        await settle(pilot)
+        home = pilot.app.screen
+        home.show_day(WEDNESDAY)
+        await settle(pilot)
+        table = home.query_one("#agenda")
+        table.move_cursor(row=table.get_row_index(group.id))
+        await pilot.press("enter")
+        await settle(pilot)
+
+    assert snap_compare(make_app(desk), terminal_size=size, run_before=run_before)

@@ -24,6 +24,7 @@ def help_sections(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
     from frontdesk.tui.screens.holds import HoldsScreen
     from frontdesk.tui.screens.move import MoveModal
     from frontdesk.tui.screens.patient import PatientScreen
+    from frontdesk.tui.screens.roster import PatientSearchModal, Roster
     from frontdesk.tui.screens.slots import SlotPickerScreen
 
     everywhere = _keys(app, [b for b in app.BINDINGS if isinstance(b, Binding)]) + [
@@ -37,6 +38,9 @@ def help_sections(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
         ("Everywhere", everywhere),
         ("Appointment list (home)", _keys(app, AgendaScreen.BINDINGS) + [("enter", "Open the appointment")]),
         ("Appointment", _keys(app, AppointmentScreen.BINDINGS)),
+        ("Group roster (a class's appointment)", _keys(app, Roster.BINDINGS)),
+        ("Add a patient to a class", _keys(app, [b for b in PatientSearchModal.BINDINGS if b.show])
+         + [("enter", "Add the patient under the cursor")]),
         ("Slot picker", _keys(app, SlotPickerScreen.BINDINGS) + [("enter", "Hold the slot under the cursor")]),
         ("Patient details", _keys(app, PatientScreen.BINDINGS) + [("enter", "In the results: book for that patient")]),
         ("Moving an appointment", _keys(app, MoveModal.BINDINGS)),

@@ -127,8 +127,14 @@ class AppointmentScreen(FrontdeskScreen):
         changes.add_column("Field")
         changes.add_column("Old → new", overflow="fold")
         changes.add_column("By")
+        names = {a.id: a.name for a in apt.attendees}
         for logged in apt.change_log:
-            change = Text.assemble(_short(logged.old), " → ", _short(logged.new))
+            before, after = logged.old, logged.new
+            if logged.field == "attendees":  # a group's roster: names and words, not the stored dict
+                from frontdesk.tui.screens.roster import attendee_words
+
+                before, after = attendee_words(before, names), attendee_words(after, names)
+            change = Text.assemble(_short(before), " → ", _short(after))
             changes.add_row(fmt.stamp(logged.changed_at, zone), Text(fmt.field_label(logged.field)), change, fmt.plain(logged.changed_by))
         self.query_one("#changes", Static).update(changes if apt.change_log else Text("No changes.", style="dim"))
 

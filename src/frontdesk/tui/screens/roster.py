@@ -47,6 +47,20 @@ def no_show_text(attendee: AttendeeView) -> Text:
     return Text("⚠ no-show", style="bold") if attendee.no_show else Text("· no", style="dim")
 
 
+def attendee_words(logged: object, names: dict[str, str]) -> object:
+    """An attendee as the change log keeps it (a dict), in the desk's words:
+    'Sophie Rahman · going · paid'. Anything else is returned as it is."""
+    if not isinstance(logged, dict):
+        return logged
+    patient_id = logged.get("patient_id")
+    parts = [names.get(patient_id) or str(patient_id),
+             "going" if logged.get("attendance_status") == GOING else "not going",
+             "payment " + PAYMENT_WORDS.get(logged.get("payment_status"), str(logged.get("payment_status")))]
+    if logged.get("no_show"):
+        parts.append("no-show")
+    return " · ".join(parts)
+
+
 class Roster(Vertical):
     """The roster of the group shown by the AppointmentScreen that mounts it."""
 
@@ -65,7 +79,7 @@ class Roster(Vertical):
     """
 
     BINDINGS = [
-        Binding("a", "add", "Add patient", tooltip="Add a patient to the class (a seat must be free)", id="roster-add"),
+        Binding("a", "add", "Add", tooltip="Add a patient to the class (a seat must be free)", id="roster-add"),
         Binding("x,delete", "remove", "Remove", tooltip="Take the attendee off the class (asks first)",
                 id="roster-remove"),
         Binding("g", "going", "Going", tooltip="Going / not going (not going frees the seat)", id="roster-going"),

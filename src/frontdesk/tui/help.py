@@ -39,7 +39,7 @@ def help_sections(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
         ("Appointment list (home)", _keys(app, AgendaScreen.BINDINGS) + [("enter", "Open the appointment")]),
         ("Appointment", _keys(app, AppointmentScreen.BINDINGS)),
         ("Group roster (a class's appointment)", _keys(app, Roster.BINDINGS)),
-        ("Add a patient to a class", _keys(app, [b for b in PatientSearchModal.BINDINGS if b.show])
+        ("Add a patient to a class", _keys(app, [b for b in PatientSearchModal.BINDINGS if isinstance(b, Binding) and b.show])
          + [("enter", "Add the patient under the cursor")]),
         ("Slot picker", _keys(app, SlotPickerScreen.BINDINGS) + [("enter", "Hold the slot under the cursor")]),
         ("Patient details", _keys(app, PatientScreen.BINDINGS) + [("enter", "In the results: book for that patient")]),

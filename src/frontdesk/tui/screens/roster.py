@@ -26,6 +26,7 @@ from frontdesk.tui.widgets import FieldInput, FitTable
 
 if TYPE_CHECKING:
     from frontdesk.services.objects import AppointmentView, AttendeeView
+    from frontdesk.tui.app import FrontdeskApp
 
 SEARCH_MIN_CHARS = 2
 PAYMENT_WORDS = {"not_applicable": "not applicable", "pending": "pending", "paid": "paid"}
@@ -52,10 +53,11 @@ def attendee_words(logged: object, names: dict[str, str]) -> object:
     'Sophie Rahman · going · paid'. Anything else is returned as it is."""
     if not isinstance(logged, dict):
         return logged
-    patient_id = logged.get("patient_id")
-    parts = [names.get(patient_id) or str(patient_id),
+    patient_id = str(logged.get("patient_id"))
+    payment = str(logged.get("payment_status"))
+    parts = [names.get(patient_id) or patient_id,
              "going" if logged.get("attendance_status") == GOING else "not going",
-             "payment " + PAYMENT_WORDS.get(logged.get("payment_status"), str(logged.get("payment_status")))]
+             "payment " + PAYMENT_WORDS.get(payment, payment)]
     if logged.get("no_show"):
         parts.append("no-show")
     return " · ".join(parts)
@@ -86,6 +88,8 @@ class Roster(Vertical):
         Binding("p", "payment", "Payment", tooltip="Payment: not applicable → pending → paid", id="roster-payment"),
         Binding("n", "no_show", "No-show", tooltip="No-show on / off (once the class has begun)", id="roster-no-show"),
     ]
+
+    app: FrontdeskApp
 
     def __init__(self, appointment: AppointmentView) -> None:
         super().__init__()
@@ -274,7 +278,7 @@ class PatientSearchModal(FrontdeskScreen, ModalScreen[tuple[str, str] | None]):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        patient_id = event.row_key.value
+        patient_id = str(event.row_key.value)
         self.dismiss((patient_id, self.names.get(patient_id, patient_id)))
 
     def action_back(self) -> None:

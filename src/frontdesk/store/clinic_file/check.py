@@ -18,6 +18,13 @@ from frontdesk.domain.appointments import STATUSES
 from frontdesk.domain.blocks import block_span, validate_rrule
 from frontdesk.domain.day import ATTENDANCE_STATUSES
 from frontdesk.domain.errors import FrontdeskError
+from frontdesk.domain.patients import (
+    DATE_ORDERS,
+    DEFAULT_COUNTRY,
+    check_country,
+    default_date_order,
+    phone_or_none,
+)
 from frontdesk.domain.statuses import (
     DEFAULT_HOLD_MINUTES,
     DEFAULT_LATE_AFTER_MINUTES,
@@ -264,6 +271,7 @@ class Checker:
                 "waiting_alert_minutes", 1, default=DEFAULT_WAITING_ALERT_MINUTES, maximum=DAY_MINUTES
             ),
         }
+        self.out.clinic.update(clinic_locale(row))
 
     def location(self, row: Row) -> None:
         lid = row.ident()
@@ -454,7 +462,9 @@ class Checker:
             "last_name": row.text("last_name", required=True, max_len=100),
             "date_of_birth": row.day("date_of_birth"),
             "email": row.email("email"),
-            "phone": row.text("phone", max_len=50),
+            "phone": (phone := row.text("phone", max_len=50)),
+            # Best effort: a file's number that does not read as one is kept, unsearchable by phone.
+            "phone_e164": phone_or_none(phone, (self.out.clinic or {}).get("country", DEFAULT_COUNTRY)),
         })
 
     def appointment(self, row: Row) -> None:
@@ -516,3 +526,19 @@ class Checker:
                 if lid is not None and at is not None and at != lid:
                     row.bad(f"resource_ids[{i}]", f"room {show(rid)} is at {show(at)}, not at location_id {show(lid)}")
         return resource_ids
+
+
+def clinic_locale(row: Row) -> dict:
+    """`country` (ISO 3166 alpha-2, GB if not given) and `date_order` (DMY, MDY or YMD; by
+    default the country's: MDY in the US, else DMY)."""
+    country = row.text("country", max_len=2) or DEFAULT_COUNTRY
+    try:
+        country = check_country(country)
+    except FrontdeskError as exc:
+        row.bad("country", exc.message)
+        country = DEFAULT_COUNTRY
+    order = row.text("date_order", max_len=3)
+    if order is not None and order.upper() not in DATE_ORDERS:
+        row.bad("date_order", f"{show(order)} is not one of {', '.join(DATE_ORDERS)}")
+        order = None
+    return {"country": country, "date_order": order.upper() if order else default_date_order(country)}

@@ -145,6 +145,11 @@ class PatientView:
     date_of_birth: date | None
     email: str | None
     phone: str | None
+    phone_e164: str | None = None  # +447700900396: what search matches
+    phone_display: str | None = None  # as the desk reads it back: 07700 900396 in the clinic's country
+    version: int = 1  # goes up on every change; name it to refuse a stale change
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -208,6 +213,7 @@ class ConfirmRequest:
     new_patient: NewPatient | None = None
     attendee_name: str | None = None
     attendee_email: str | None = None
+    allow_duplicate: bool = False  # create the new patient even when one like it exists
 
 
 # --- appointments ------------------------------------------------------------------------

@@ -278,3 +278,47 @@ def test_a_hold_confirmed_for_a_new_patient_who_exists_is_refused_unless_allowed
                                           location_id="loc_central", start=utc(2025, 1, 20, 10)))
     again = confirm_hold(desk, other.id, ConfirmRequest(new_patient=twin, allow_duplicate=True))
     assert again.patient_id not in ("pat_john_smith", jo.id)
+
+
+# --- the command line --------------------------------------------------------------------
+
+
+def cli(capsys, *argv: str) -> tuple[int, dict]:
+    import json
+
+    from frontdesk.cli.main import main
+
+    code = main([*argv])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_the_command_line_creates_refuses_duplicates_updates_and_finds(ctx, capsys, db_url):
+    load(ctx)
+    db = ["--db", db_url, "--now", "2025-01-20T08:00:00Z"]
+    code, made = cli(capsys, "patients", "create", "--first-name", "Jo", "--last-name", "Bloggs",
+                     "--email", "jo@example.com", "--dob", "31/12/1980", "--phone", "+44 7700 900396", *db)
+    assert code == 0, made
+    jo = made["data"]
+    code, again = cli(capsys, "patients", "create", "--first-name", "Jo", "--last-name", "Bloggs",
+                      "--email", "jo@example.com", "--dob", "1980-12-31", *db)
+    assert (code, again["error"]["code"]) == (1, "VALIDATION_ERROR")
+    assert [m["id"] for m in again["error"]["details"]["matches"]] == [jo["id"]]
+    code, forced = cli(capsys, "patients", "create", "--first-name", "Jo", "--last-name", "Bloggs",
+                       "--email", "jo@example.com", "--dob", "1980-12-31", "--allow-duplicate", *db)
+    assert code == 0 and forced["data"]["id"] != jo["id"]
+    for typed in ("07700 900396", "07700900396", "+44 7700 900396"):
+        code, found = cli(capsys, "patients", "search", typed, *db)
+        assert sorted(p["id"] for p in found["data"]) == sorted([jo["id"]]), typed
+    code, changed = cli(capsys, "patients", "update", jo["id"], "--phone", "07700 900111",
+                        "--expect-version", "1", *db)
+    assert code == 0, changed
+    assert (code, changed["data"]["phone_display"], changed["data"]["version"]) == (0, "07700 900111", 2)
+    code, stale = cli(capsys, "patients", "update", jo["id"], "--first-name", "Joe", "--expect-version", "1", *db)
+    assert (code, stale["error"]["code"]) == (1, "VERSION_CONFLICT")
+    code, bad = cli(capsys, "patients", "update", jo["id"], "--dob", "1980-02-30", *db)
+    assert (bad["error"]["code"], bad["error"]["details"]["field"]) == ("VALIDATION_ERROR", "date_of_birth")
+    assert "does not exist" in bad["error"]["message"]
+    code, history = cli(capsys, "patients", "history", jo["id"], "--limit", "5", *db)
+    assert (code, history["data"]["total"], history["data"]["no_shows"]) == (0, 0, 0)
+    code, export = cli(capsys, "patients", "export", jo["id"], *db)
+    assert (code, export["data"]["patient"]["id"]) == (0, jo["id"])

@@ -177,7 +177,7 @@ def refuse_duplicates(session: Session, values: dict[str, Any], locale: Locale, 
     if matches:
         first = matches[0]
         raise validation(
-            f"{first['first_name']} {first['last_name']} ({first['id']}) has the same {' and '.join(first['same'])}; "
+            f"{first['first_name']} {first['last_name']} ({first['id']}) has the same {', '.join(first['same'])}; "
             "use that patient, or create anyway (allow duplicate)",
             field="patient", matches=matches,
         )
@@ -253,8 +253,12 @@ def update_patient(
         fields = check_fields(changes, locale, now.date())
         if not fields:
             return patient_view(patient, locale.country)
-        merged = {name: getattr(patient, name) for name in (*PATIENT_FIELDS, "phone_e164")} | fields
         if not allow_duplicate:
+            # Only what this change brings can make a new duplicate (one allowed before stays).
+            merged = {name: getattr(patient, name) for name in (*PATIENT_FIELDS, "phone_e164")} | fields
+            if not {"first_name", "last_name", "date_of_birth"} & set(fields):
+                merged["date_of_birth"] = None
+            merged = {k: v for k, v in merged.items() if k in fields or k in ("first_name", "last_name", "date_of_birth")}
             refuse_duplicates(session, merged, locale, exclude=patient_id)
         for name, value in fields.items():
             setattr(patient, name, value)

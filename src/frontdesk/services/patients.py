@@ -283,6 +283,7 @@ def get_patient(ctx: Context, patient_id: str) -> PatientView:
 
 _PHONE_LIKE = re.compile(r"^[+0-9 ()./-]+$")
 _YEAR = re.compile(r"^(19|20)\d\d$")
+_WHOLE_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 
 def _match(text: str, locale: Locale, today: date):
@@ -308,14 +309,13 @@ def _match(text: str, locale: Locale, today: date):
             return Patient.phone_e164.contains(digits, autoescape=True)
         # A range rather than LIKE, so the index serves it on every engine (":" follows "9").
         return and_(Patient.phone_e164 >= prefix, Patient.phone_e164 < prefix + ":")
-    needle = text.lower()
     if "@" in text:
-        return or_(func.lower(Patient.email) == needle, func.lower(Patient.email).contains(needle, autoescape=True))
-    name = fold(text.replace(",", " "))
-    return or_(
-        Patient.search_name.contains(name, autoescape=True),
-        func.lower(Patient.email).contains(needle, autoescape=True),
-    )
+        needle = text.lower()
+        if _WHOLE_EMAIL.match(needle):  # the usual case, through the index
+            return func.lower(Patient.email) == needle
+        return func.lower(Patient.email).contains(needle, autoescape=True)
+    # A part of either order of the name, read from the (search_name, id) index alone.
+    return Patient.search_name.contains(fold(text.replace(",", " ")), autoescape=True)
 
 
 def search_in_session(session: Session, text: str, limit: int, offset: int, today: date) -> Page[PatientView]:

@@ -41,7 +41,7 @@ def upgrade() -> None:
             )
         )
     op.create_index("ix_patients_phone_e164", "patients", ["phone_e164"])
-    op.create_index("ix_patients_search_name", "patients", ["search_name"])
+    op.create_index("ix_patients_search_name", "patients", ["search_name", "id"])
     op.create_index("ix_patients_date_of_birth", "patients", ["date_of_birth"])
     op.create_index("ix_patients_email_lower", "patients", [sa.text("lower(email)")])
 

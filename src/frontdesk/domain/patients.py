@@ -206,3 +206,18 @@ def phone_prefix(text: str, region: str) -> str | None:
     if trunk and cleaned.startswith(trunk):
         return f"+{phonenumbers.country_code_for_region(region)}{cleaned[len(trunk):]}"
     return None
+
+
+def format_date(day: date | None, order: str) -> str:
+    """A date as the desk writes it: 31/12/1980 (DMY), 12/31/1980 (MDY), 1980-12-31 (YMD)."""
+    if day is None:
+        return ""
+    if order == "MDY":
+        return f"{day.month:02d}/{day.day:02d}/{day.year}"
+    if order == "YMD":
+        return day.isoformat()
+    return f"{day.day:02d}/{day.month:02d}/{day.year}"
+
+
+def date_example(order: str) -> str:
+    return _example(order)

@@ -80,6 +80,9 @@ class ClinicOverview:
     # this long after arriving is an alert.
     late_after_minutes: int = DEFAULT_LATE_AFTER_MINUTES
     waiting_alert_minutes: int = DEFAULT_WAITING_ALERT_MINUTES
+    # How the desk writes: national phones are this country's; dates are typed in this order.
+    country: str = "GB"
+    date_order: str = "DMY"
 
 
 @dataclass(frozen=True)

@@ -284,7 +284,7 @@ class PatientRecordScreen(FrontdeskScreen):
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return self.appointments.get(key) if key is not None else None
 
-    def _name(self) -> str | None:
+    def _patient_name(self) -> str | None:
         p = self.patient
         return fmt.person_name(p.first_name, p.last_name) if p else None
 
@@ -371,11 +371,11 @@ class PatientRecordScreen(FrontdeskScreen):
 
         apt = self.selected()
         if apt is not None:
-            ask_cancel(self, apt, self._name(), self.cancelled)
+            ask_cancel(self, apt, self._patient_name(), self.cancelled)
 
     def cancelled(self, result) -> None:
         from frontdesk.tui.screens.changes import after_cancel
 
-        if after_cancel(self, result, self._name(), self.cancelled):
+        if after_cancel(self, result, self._patient_name(), self.cancelled):
             self.notify("The appointment is cancelled.", title="Appointment cancelled")
         self.load()

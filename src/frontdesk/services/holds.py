@@ -329,12 +329,13 @@ def confirm_hold(ctx: Context, hold_id: str, req: ConfirmRequest) -> Appointment
     both cases nothing is created. The clock is read once the locks are held, and the slot
     is checked again by the booking rule: a slot another desk took after this hold lapsed
     (however the desks' clocks disagree) is SLOT_UNAVAILABLE."""
+    today = ctx.clock.now().date()  # for a date of birth's plausibility only
     if (req.patient_id is None) == (req.new_patient is None):
         raise validation("Give either patient_id or new patient details", field="patient_id")
     details = None
     if req.new_patient is not None:
         p = req.new_patient
-        details = check_new_patient(ctx, p.first_name, p.last_name, p.email, p.phone, p.date_of_birth)
+        details = check_new_patient(ctx, today, p.first_name, p.last_name, p.email, p.phone, p.date_of_birth)
     attendee_email = rules.check_email(req.attendee_email or None, "attendee_email")
     attendee_name = rules.check_attendee_name(req.attendee_name)
 

@@ -195,11 +195,14 @@ def add_patient(
     return patient
 
 
-def check_new_patient(ctx: Context, first_name, last_name, email=None, phone=None, date_of_birth=None) -> dict[str, Any]:
+def check_new_patient(
+    ctx: Context, today: date, first_name: str, last_name: str, email: str | None = None, phone: str | None = None,
+    date_of_birth: str | None = None,
+) -> dict[str, Any]:
     """A new patient's fields checked with the clinic's country and date order."""
     values = {"first_name": first_name, "last_name": last_name, "email": email or None, "phone": phone or None,
               "date_of_birth": date_of_birth or None}
-    return check_fields(values, clinic_locale(ctx), ctx.clock.now().date())
+    return check_fields(values, clinic_locale(ctx), today)
 
 
 # --- the operations ----------------------------------------------------------------------

@@ -50,7 +50,7 @@ def _country(app) -> str:
     return overview.country if overview is not None else "GB"
 
 
-class PatientSearchModal(ModalScreen[str | None], FrontdeskScreen):  # type: ignore[misc]
+class PatientSearchModal(ModalScreen[str | None], FrontdeskScreen):
     """Find a patient across the whole clinic; Enter on a result opens their record."""
 
     AUTO_FOCUS = "#patient-find"

@@ -53,6 +53,7 @@ from frontdesk.services.objects import (
     HoldView,
     Page,
 )
+from frontdesk.services.patients import add_patient, check_new_patient
 from frontdesk.services.records import (
     add_status,
     appointment_view,
@@ -455,7 +456,7 @@ def confirm_hold(ctx: Context, hold_id: str, req: ConfirmRequest) -> Appointment
     details = None
     if req.new_patient is not None:
         p = req.new_patient
-        details = rules.check_new_patient(p.first_name, p.last_name, p.email, p.phone, p.date_of_birth, today)
+        details = check_new_patient(ctx, today, p.first_name, p.last_name, p.email, p.phone, p.date_of_birth)
     attendee_email = rules.check_email(req.attendee_email or None, "attendee_email")
     attendee_name = rules.check_attendee_name(req.attendee_name)
 
@@ -473,15 +474,8 @@ def confirm_hold(ctx: Context, hold_id: str, req: ConfirmRequest) -> Appointment
             if patient is None:
                 raise not_found("patient", req.patient_id)
         else:
-            patient = Patient(
-                id=new_id("pat_"),
-                first_name=details.first_name,
-                last_name=details.last_name,
-                email=details.email,
-                phone=details.phone,
-                date_of_birth=details.date_of_birth,
-            )
-            session.add(patient)
+            # Stored normalised, and refused when it matches a patient already there.
+            patient = add_patient(session, details, now, allow_duplicate=req.allow_duplicate)
 
         appointment_type = session.get(AppointmentType, hold.appointment_type_id)
         assert appointment_type is not None  # a hold's type is a foreign key

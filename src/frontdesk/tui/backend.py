@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         Page,
         PatientView,
     )
+    from frontdesk.services.patients import PatientHistory
 
 VERSION_CONFLICT = "VERSION_CONFLICT"
 
@@ -63,6 +64,20 @@ def search_patients(ctx: Context, text: str) -> Page[PatientView]:
     from frontdesk.services.patients import search_patients as search
 
     return search(ctx, text, limit=20)
+
+
+def patient_record(ctx: Context, patient_id: str, limit: int = 100) -> PatientHistory:
+    """The patient with their appointments (the newest `limit`) and no-show count."""
+    from frontdesk.services.patients import patient_history
+
+    return patient_history(ctx, patient_id, limit=limit)
+
+
+def update_patient(ctx: Context, patient_id: str, changes: dict, version: int,
+                   allow_duplicate: bool = False) -> PatientView:
+    from frontdesk.services.patients import update_patient as update
+
+    return update(ctx, patient_id, changes, expect_version=version, allow_duplicate=allow_duplicate)
 
 
 def availability(ctx: Context, queries: list[AvailabilityQuery]) -> list[AvailabilityResult]:

@@ -194,20 +194,28 @@ class DateModal(ModalScreen[date | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Go to date", classes="title")
-            yield Static("YYYY-MM-DD, today, tomorrow, +3 / -3 (days from today), or a weekday (mon … sun)", classes="hint")
+            yield Static(f"{self._example()}, 31 dec, YYYY-MM-DD, today, tomorrow, +3 / -3 (days from today), "
+                         "or a weekday (mon … sun)", classes="hint")
             yield FieldInput(self.current.isoformat(), id="day", compact=True)
             yield Label("", id="day-error", classes="field-error")
             yield Label("", id="day-preview", classes="hint")
 
+    def _order(self) -> str:
+        overview = getattr(self.app, "overview", None)  # the clinic's date order, once read
+        return overview.date_order if overview is not None else "DMY"
+
+    def _example(self) -> str:
+        return {"MDY": "12/31", "YMD": "12/31"}.get(self._order(), "31/12")
+
     def on_input_changed(self, event: FieldInput.Changed) -> None:
-        day = parse_day(event.value, self.today)
+        day = parse_day(event.value, self.today, self._order())
         self.query_one("#day-preview", Label).update(fmt.day_label(day) if day else "")
         self.query_one("#day-error", Label).update("")
 
     def on_input_submitted(self, event: FieldInput.Submitted) -> None:
-        day = parse_day(event.value, self.today)
+        day = parse_day(event.value, self.today, self._order())
         if day is None:
-            self.query_one("#day-error", Label).update("Not a date I can read; try 2025-01-31 or +7.")
+            self.query_one("#day-error", Label).update(f"Not a date I can read; try {self._example()}, 2025-01-31 or +7.")
             return
         self.dismiss(day)
 

@@ -24,6 +24,7 @@ def help_sections(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
     from frontdesk.tui.screens.holds import HoldsScreen
     from frontdesk.tui.screens.move import MoveModal
     from frontdesk.tui.screens.patient import PatientScreen
+    from frontdesk.tui.screens.repeat import RepeatModal
     from frontdesk.tui.screens.slots import SlotPickerScreen
 
     everywhere = _keys(app, [b for b in app.BINDINGS if isinstance(b, Binding)]) + [
@@ -39,6 +40,8 @@ def help_sections(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
         ("Appointment", _keys(app, AppointmentScreen.BINDINGS)),
         ("Slot picker", _keys(app, SlotPickerScreen.BINDINGS) + [("enter", "Hold the slot under the cursor")]),
         ("Patient details", _keys(app, PatientScreen.BINDINGS) + [("enter", "In the results: book for that patient")]),
+        ("Repeat dialog (ctrl+r on patient details)", _keys(app, RepeatModal.BINDINGS)
+         + [("enter", "In Visits: hold all (when every visit is free)")]),
         ("Moving an appointment", _keys(app, MoveModal.BINDINGS)),
         ("Holds in force (H)", _keys(app, HoldsScreen.BINDINGS)),
         ("Cancel dialog", _keys(app, CancelModal.BINDINGS) + [("enter", "Cancel the appointment with the reason")]),

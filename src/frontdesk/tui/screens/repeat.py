@@ -132,7 +132,7 @@ class RepeatModal(ModalScreen["HoldView | None"], FrontdeskScreen):
                 yield Label("Visits", classes="field-label")
                 yield FieldInput(self.ends, placeholder="6, or a date", id="ends", compact=True)
             yield Label("", id="ends-words", classes="hint")
-            table = DataTable(id="preview", cursor_type="row", zebra_stripes=False)
+            table: DataTable[str | Text] = DataTable(id="preview", cursor_type="row")
             table.add_columns("#", "Date", "Time", "")
             yield table
             yield Label("", id="tally")

@@ -114,6 +114,10 @@ def _holds(ctx, args):
         return holds.release_hold(ctx, args.hold_id)
     if args.action == "extend":
         return holds.extend_hold(ctx, args.hold_id)
+    if args.action == "repeat":
+        from frontdesk.services.series_holds import repeat_hold
+
+        return repeat_hold(ctx, args.hold_id, args.rrule, skip_conflicts=args.skip_conflicts)
     new_patient = None
     if args.new_patient_first_name or args.new_patient_last_name:
         new_patient = NewPatient(

@@ -151,6 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
     command("release", "give a hold up", hs).add_argument("hold_id", type=_id)
     command("extend", "give an active hold one more hold_minutes from its expiry (once)", hs).add_argument(
         "hold_id", type=_id)
+    hr = command("repeat", "turn an active hold of one slot into a series hold from that slot (same expiry)", hs)
+    hr.add_argument("hold_id", type=_id)
+    hr.add_argument("--rrule", required=True, metavar="RULE",
+                    help="an RFC 5545 rule with COUNT or UNTIL, at most 52 occurrences (e.g. FREQ=WEEKLY;COUNT=6)")
+    hr.add_argument("--skip-conflicts", action="store_true",
+                    help="hold the free occurrences and list the others (default: all or nothing; "
+                         "refused, the single hold stays as it was)")
     hf = command("confirm", "turn a hold into a confirmed appointment", hs)
     hf.add_argument("hold_id", type=_id)
     hf.add_argument("--patient", metavar="ID", type=_id)

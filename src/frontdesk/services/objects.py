@@ -387,6 +387,18 @@ class SeriesChange:
 
 
 @dataclass(frozen=True)
+class SeriesOccurrence:
+    """One occurrence of a series a held slot could grow into (`preview_series`): free, or
+    the reason it is not (domain/series.py's words)."""
+
+    index: int
+    start_time: datetime
+    end_time: datetime
+    free: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class AgendaRow:
     """One line of the day list: an appointment with the names a person reads."""
 

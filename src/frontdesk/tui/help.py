@@ -25,6 +25,7 @@ def help_sections(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
     from frontdesk.tui.screens.move import MoveModal
     from frontdesk.tui.screens.patient import PatientScreen
     from frontdesk.tui.screens.patient_record import PatientEditModal, PatientRecordScreen
+    from frontdesk.tui.screens.repeat import RepeatModal
     from frontdesk.tui.screens.slots import SlotPickerScreen
 
     everywhere = _keys(app, [b for b in app.BINDINGS if isinstance(b, Binding)]) + [
@@ -43,6 +44,8 @@ def help_sections(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
         ("Patient record (ctrl+f, then Enter)", _keys(app, PatientRecordScreen.BINDINGS)
          + [("↑ ↓ / tab", "Choose an appointment (upcoming or past) to move or cancel")]),
         ("Edit patient", _keys(app, PatientEditModal.BINDINGS)),
+        ("Repeat dialog (ctrl+r on patient details)", _keys(app, RepeatModal.BINDINGS)
+         + [("enter", "In Visits: hold all (when every visit is free)")]),
         ("Moving an appointment", _keys(app, MoveModal.BINDINGS)),
         ("Holds in force (H)", _keys(app, HoldsScreen.BINDINGS)),
         ("Cancel dialog", _keys(app, CancelModal.BINDINGS) + [("enter", "Cancel the appointment with the reason")]),

@@ -32,6 +32,7 @@ from frontdesk.tui.forms import (
     check_text,
 )
 from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
+from frontdesk.tui.screens.repeat import RepeatModal, frequency, series_end, series_summary
 from frontdesk.tui.widgets import ClinicHeader, FieldInput, FitTable, HoldCountdown
 
 NEW_PATIENT_FIELDS = (
@@ -70,6 +71,8 @@ class PatientScreen(FrontdeskScreen):
         Binding("ctrl+x", "extend", "Extend", tooltip="Extend the hold once (x outside a text field)",
                 priority=True, id="extend"),
         Binding("x", "extend", "Extend", show=False, id="extend-x"),
+        Binding("ctrl+r", "repeat", "Repeat", tooltip="Repeat the slot weekly, every 2 or 4 weeks (previewed first)",
+                id="repeat"),
         Binding("escape", "leave", "Back", tooltip="Back to the slots (the hold is released)", id="leave"),
         Binding("r", "hold_again", "Hold again", id="hold-again"),
         Binding("s", "pick_another", "Pick another", id="pick-another"),
@@ -134,7 +137,10 @@ class PatientScreen(FrontdeskScreen):
         rooms = ", ".join(app.room_names(hold.resource_ids))
         first = " · ".join(p for p in (app.type_name(hold.appointment_type_id), app.clinician_name(hold.clinician_id)) if p)
         second = " · ".join(p for p in (fmt.when(hold.start_time, hold.end_time, zone), f"{where}, {rooms}" if rooms else where) if p)
-        return Text.assemble((first, "bold"), "\n", second)
+        summary = Text.assemble((first, "bold"), "\n", second)
+        if hold.series_rule:  # a third line: "Weekly × 6 (1 skipped) · the last Mon 24 Feb 2025"
+            summary.append(f"\n{series_summary(hold)} · the last {series_end(hold, zone)}", style="bold")
+        return summary
 
     def _order(self) -> str:
         overview = self.app.overview
@@ -206,6 +212,8 @@ class PatientScreen(FrontdeskScreen):
             return self.locked
         if action in ("confirm", "new_patient", "find", "extend"):
             return not self.locked
+        if action == "repeat":
+            return not self.locked and self.hold.series_rule is None
         if action == "to_results":
             return self.focused is not None and self.focused.id == "find"
         return True
@@ -328,8 +336,11 @@ class PatientScreen(FrontdeskScreen):
         self.busy = False
         self.app.owned_holds.discard(self.hold.id)
         zone = self.app.location_zone(appointment.location_id)
+        who, when = fmt.visible(appointment.attendee_name or appointment.title), fmt.when(appointment.start_time, appointment.end_time, zone)
+        if self.hold.series_rule:  # a series: how many were booked
+            when = f"{len(self.hold.occurrences or [])} appointments booked, {frequency(self.hold.series_rule)} from {when}"
         self.notify(
-            f"{fmt.visible(appointment.attendee_name or appointment.title)} · {fmt.when(appointment.start_time, appointment.end_time, zone)}",
+            f"{who} · {when}",
             title="Booked",
             markup=False,
         )
@@ -391,6 +402,20 @@ class PatientScreen(FrontdeskScreen):
                 self.notify("Booking for the patient already on file; confirm with ctrl+s.", title="Patient found")
 
         self.app.push_screen(ChoiceModal("This patient may already be on file", choices), chosen)
+
+    # --- repeating the slot: a series under the same countdown ---------------------------------
+
+    def action_repeat(self) -> None:
+        if not self.locked and not self.busy and self.hold.series_rule is None:
+            self.app.push_screen(RepeatModal(self.hold, self.app.today()), self.repeated)
+
+    def repeated(self, hold: HoldView | None) -> None:
+        if hold is None or self.locked:
+            return
+        self.hold = hold
+        self.query_one("#hold-summary", Static).update(self._hold_summary())
+        self.refresh_bindings()
+        self.notify(f"{series_summary(hold)} held. Confirming books them all.", title="Series held")
 
     # --- extending the hold, once ---------------------------------------------------------------
 

@@ -21,6 +21,7 @@ test_patient_details_expired[80x24] hold-expired
 test_leave_question[80x24] leave-and-release
 test_no_clinic[80x24] no-clinic
 test_patient_details[80x24] patient-details
+test_repeat_dialog[80x24] repeat-dialog
 test_slot_picker[120x40] slot-picker-120x40
 test_slot_picker[80x24] slot-picker
 test_other_themes[frontdesk-high-contrast] theme-high-contrast

@@ -242,7 +242,10 @@ def test_confirm_with_a_new_patient_creates_the_patient(desk):
         (ConfirmRequest(new_patient=NewPatient("Ada", "Lovelace", email="ada-at-example")), "VALIDATION_ERROR"),
         (ConfirmRequest(new_patient=NewPatient("Ada", "Lovelace", phone="call me")), "VALIDATION_ERROR"),
         (ConfirmRequest(new_patient=NewPatient("Ada", "Lovelace", date_of_birth="2030-01-01")), "VALIDATION_ERROR"),
-        (ConfirmRequest(new_patient=NewPatient("Ada", "Lovelace", date_of_birth="10/12/1990")), "VALIDATION_ERROR"),
+        # 10/12/1990 is a date at a GB clinic now (#13); 30 February never is.
+        (ConfirmRequest(new_patient=NewPatient("Ada", "Lovelace", date_of_birth="30/02/1990")), "VALIDATION_ERROR"),
+        # The same email as John Smith: a duplicate, refused unless allowed.
+        (ConfirmRequest(new_patient=NewPatient("Jon", "Smyth", email="JOHN@example.com")), "VALIDATION_ERROR"),
         (ConfirmRequest(patient_id="pat_john_smith", attendee_email="nope"), "VALIDATION_ERROR"),
         (ConfirmRequest(patient_id="pat_nobody"), "NOT_FOUND"),
     ],

@@ -19,6 +19,7 @@ from tui_pilot import (
 )
 
 from frontdesk.services import appointments, attendees, day_list
+from frontdesk.services.objects import AppointmentCreate
 from frontdesk.tui.widgets import ClinicHeader, HoldCountdown
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -141,6 +142,23 @@ def test_patient_details_no_color(snap_compare, desk, monkeypatch):
     """Without colour: the hold's warning in words, the date's error bold, the typing cursor reversed."""
     monkeypatch.setenv("NO_COLOR", "1")
     assert snap_compare(make_app(desk), terminal_size=(80, 24), run_before=_patient_details(desk))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_repeat_dialog(snap_compare, desk, size):
+    """Repeating the held slot weekly: six visits previewed, the second taken by a meeting."""
+    start = datetime(2025, 1, 27, 8, 30, tzinfo=UTC)  # a week after the demo's first follow-up slot
+    appointments.create_appointment(desk, AppointmentCreate(
+        title="Team meeting", start_time=start, end_time=start + timedelta(minutes=20),
+        clinician_profile_id="cli_amara_okafor"))
+
+    async def run_before(pilot):
+        await settle(pilot)
+        await hold_first_slot(pilot)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+
+    assert snap_compare(make_app(desk), terminal_size=size, run_before=run_before)
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -114,6 +114,10 @@ def _holds(ctx, args):
         return holds.release_hold(ctx, args.hold_id)
     if args.action == "extend":
         return holds.extend_hold(ctx, args.hold_id)
+    if args.action == "repeat":
+        from frontdesk.services.series_holds import repeat_hold
+
+        return repeat_hold(ctx, args.hold_id, args.rrule, skip_conflicts=args.skip_conflicts)
     new_patient = None
     if args.new_patient_first_name or args.new_patient_last_name:
         new_patient = NewPatient(
@@ -132,6 +136,7 @@ def _holds(ctx, args):
             attendee_name=args.attendee_name,
             attendee_email=args.attendee_email,
             payment_status=args.payment_status,
+            allow_duplicate=args.allow_duplicate,
         ),
     )
     if booked.recurring.get("is_recurring"):
@@ -233,6 +238,19 @@ def _patients(ctx, args):
 
     if args.action == "search":
         return patients.search_patients(ctx, args.text, limit=args.limit, offset=args.offset)
+    if args.action == "create":
+        return patients.create_patient(ctx, args.first_name, args.last_name, email=args.email, phone=args.phone,
+                                       date_of_birth=args.dob, allow_duplicate=args.allow_duplicate)
+    if args.action == "update":
+        given = {"first_name": args.first_name, "last_name": args.last_name, "email": args.email,
+                 "phone": args.phone, "date_of_birth": args.dob}
+        changes = {name: value for name, value in given.items() if value is not None}
+        return patients.update_patient(ctx, args.id, changes, expect_version=args.expect_version,
+                                       allow_duplicate=args.allow_duplicate)
+    if args.action == "history":
+        return patients.patient_history(ctx, args.id, limit=args.limit, offset=args.offset)
+    if args.action == "export":
+        return patients.export_patient(ctx, args.id)
     return patients.get_patient(ctx, args.id)
 
 

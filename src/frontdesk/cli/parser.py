@@ -151,6 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
     command("release", "give a hold up", hs).add_argument("hold_id", type=_id)
     command("extend", "give an active hold one more hold_minutes from its expiry (once)", hs).add_argument(
         "hold_id", type=_id)
+    hr = command("repeat", "turn an active hold of one slot into a series hold from that slot (same expiry)", hs)
+    hr.add_argument("hold_id", type=_id)
+    hr.add_argument("--rrule", required=True, metavar="RULE",
+                    help="an RFC 5545 rule with COUNT or UNTIL, at most 52 occurrences (e.g. FREQ=WEEKLY;COUNT=6)")
+    hr.add_argument("--skip-conflicts", action="store_true",
+                    help="hold the free occurrences and list the others (default: all or nothing; "
+                         "refused, the single hold stays as it was)")
     hf = command("confirm", "turn a hold into a confirmed appointment", hs)
     hf.add_argument("hold_id", type=_id)
     hf.add_argument("--patient", metavar="ID", type=_id)
@@ -162,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     hf.add_argument("--attendee-name", metavar="N")
     hf.add_argument("--attendee-email", metavar="E")
     hf.add_argument("--payment-status", metavar="S", help="a group seat's: not_applicable (the default), pending or paid")
+    hf.add_argument("--allow-duplicate", action="store_true",
+                    help="create the new patient even when one with the same name and date of birth, email or phone exists")
 
     apts = command("appointments", "list, show, create, update and cancel appointments")
     aps = apts.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
@@ -241,11 +250,32 @@ def build_parser() -> argparse.ArgumentParser:
         changing.add_argument("--expect-version", type=int, metavar="N",
                               help="refuse (VERSION_CONFLICT) if the appointment changed since version N")
 
-    pts = command("patients", "find patients")
+    pts = command("patients", "find, create and change patients; their appointments; export one")
     ps = pts.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
-    pq = command("search", "name, email, phone or date of birth; empty text lists everyone", ps)
+    pq = command("search", "name (any order, accents ignored), date of birth, phone (any form) or email; "
+                 "empty text lists everyone", ps)
     pq.add_argument("text", nargs="?", default="")
     pq.add_argument("--limit", type=int, default=20)
     pq.add_argument("--offset", type=int, default=0)
     command("get", "one patient", ps).add_argument("id", type=_id)
+    pc = command("create", "a new patient (refused when one like them exists, unless --allow-duplicate)", ps)
+    pc.add_argument("--first-name", required=True, metavar="F")
+    pc.add_argument("--last-name", required=True, metavar="L")
+    pu = command("update", "change a patient's fields, with the same checks", ps)
+    pu.add_argument("id", type=_id)
+    pu.add_argument("--first-name", metavar="F")
+    pu.add_argument("--last-name", metavar="L")
+    pu.add_argument("--expect-version", type=int, metavar="N",
+                    help="refuse (VERSION_CONFLICT) if the patient changed since version N")
+    for editing in (pc, pu):
+        editing.add_argument("--email", metavar="E")
+        editing.add_argument("--phone", metavar="P", help="any common form; national numbers are the clinic's country's")
+        editing.add_argument("--dob", metavar="DATE", help="date of birth: ISO or in the clinic's date order")
+        editing.add_argument("--allow-duplicate", action="store_true",
+                             help="go ahead even when another patient has the same name and date of birth, email or phone")
+    ph = command("history", "a patient's appointments, newest first, paged, with the no-show count", ps)
+    ph.add_argument("id", type=_id)
+    ph.add_argument("--limit", type=int, default=20)
+    ph.add_argument("--offset", type=int, default=0)
+    command("export", "everything held about one patient, as one JSON document", ps).add_argument("id", type=_id)
     return parser

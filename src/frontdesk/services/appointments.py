@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -58,6 +58,7 @@ from frontdesk.services.records import (
     log_change,
     new_id,
     of_clinician,
+    of_patient,
     read_page,
     write_links,
 )
@@ -83,9 +84,7 @@ def list_appointments(ctx: Context, f: AppointmentFilter) -> Page[AppointmentVie
             rules.check_status(status)
     conditions = []
     if f.patient_id:
-        # Their own appointments and the groups they attend (going or not).
-        attending = select(Attendee.appointment_id).where(Attendee.patient_id == f.patient_id)
-        conditions.append(or_(Appointment.patient_id == f.patient_id, Appointment.id.in_(attending)))
+        conditions.append(of_patient(f.patient_id))
     if f.clinician_id:
         conditions.append(of_clinician(f.clinician_id))
     if f.status:

@@ -149,6 +149,7 @@ class _Ask:
     seed: int | None = None
     tz: ZoneInfo | timezone = UTC  # of the slots' datetimes
     exclude_appointment_id: str | None = None  # an appointment being moved: its time is not busy
+    exclude_hold_id: str | None = None  # a hold asked about growing into a series: its own time is not busy
 
 
 def _moving(session: Session, appointment_id: str | None) -> Appointment | None:
@@ -311,7 +312,7 @@ def _read(session: Session, now: datetime, ask: _Ask) -> tuple:
     # Only a group type (bookings share a start) and BALANCED (counts bookings) look at them.
     bookings = (t.capacity or 1) > 1 or ask.round_robin == BALANCED
     busy = busy_spans(session, resource_ids, window, now, exclude_appointment_id=ask.exclude_appointment_id,
-                      bookings=bookings)
+                      exclude_hold_id=ask.exclude_hold_id, bookings=bookings)
     return channels, location_zones, opening, busy
 
 
@@ -518,6 +519,7 @@ def find_offered_slots(
     room_id: str | None,
     interval_minutes: int | None = None,
     exclude_appointment_id: str | None = None,
+    exclude_hold_id: str | None = None,
 ) -> list[Slot | None]:
     """`find_offered_slot` for each of `starts` (a series' occurrences), in order: the rows
     are read once over the whole span, and each start is asked of the engine with the busy
@@ -568,6 +570,7 @@ def find_offered_slots(
             rooms=rooms,
             needs_room=needs_room,
             exclude_appointment_id=exclude_appointment_id,
+            exclude_hold_id=exclude_hold_id,
         )
         for start in starts
     ]

@@ -201,6 +201,8 @@ def clinic_overview(ctx: Context) -> ClinicOverview:
             hold_minutes=clinic.hold_minutes if clinic else DEFAULT_HOLD_MINUTES,
             late_after_minutes=clinic.late_after_minutes if clinic else DEFAULT_LATE_AFTER_MINUTES,
             waiting_alert_minutes=clinic.waiting_alert_minutes if clinic else DEFAULT_WAITING_ALERT_MINUTES,
+            country=clinic.country if clinic else "GB",
+            date_order=clinic.date_order if clinic else "DMY",
             locations=[LocationView(loc.id, loc.name, loc.timezone) for loc in locations],
             clinicians=[
                 ClinicianView(r.id, r.name, zones.get(r.id))

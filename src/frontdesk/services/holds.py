@@ -53,6 +53,7 @@ from frontdesk.services.objects import (
     HoldView,
     Page,
 )
+from frontdesk.services.patients import add_patient, check_new_patient
 from frontdesk.services.records import (
     add_status,
     appointment_view,
@@ -287,21 +288,9 @@ def _hold_series(session: Session, now: datetime, req: HoldRequest, rule: str, s
     """The occurrences of a series hold, each one what availability offers now (the same
     check as a hold of one slot), and those skipped with why. All or nothing unless
     `skip_conflicts`: SLOT_UNAVAILABLE with `details.conflicts`; none free is always so."""
-    if location is not None:
-        tz = zone(location.timezone)
-    else:
-        tz = resource_zones(session, [req.clinician_id])[req.clinician_id]
     minutes = req.duration_minutes or appointment_type.duration_minutes
-    gap = timedelta(minutes=(appointment_type.padding_before_minutes or 0) + (appointment_type.padding_after_minutes or 0))
-    held: list[dict] = []
-    conflicts: list[dict] = []
-    occurrences = series.expand(rule, start, timedelta(minutes=minutes), tz, gap=gap)
-    for occurrence, slot in zip(occurrences, offered(starts=[o.start for o in occurrences]), strict=True):
-        if slot is not None:
-            held.append(_held_slot(occurrence.index, slot, req.clinician_id))
-        else:
-            reason = _why_not(session, now, appointment_type, occurrence, req.clinician_id, rooms)
-            conflicts.append({**occurrence.as_json(), "reason": reason})
+    held, conflicts = series_answers(session, now, rule, start, minutes, appointment_type, req.clinician_id, location,
+                                     rooms, offered)
     if conflicts and (not req.skip_conflicts or not held):
         raise FrontdeskError(
             SLOT_UNAVAILABLE,
@@ -313,18 +302,42 @@ def _hold_series(session: Session, now: datetime, req: HoldRequest, rule: str, s
     return held, conflicts
 
 
+def series_answers(session: Session, now: datetime, rule: str, start: datetime, minutes: int,
+                   appointment_type: AppointmentType, clinician_id: str, location: Location | None, rooms: list[str], offered,
+                   exclude_hold_id: str | None = None) -> tuple[list[dict], list[dict]]:
+    """Each occurrence of `rule` from `start`, `minutes` long: those availability offers now (`offered`, the
+    hold's own question) and those it does not, with why. `exclude_hold_id`: a hold whose
+    own time does not count (a single hold asked about growing into this series)."""
+    if location is not None:
+        tz = zone(location.timezone)
+    else:
+        tz = resource_zones(session, [clinician_id])[clinician_id]
+    gap = timedelta(minutes=(appointment_type.padding_before_minutes or 0) + (appointment_type.padding_after_minutes or 0))
+    held: list[dict] = []
+    conflicts: list[dict] = []
+    occurrences = series.expand(rule, start, timedelta(minutes=minutes), tz, gap=gap)
+    for occurrence, slot in zip(occurrences, offered(starts=[o.start for o in occurrences]), strict=True):
+        if slot is not None:
+            held.append(_held_slot(occurrence.index, slot, clinician_id))
+        else:
+            reason = _why_not(session, now, appointment_type, occurrence, clinician_id, rooms, exclude_hold_id)
+            conflicts.append({**occurrence.as_json(), "reason": reason})
+    return held, conflicts
+
+
 def _why_not(session: Session, now: datetime, appointment_type: AppointmentType, occurrence: series.Occurrence,
-             clinician_id: str, rooms: list[str]) -> str:
+             clinician_id: str, rooms: list[str], exclude_hold_id: str | None = None) -> str:
     """Why availability does not offer an occurrence, in a desk's words."""
     if occurrence.start <= now:
         return series.IN_THE_PAST
     if occurrence.start < now + timedelta(minutes=appointment_type.min_notice_minutes or 0):
         return series.TOO_SOON
-    found = find_conflicts(session, now, booking_of(appointment_type, occurrence.start, occurrence.end, [clinician_id], []))
+    conflicts = functools.partial(find_conflicts, session, now, exclude_hold_id=exclude_hold_id)
+    found = conflicts(booking_of(appointment_type, occurrence.start, occurrence.end, [clinician_id], []))
     if found:
         return series.BLOCKED if all(c["source"] == BLOCK for c in found) else series.TAKEN
     room_free = any(
-        not find_conflicts(session, now, booking_of(appointment_type, occurrence.start, occurrence.end, [], [room]))
+        not conflicts(booking_of(appointment_type, occurrence.start, occurrence.end, [], [room]))
         for room in rooms
     )
     if rooms and not room_free:
@@ -455,7 +468,7 @@ def confirm_hold(ctx: Context, hold_id: str, req: ConfirmRequest) -> Appointment
     details = None
     if req.new_patient is not None:
         p = req.new_patient
-        details = rules.check_new_patient(p.first_name, p.last_name, p.email, p.phone, p.date_of_birth, today)
+        details = check_new_patient(ctx, today, p.first_name, p.last_name, p.email, p.phone, p.date_of_birth)
     attendee_email = rules.check_email(req.attendee_email or None, "attendee_email")
     attendee_name = rules.check_attendee_name(req.attendee_name)
 
@@ -473,15 +486,8 @@ def confirm_hold(ctx: Context, hold_id: str, req: ConfirmRequest) -> Appointment
             if patient is None:
                 raise not_found("patient", req.patient_id)
         else:
-            patient = Patient(
-                id=new_id("pat_"),
-                first_name=details.first_name,
-                last_name=details.last_name,
-                email=details.email,
-                phone=details.phone,
-                date_of_birth=details.date_of_birth,
-            )
-            session.add(patient)
+            # Stored normalised, and refused when it matches a patient already there.
+            patient = add_patient(session, details, now, allow_duplicate=req.allow_duplicate)
 
         appointment_type = session.get(AppointmentType, hold.appointment_type_id)
         assert appointment_type is not None  # a hold's type is a foreign key

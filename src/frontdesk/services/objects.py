@@ -80,6 +80,9 @@ class ClinicOverview:
     # this long after arriving is an alert.
     late_after_minutes: int = DEFAULT_LATE_AFTER_MINUTES
     waiting_alert_minutes: int = DEFAULT_WAITING_ALERT_MINUTES
+    # How the desk writes: national phones are this country's; dates are typed in this order.
+    country: str = "GB"
+    date_order: str = "DMY"
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,11 @@ class PatientView:
     date_of_birth: date | None
     email: str | None
     phone: str | None
+    phone_e164: str | None = None  # +447700900396: what search matches
+    phone_display: str | None = None  # as the desk reads it back: 07700 900396 in the clinic's country
+    version: int = 1  # goes up on every change; name it to refuse a stale change
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -219,6 +227,7 @@ class ConfirmRequest:
     attendee_name: str | None = None
     attendee_email: str | None = None
     payment_status: str | None = None  # a group seat's (not_applicable when not given)
+    allow_duplicate: bool = False  # create the new patient even when one like it exists
 
 
 # --- appointments ------------------------------------------------------------------------
@@ -375,6 +384,18 @@ class SeriesChange:
     series_id: str | None
     changed: list[str]
     left_as_is: list[dict]  # {id, index, status}
+
+
+@dataclass(frozen=True)
+class SeriesOccurrence:
+    """One occurrence of a series a held slot could grow into (`preview_series`): free, or
+    the reason it is not (domain/series.py's words)."""
+
+    index: int
+    start_time: datetime
+    end_time: datetime
+    free: bool
+    reason: str | None = None
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,12 @@ def of_clinician(clinician_id: str) -> ColumnElement[bool]:
                and_(Appointment.internal.is_(True), Appointment.id.in_(on_it)))
 
 
+def of_patient(patient_id: str) -> ColumnElement[bool]:
+    """A patient's appointments: their own, and the groups they attend (going or not)."""
+    attending = select(Attendee.appointment_id).where(Attendee.patient_id == patient_id)
+    return or_(Appointment.patient_id == patient_id, Appointment.id.in_(attending))
+
+
 def attendee_view(x: Attendee) -> AttendeeView:
     return AttendeeView(
         id=x.patient_id,

@@ -20,10 +20,13 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false
 
+from frontdesk.domain.patients import search_name
 from frontdesk.domain.statuses import (
     DEFAULT_HOLD_MINUTES,
     DEFAULT_LATE_AFTER_MINUTES,
@@ -77,6 +80,10 @@ class Clinic(Base):
     waiting_alert_minutes: Mapped[int] = mapped_column(
         Integer, default=DEFAULT_WAITING_ALERT_MINUTES, server_default=str(DEFAULT_WAITING_ALERT_MINUTES)
     )
+    # Phones typed without a country code are this country's (ISO 3166 alpha-2); dates typed
+    # at the desk are read in `date_order` (DMY, MDY or YMD).
+    country: Mapped[str] = mapped_column(String(2), default="GB", server_default="GB")
+    date_order: Mapped[str] = mapped_column(String(3), default="DMY", server_default="DMY")
     # Each remote booking's link: the template with its own meeting id for `{meeting_id}`.
     video_url_template: Mapped[str | None] = mapped_column(Text)
 
@@ -216,9 +223,30 @@ class Patient(Base):
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100), index=True)
-    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    date_of_birth: Mapped[date | None] = mapped_column(Date, index=True)
     email: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(50))
+    # The phone as E.164 (+447700900396), whatever way it was typed: what search matches.
+    phone_e164: Mapped[str | None] = mapped_column(String(20), index=True)
+    # "last first|first last", accents stripped and case folded (domain/patients.py); kept
+    # in step with the names on every flush (below). Sorting on it sorts by last name.
+    search_name: Mapped[str | None] = mapped_column(String(410))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    __mapper_args__ = {"version_id_col": version}
+
+
+# An email typed in any case is found through this index.
+Index("ix_patients_email_lower", func.lower(Patient.email))
+# A name search reads (and sorts on) this index alone, fetching only the patients it finds.
+Index("ix_patients_search_name", Patient.search_name, Patient.id)
+
+
+@event.listens_for(Patient, "before_insert")
+@event.listens_for(Patient, "before_update")
+def _keep_search_name(_mapper, _connection, patient: Patient) -> None:
+    patient.search_name = search_name(patient.first_name, patient.last_name)
 
 
 hold_resources = Table(

@@ -47,6 +47,9 @@ class FrontdeskApp(App[None]):
         Binding("question_mark", "help", "Help", show=False, id="help-alt"),
         Binding("ctrl+r", "refresh", "Refresh", show=False, id="refresh"),
         Binding("H", "holds", "Holds", tooltip="Holds in force at every desk (release one from there)", show=False, id="holds"),
+        Binding("ctrl+f", "patients", "Patients", show=False, id="patients",
+                tooltip="Find a patient anywhere in the clinic and open their record (on the patient details "
+                        "of a hold: its own find box)"),
     ]
 
     # Tests and snapshots turn these off: no blinking cursor, no animation.
@@ -300,6 +303,18 @@ class FrontdeskApp(App[None]):
         if not isinstance(self.screen, HoldsScreen | ModalScreen):  # not over a dialog, not twice
             self.push_screen(HoldsScreen())
 
+    def action_patients(self) -> None:
+        from frontdesk.tui.screens.patient_record import PatientRecordScreen, PatientSearchModal
+
+        if isinstance(self.screen, ModalScreen):  # not over a dialog
+            return
+
+        def chosen(patient_id: str | None) -> None:
+            if patient_id is not None:
+                self.push_screen(PatientRecordScreen(patient_id))
+
+        self.push_screen(PatientSearchModal(), chosen)
+
     def action_book(self) -> None:
         home = self._home()
         if home is None:
@@ -323,6 +338,8 @@ class FrontdeskApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield SystemCommand("Book an appointment", "Choose a type, then a free slot, then the patient", self.action_book)
+        yield SystemCommand("Find a patient", "Anyone in the clinic by name, date of birth, phone or email (ctrl+f)",
+                            self.action_patients)
         yield SystemCommand("Go to date", "Show the appointment list of another day", self.action_go_to_date)
         yield SystemCommand("Switch theme", "Change the colours (remembered for next time)", self.action_change_theme)
         yield SystemCommand("Switch location", "Show another site of the clinic", self.action_switch_location)

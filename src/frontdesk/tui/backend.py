@@ -26,7 +26,9 @@ if TYPE_CHECKING:
         HoldView,
         Page,
         PatientView,
+        SeriesOccurrence,
     )
+    from frontdesk.services.patients import PatientHistory
 
 VERSION_CONFLICT = "VERSION_CONFLICT"
 
@@ -63,6 +65,20 @@ def search_patients(ctx: Context, text: str) -> Page[PatientView]:
     from frontdesk.services.patients import search_patients as search
 
     return search(ctx, text, limit=20)
+
+
+def patient_record(ctx: Context, patient_id: str, limit: int = 100) -> PatientHistory:
+    """The patient with their appointments (the newest `limit`) and no-show count."""
+    from frontdesk.services.patients import patient_history
+
+    return patient_history(ctx, patient_id, limit=limit)
+
+
+def update_patient(ctx: Context, patient_id: str, changes: dict, version: int,
+                   allow_duplicate: bool = False) -> PatientView:
+    from frontdesk.services.patients import update_patient as update
+
+    return update(ctx, patient_id, changes, expect_version=version, allow_duplicate=allow_duplicate)
 
 
 def availability(ctx: Context, queries: list[AvailabilityQuery]) -> list[AvailabilityResult]:
@@ -105,6 +121,26 @@ def extend_hold(ctx: Context, hold_id: str) -> HoldView:
     return extend(ctx, hold_id)
 
 
+def preview_series(ctx: Context, hold_id: str, rrule: str) -> list[SeriesOccurrence]:
+    """Each occurrence of the rule from the held slot: free, or why not (nothing is held)."""
+    from frontdesk.services.series_holds import preview_series as preview
+
+    return preview(ctx, hold_id, rrule)
+
+
+def repeat_hold(ctx: Context, hold_id: str, rrule: str, skip_conflicts: bool) -> HoldView:
+    """The held slot becomes a series hold, under the same countdown."""
+    from frontdesk.services.series_holds import repeat_hold as repeat
+
+    return repeat(ctx, hold_id, rrule, skip_conflicts)
+
+
+def series_size(ctx: Context, series_id: str) -> int:
+    from frontdesk.services.series_holds import series_size as size
+
+    return size(ctx, series_id)
+
+
 def holds_in_force(ctx: Context, limit: int) -> Page[HoldView]:
     """Every desk's holds in force, soonest to expire first."""
     from frontdesk.services.holds import list_holds
@@ -125,16 +161,24 @@ class ChangeConflict:
     details: dict
 
 
-def update_appointment(ctx: Context, appointment_id: str, changes: dict, version: int) -> AppointmentView | ChangeConflict:
+def update_appointment(ctx: Context, appointment_id: str, changes: dict, version: int,
+                       scope: str | None = None) -> AppointmentView | ActionResult | ChangeConflict:
+    """Save the changes; with a `scope` (an occurrence of a series) an ActionResult saying
+    what the scope reached."""
     from frontdesk.services.appointments import update_appointment as update
+    from frontdesk.services.appointments import update_in_scope
 
+    if scope is not None:
+        return _or_conflict(ctx, appointment_id, changes,
+                            lambda: update_in_scope(ctx, appointment_id, changes, version, scope))
     return _or_conflict(ctx, appointment_id, changes, lambda: update(ctx, appointment_id, changes, version))
 
 
-def cancel_appointment(ctx: Context, appointment_id: str, reason: str, version: int) -> ActionResult | ChangeConflict:
+def cancel_appointment(ctx: Context, appointment_id: str, reason: str, version: int,
+                       scope: str | None = None) -> ActionResult | ChangeConflict:
     from frontdesk.services.appointments import cancel_appointment as cancel
 
-    return _or_conflict(ctx, appointment_id, reason, lambda: cancel(ctx, appointment_id, reason, version))
+    return _or_conflict(ctx, appointment_id, reason, lambda: cancel(ctx, appointment_id, reason, version, scope))
 
 
 def act_on_appointment(ctx: Context, appointment_id: str, action: str, version: int) -> ActionResult:

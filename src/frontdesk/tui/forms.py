@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 from frontdesk.domain import appointments as rules
 from frontdesk.domain.errors import FrontdeskError
+from frontdesk.domain.patients import DEFAULT_COUNTRY, parse_date_of_birth, parse_date_text, phone_e164
 from frontdesk.domain.text import refusal
 from frontdesk.domain.words import field_label
 
@@ -39,15 +40,16 @@ def check_email(value: str, field: str = "email") -> str | None:
     return _problem(rules.check_email, value, field) if value else None
 
 
-def check_phone(value: str) -> str | None:
-    return _problem(rules.check_phone, value) if value else None
+def check_phone(value: str, country: str = DEFAULT_COUNTRY) -> str | None:
+    return _problem(phone_e164, value, country) if value else None
 
 
-def check_date_of_birth(value: str, today: date) -> str | None:
-    return _problem(rules.check_date_of_birth, value, today) if value else None
+def check_date_of_birth(value: str, today: date, order: str = "DMY") -> str | None:
+    """The clinic's date order (and ISO) as the service reads it; an impossible date says so."""
+    return _problem(parse_date_of_birth, value, order, today) if value else None
 
 
-def check_new_patient(values: dict[str, str], today: date) -> dict[str, str]:
+def check_new_patient(values: dict[str, str], today: date, order: str = "DMY", country: str = DEFAULT_COUNTRY) -> dict[str, str]:
     """Messages by field name for a new patient's details; empty when all is well."""
     problems: dict[str, str] = {}
     for name in ("first_name", "last_name"):
@@ -55,19 +57,20 @@ def check_new_patient(values: dict[str, str], today: date) -> dict[str, str]:
         message = check_text(value, name) if value else "Required."
         if message:
             problems[name] = message
-    for name, check in (("email", check_email), ("phone", check_phone)):
-        message = check(values.get(name, "").strip())
+    for name, message in (("email", check_email(values.get("email", "").strip())),
+                          ("phone", check_phone(values.get("phone", "").strip(), country))):
         if message:
             problems[name] = message
-    message = check_date_of_birth(values.get("date_of_birth", "").strip(), today)
+    message = check_date_of_birth(values.get("date_of_birth", "").strip(), today, order)
     if message:
         problems["date_of_birth"] = message
     return problems
 
 
-def parse_day(text: str, today: date) -> date | None:
-    """A date typed by a person: YYYY-MM-DD, today, tomorrow, yesterday, +N / -N, or a weekday
-    (the next one, today included)."""
+def parse_day(text: str, today: date, order: str = "DMY") -> date | None:
+    """A date typed by a person: YYYY-MM-DD, today, tomorrow, yesterday, +N / -N, a weekday
+    (the next one, today included), or a date in the clinic's order with or without its year
+    (31/12, 31 dec, 31/12/2025; without a year, this year's)."""
     value = text.strip().lower()
     if not value:
         return None
@@ -83,6 +86,6 @@ def parse_day(text: str, today: date) -> date | None:
         ahead = (_WEEKDAYS.index(value[:3]) - today.weekday()) % 7
         return today + timedelta(days=ahead)
     try:
-        return date.fromisoformat(value) if len(value) == 10 else None
-    except ValueError:
+        return parse_date_text(value, order, today, default_year=today.year)
+    except FrontdeskError:
         return None

@@ -24,7 +24,9 @@ def help_sections(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
     from frontdesk.tui.screens.holds import HoldsScreen
     from frontdesk.tui.screens.move import MoveModal
     from frontdesk.tui.screens.patient import PatientScreen
-    from frontdesk.tui.screens.roster import PatientSearchModal, Roster
+    from frontdesk.tui.screens.patient_record import PatientEditModal, PatientRecordScreen
+    from frontdesk.tui.screens.repeat import RepeatModal
+    from frontdesk.tui.screens.roster import Roster
     from frontdesk.tui.screens.slots import SlotPickerScreen
 
     everywhere = _keys(app, [b for b in app.BINDINGS if isinstance(b, Binding)]) + [
@@ -39,10 +41,13 @@ def help_sections(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
         ("Appointment list (home)", _keys(app, AgendaScreen.BINDINGS) + [("enter", "Open the appointment")]),
         ("Appointment", _keys(app, AppointmentScreen.BINDINGS)),
         ("Group roster (a class's appointment)", _keys(app, Roster.BINDINGS)),
-        ("Add a patient to a class", _keys(app, [b for b in PatientSearchModal.BINDINGS if isinstance(b, Binding) and b.show])
-         + [("enter", "Add the patient under the cursor")]),
         ("Slot picker", _keys(app, SlotPickerScreen.BINDINGS) + [("enter", "Hold the slot under the cursor")]),
         ("Patient details", _keys(app, PatientScreen.BINDINGS) + [("enter", "In the results: book for that patient")]),
+        ("Patient record (ctrl+f, then Enter)", _keys(app, PatientRecordScreen.BINDINGS)
+         + [("↑ ↓ / tab", "Choose an appointment (upcoming or past) to move or cancel")]),
+        ("Edit patient", _keys(app, PatientEditModal.BINDINGS)),
+        ("Repeat dialog (ctrl+r on patient details)", _keys(app, RepeatModal.BINDINGS)
+         + [("enter", "In Visits: hold all (when every visit is free)")]),
         ("Moving an appointment", _keys(app, MoveModal.BINDINGS)),
         ("Holds in force (H)", _keys(app, HoldsScreen.BINDINGS)),
         ("Cancel dialog", _keys(app, CancelModal.BINDINGS) + [("enter", "Cancel the appointment with the reason")]),

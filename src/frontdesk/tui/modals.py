@@ -13,8 +13,21 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from frontdesk.tui import format as fmt
+from frontdesk.tui.choice import Choice
 from frontdesk.tui.forms import check_email, check_text, parse_day
 from frontdesk.tui.widgets import FieldInput, NotesArea
+
+
+# Which occurrences of a series a cancel or an edit reaches (domain/series.py's scopes).
+SCOPES = [("This one only", "one"), ("This and the following", "following"), ("All in the series", "all")]
+
+
+def scope_field(scope: str | None) -> ComposeResult:
+    """The scope choice, for an appointment of a series only (`scope` None: not in one)."""
+    if scope is not None:
+        with Horizontal(classes="field"):
+            yield Label("Which", classes="field-label")
+            yield Choice("Which appointments of the series", SCOPES, scope, id="scope")
 
 
 class ConfirmModal(ModalScreen[bool]):
@@ -46,15 +59,18 @@ class ConfirmModal(ModalScreen[bool]):
 
 
 class CancelModal(ModalScreen[str | None]):
-    """Ask why an appointment is cancelled. Returns the reason, or None if the user backs out."""
+    """Ask why an appointment is cancelled. Returns the reason, or None if the user backs out.
+    For an appointment of a series it asks which ones too (`scope`, read when it returns)."""
 
+    AUTO_FOCUS = "#reason"
     BINDINGS = [Binding("escape", "back", "Back")]
 
-    def __init__(self, summary: str, reason: str = "", notice: str | None = None) -> None:
+    def __init__(self, summary: str, reason: str = "", notice: str | None = None, scope: str | None = None) -> None:
         super().__init__()
         self.summary = summary
         self.reason = reason  # what the desk typed before, kept across a conflict
         self.notice = notice
+        self.scope = scope  # None: not in a series
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -62,6 +78,7 @@ class CancelModal(ModalScreen[str | None]):
             if self.notice:
                 yield Static(Text(fmt.visible(self.notice)), classes="notice")
             yield Static(Text(fmt.visible(self.summary)), classes="question")
+            yield from scope_field(self.scope)
             yield Label("Reason")
             yield FieldInput(self.reason, placeholder="e.g. patient called to cancel", id="reason", compact=True)
             yield Label("", id="reason-error", classes="field-error")
@@ -71,6 +88,9 @@ class CancelModal(ModalScreen[str | None]):
 
     def on_input_submitted(self, event: FieldInput.Submitted) -> None:
         self._submit()
+
+    def on_choice_changed(self, event: Choice.Changed) -> None:
+        self.scope = event.value
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "confirm":
@@ -92,7 +112,10 @@ class CancelModal(ModalScreen[str | None]):
 
 
 class EditModal(ModalScreen[dict | None]):
-    """Edit title, notes and attendee details. Returns only the fields that changed."""
+    """Edit title, notes and attendee details. Returns only the fields that changed. For an
+    appointment of a series it asks which ones too (`scope`, read when it returns)."""
+
+    AUTO_FOCUS = "#title"
 
     BINDINGS = [
         Binding("ctrl+s", "save", "Save"),
@@ -109,10 +132,12 @@ class EditModal(ModalScreen[dict | None]):
         *,
         typed: dict | None = None,
         notice: str | None = None,
+        scope: str | None = None,
     ) -> None:
         super().__init__()
         self.summary = summary  # whose appointment, and when
         self.notice = notice
+        self.scope = scope  # None: not in a series
         # Shown with any control character made visible; a field left as shown counts as unchanged.
         self.original = {
             "title": fmt.visible(title or ""),
@@ -129,6 +154,7 @@ class EditModal(ModalScreen[dict | None]):
             yield Static(Text(fmt.visible(self.summary)), classes="question")
             if self.notice:
                 yield Static(Text(fmt.visible(self.notice)), classes="notice")
+            yield from scope_field(self.scope)
             with Horizontal(classes="field"):
                 yield Label("Title", classes="field-label")
                 yield FieldInput(self.shown["title"], id="title", compact=True)
@@ -150,6 +176,9 @@ class EditModal(ModalScreen[dict | None]):
 
     def on_input_submitted(self) -> None:
         self.action_save()
+
+    def on_choice_changed(self, event: Choice.Changed) -> None:
+        self.scope = event.value
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "save":
@@ -194,20 +223,28 @@ class DateModal(ModalScreen[date | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Go to date", classes="title")
-            yield Static("YYYY-MM-DD, today, tomorrow, +3 / -3 (days from today), or a weekday (mon … sun)", classes="hint")
+            yield Static(f"{self._example()}, 31 dec, YYYY-MM-DD, today, tomorrow, +3 / -3 (days from today), "
+                         "or a weekday (mon … sun)", classes="hint")
             yield FieldInput(self.current.isoformat(), id="day", compact=True)
             yield Label("", id="day-error", classes="field-error")
             yield Label("", id="day-preview", classes="hint")
 
+    def _order(self) -> str:
+        overview = getattr(self.app, "overview", None)  # the clinic's date order, once read
+        return overview.date_order if overview is not None else "DMY"
+
+    def _example(self) -> str:
+        return {"MDY": "12/31", "YMD": "12/31"}.get(self._order(), "31/12")
+
     def on_input_changed(self, event: FieldInput.Changed) -> None:
-        day = parse_day(event.value, self.today)
+        day = parse_day(event.value, self.today, self._order())
         self.query_one("#day-preview", Label).update(fmt.day_label(day) if day else "")
         self.query_one("#day-error", Label).update("")
 
     def on_input_submitted(self, event: FieldInput.Submitted) -> None:
-        day = parse_day(event.value, self.today)
+        day = parse_day(event.value, self.today, self._order())
         if day is None:
-            self.query_one("#day-error", Label).update("Not a date I can read; try 2025-01-31 or +7.")
+            self.query_one("#day-error", Label).update(f"Not a date I can read; try {self._example()}, 2025-01-31 or +7.")
             return
         self.dismiss(day)
 

@@ -20,6 +20,13 @@ from frontdesk.domain.day import ATTENDANCE_STATUSES
 from frontdesk.domain.statuses import ATTENDEE_STATUSES, GOING, PAYMENT_STATUSES
 from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.staff_video import MAX_TEMPLATE_LENGTH, template_problem
+from frontdesk.domain.patients import (
+    DATE_ORDERS,
+    DEFAULT_COUNTRY,
+    check_country,
+    default_date_order,
+    phone_or_none,
+)
 from frontdesk.domain.statuses import (
     DEFAULT_HOLD_MINUTES,
     DEFAULT_LATE_AFTER_MINUTES,
@@ -272,6 +279,7 @@ class Checker:
             ),
             "video_url_template": self.video_url_template(row),
         }
+        self.out.clinic.update(clinic_locale(row))
 
     def video_url_template(self, row: Row) -> str | None:
         """Each remote booking's link, `{meeting_id}` standing for its own meeting id."""
@@ -471,7 +479,9 @@ class Checker:
             "last_name": row.text("last_name", required=True, max_len=100),
             "date_of_birth": row.day("date_of_birth"),
             "email": row.email("email"),
-            "phone": row.text("phone", max_len=50),
+            "phone": (phone := row.text("phone", max_len=50)),
+            # Best effort: a file's number that does not read as one is kept, unsearchable by phone.
+            "phone_e164": phone_or_none(phone, (self.out.clinic or {}).get("country", DEFAULT_COUNTRY)),
         })
 
     def appointment(self, row: Row) -> None:
@@ -578,3 +588,19 @@ class Checker:
                 if lid is not None and at is not None and at != lid:
                     row.bad(f"resource_ids[{i}]", f"room {show(rid)} is at {show(at)}, not at location_id {show(lid)}")
         return resource_ids
+
+
+def clinic_locale(row: Row) -> dict:
+    """`country` (ISO 3166 alpha-2, GB if not given) and `date_order` (DMY, MDY or YMD; by
+    default the country's: MDY in the US, else DMY)."""
+    country = row.text("country", max_len=2) or DEFAULT_COUNTRY
+    try:
+        country = check_country(country)
+    except FrontdeskError as exc:
+        row.bad("country", exc.message)
+        country = DEFAULT_COUNTRY
+    order = row.text("date_order", max_len=3)
+    if order is not None and order.upper() not in DATE_ORDERS:
+        row.bad("date_order", f"{show(order)} is not one of {', '.join(DATE_ORDERS)}")
+        order = None
+    return {"country": country, "date_order": order.upper() if order else default_date_order(country)}

@@ -24,7 +24,8 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 # Every key each part of the file may have; anything else is a typo and an error.
 KEYS: dict[str, tuple[str, ...]] = {
-    "clinic": ("name", "hold_minutes", "late_after_minutes", "waiting_alert_minutes", "video_url_template"),
+    "clinic": ("name", "hold_minutes", "late_after_minutes", "waiting_alert_minutes", "video_url_template", "country",
+               "date_order"),
     "locations": ("id", "name", "timezone", "hours"),
     "hours": ("days", "start", "end"),
     "rooms": ("id", "name", "location_id"),

@@ -17,6 +17,7 @@ from textual.widgets import Footer, Label, Static
 from frontdesk.tui import backend
 from frontdesk.tui import format as fmt
 from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
+from frontdesk.tui.screens.repeat import frequency
 from frontdesk.tui.screens.changes import (
     after_cancel,
     after_update,
@@ -47,6 +48,7 @@ class AppointmentScreen(FrontdeskScreen):
         self.appointment: AppointmentView | None = None
         self.patient: PatientView | None = None
         self.about: list[PatientView] = []  # staff time: the patients it is about
+        self.series_size: tuple[str, int] | None = None  # (series id, how many it booked)
 
     def compose(self) -> ComposeResult:
         yield ClinicHeader()
@@ -72,6 +74,12 @@ class AppointmentScreen(FrontdeskScreen):
 
     def show(self, loaded: tuple[AppointmentView, PatientView | None, list[PatientView]]) -> None:
         self.appointment, self.patient, self.about = loaded
+        series_id = self.appointment.recurring.get("series_id")
+        if series_id and (self.series_size is None or self.series_size[0] != series_id):
+            # "3 of 6": how many the series booked, read before the details are drawn.
+            count = partial(backend.series_size, series_id=series_id)
+            self.call_service("series", count, lambda size: self._sized(loaded, series_id, size))
+            return
         self.refresh_bindings()  # Copy link: only with a link
         apt = self.appointment
         app = self.app
@@ -99,6 +107,7 @@ class AppointmentScreen(FrontdeskScreen):
             ("Type", app.type_name(apt.appointment_type_id)) if not apt.internal else None,
             ("Where", f"{where} · {rooms}" if where and rooms else where),
             *self._video_rows(apt),
+            self._series_row(apt),
             ("Status", fmt.STATUS_LABELS.get(apt.status, apt.status)),
             None if apt.internal else (
                 "Attendee", " · ".join(x for x in (apt.attendee_name, apt.attendee_email) if x) or None),
@@ -147,6 +156,17 @@ class AppointmentScreen(FrontdeskScreen):
             shown.first().show(apt)
         else:
             self.mount(Roster(apt), before="#appointment-scroll")
+
+    def _sized(self, loaded, series_id: str, size: int) -> None:
+        self.series_size = (series_id, size)
+        self.show(loaded)
+
+    def _series_row(self, apt: AppointmentView) -> tuple[str, str] | None:
+        """ "3 of 6 · weekly": where it stands in its series (cancel and edit then ask which ones)."""
+        recurring = apt.recurring
+        if not recurring.get("is_recurring") or self.series_size is None:
+            return None
+        return ("Series", f"{recurring['index'] + 1} of {self.series_size[1]} · {frequency(recurring['rule'])}")
 
     def _staff_rows(self, apt: AppointmentView) -> list[tuple[str, str | None]]:
         """Staff time: who is on it (the host first) and the patients it is about."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 
 from rich.text import Text
@@ -14,6 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Label, Static
 
+from frontdesk.domain.patients import date_example, format_date
 from frontdesk.services.objects import (
     ConfirmRequest,
     HoldRequest,
@@ -31,6 +32,7 @@ from frontdesk.tui.forms import (
     check_text,
 )
 from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
+from frontdesk.tui.screens.repeat import RepeatModal, frequency, series_end, series_summary
 from frontdesk.tui.widgets import ClinicHeader, FieldInput, FitTable, HoldCountdown
 
 NEW_PATIENT_FIELDS = (
@@ -42,6 +44,7 @@ NEW_PATIENT_FIELDS = (
 )
 ATTENDEE_FIELDS = (("attendee_name", "Attendee"), ("attendee_email", "Att. email"))
 SEARCH_MIN_CHARS = 2
+NEW_ANYWAY = "<new patient>"  # the choice "create a new patient anyway" (no id has < or >)
 FORM_FIELDS = ("find", *(name for name, _ in NEW_PATIENT_FIELDS + ATTENDEE_FIELDS))
 
 
@@ -68,6 +71,8 @@ class PatientScreen(FrontdeskScreen):
         Binding("ctrl+x", "extend", "Extend", tooltip="Extend the hold once (x outside a text field)",
                 priority=True, id="extend"),
         Binding("x", "extend", "Extend", show=False, id="extend-x"),
+        Binding("ctrl+r", "repeat", "Repeat", tooltip="Repeat the slot weekly, every 2 or 4 weeks (previewed first)",
+                id="repeat"),
         Binding("escape", "leave", "Back", tooltip="Back to the slots (the hold is released)", id="leave"),
         Binding("r", "hold_again", "Hold again", id="hold-again"),
         Binding("s", "pick_another", "Pick another", id="pick-another"),
@@ -102,7 +107,8 @@ class PatientScreen(FrontdeskScreen):
             yield Label("Find a patient — name, date of birth or phone (ctrl+f)", classes="section")
             yield FieldInput(placeholder="e.g. smith, 1980-04-02, 07700", id="find", compact=True)
             yield FitTable(
-                [("name", "Name", 3, False), ("born", "Born", 10, True), ("phone", "Phone", 2, False), ("email", "Email", 3, False)],
+                # The phone column fits a whole international number, to read it back to the caller.
+                [("name", "Name", 3, False), ("born", "Born", 10, True), ("phone", "Phone", 17, True), ("email", "Email", 3, False)],
                 id="results",
             )
             yield Static(Text("Booking for: a new patient (fill in below)", style="dim"), id="chosen")
@@ -110,7 +116,7 @@ class PatientScreen(FrontdeskScreen):
             for name, label in NEW_PATIENT_FIELDS:
                 with Horizontal(classes="field"):
                     yield Label(label, classes="field-label")
-                    yield FieldInput(id=name, compact=True, placeholder="YYYY-MM-DD" if name == "date_of_birth" else "")
+                    yield FieldInput(id=name, compact=True, placeholder=date_example(self._order()) if name == "date_of_birth" else "")
                     yield Label("", id=f"{name}-error", classes="field-error")
             yield Label("Attendee (filled from the patient)", classes="section")
             for name, label in ATTENDEE_FIELDS:
@@ -131,7 +137,18 @@ class PatientScreen(FrontdeskScreen):
         rooms = ", ".join(app.room_names(hold.resource_ids))
         first = " · ".join(p for p in (app.type_name(hold.appointment_type_id), app.clinician_name(hold.clinician_id)) if p)
         second = " · ".join(p for p in (fmt.when(hold.start_time, hold.end_time, zone), f"{where}, {rooms}" if rooms else where) if p)
-        return Text.assemble((first, "bold"), "\n", second)
+        summary = Text.assemble((first, "bold"), "\n", second)
+        if hold.series_rule:  # a third line: "Weekly × 6 (1 skipped) · the last Mon 24 Feb 2025"
+            summary.append(f"\n{series_summary(hold)} · the last {series_end(hold, zone)}", style="bold")
+        return summary
+
+    def _order(self) -> str:
+        overview = self.app.overview
+        return overview.date_order if overview else "DMY"
+
+    def _country(self) -> str:
+        overview = self.app.overview
+        return overview.country if overview else "GB"
 
     def on_mount(self) -> None:
         self.query_one("#expired-panel").display = False
@@ -177,8 +194,8 @@ class PatientScreen(FrontdeskScreen):
         for patient in page.items:
             table.add_row(
                 fmt.plain(fmt.person_name(patient.first_name, patient.last_name)),
-                fmt.plain(patient.date_of_birth.isoformat() if patient.date_of_birth else None),
-                fmt.plain(patient.phone),
+                fmt.plain(format_date(patient.date_of_birth, self._order()) or None),
+                fmt.plain(patient.phone_display or patient.phone),
                 fmt.plain(patient.email),
                 key=patient.id,
             )
@@ -195,6 +212,8 @@ class PatientScreen(FrontdeskScreen):
             return self.locked
         if action in ("confirm", "new_patient", "find", "extend"):
             return not self.locked
+        if action == "repeat":
+            return not self.locked and self.hold.series_rule is None
         if action == "to_results":
             return self.focused is not None and self.focused.id == "find"
         return True
@@ -208,7 +227,8 @@ class PatientScreen(FrontdeskScreen):
     def choose_patient(self, patient: PatientView) -> None:
         self.patient = patient
         name = fmt.visible(fmt.person_name(patient.first_name, patient.last_name))
-        details = fmt.visible(" · ".join(x for x in (f"born {patient.date_of_birth.isoformat()}" if patient.date_of_birth else "", patient.phone or "") if x))
+        born = format_date(patient.date_of_birth, self._order())
+        details = fmt.visible(" · ".join(x for x in (f"born {born}" if born else "", patient.phone_display or patient.phone or "") if x))
         chosen = Text("Booking for: ", style="bold")
         chosen.append(name)
         if details:
@@ -259,8 +279,8 @@ class PatientScreen(FrontdeskScreen):
         checks = {
             "email": check_email,
             "attendee_email": lambda v: check_email(v, "attendee_email"),
-            "phone": check_phone,
-            "date_of_birth": lambda v: check_date_of_birth(v, self.app.today()),
+            "phone": lambda v: check_phone(v, self._country()),
+            "date_of_birth": lambda v: check_date_of_birth(v, self.app.today(), self._order()),
             "attendee_name": lambda v: check_text(v, "attendee_name"),
         }
         if name in checks:
@@ -272,13 +292,13 @@ class PatientScreen(FrontdeskScreen):
         actions: dict[str | None, Callable[[], None]] = {"confirm": self.action_confirm, "leave": self.action_leave, "again": self.action_hold_again, "another": self.action_pick_another}
         actions[event.button.id]()
 
-    def action_confirm(self) -> None:
+    def action_confirm(self, allow_duplicate: bool = False) -> None:
         if self.locked or self.busy:
             return
         values = self._form_values()
         problems = {}
         if self.patient is None:
-            problems = check_new_patient(values, self.app.today())
+            problems = check_new_patient(values, self.app.today(), self._order(), self._country())
         for name, problem in (
             ("attendee_name", check_text(values["attendee_name"], "attendee_name")),
             ("attendee_email", check_email(values["attendee_email"], "attendee_email")),
@@ -305,6 +325,7 @@ class PatientScreen(FrontdeskScreen):
             ),
             attendee_name=values["attendee_name"] or None,
             attendee_email=values["attendee_email"] or None,
+            allow_duplicate=allow_duplicate,
         )
         self.busy = True
         self.query_one("#confirm", Button).disabled = True
@@ -315,8 +336,11 @@ class PatientScreen(FrontdeskScreen):
         self.busy = False
         self.app.owned_holds.discard(self.hold.id)
         zone = self.app.location_zone(appointment.location_id)
+        who, when = fmt.visible(appointment.attendee_name or appointment.title), fmt.when(appointment.start_time, appointment.end_time, zone)
+        if self.hold.series_rule:  # a series: how many were booked
+            when = f"{len(self.hold.occurrences or [])} appointments booked, {frequency(self.hold.series_rule)} from {when}"
         self.notify(
-            f"{fmt.visible(appointment.attendee_name or appointment.title)} · {fmt.when(appointment.start_time, appointment.end_time, zone)}",
+            f"{who} · {when}",
             title="Booked",
             markup=False,
         )
@@ -342,12 +366,56 @@ class PatientScreen(FrontdeskScreen):
             self.lock_form("The hold lapsed and the slot was taken by another desk. Nothing was booked.",
                            can_hold_again=False)
             return True
+        matches = message.details.get("matches")
+        if message.code == "VALIDATION_ERROR" and matches:
+            self.offer_match(matches)
+            return True
         field = message.details.get("field")
         if message.code == "VALIDATION_ERROR" and isinstance(field, str):
             name = field.removeprefix("new_patient.").removeprefix("new_patient_")
             if self.query(f"#{name}-error"):
                 self.query_one(f"#{name}-error", Label).update(Text(message.message))
         return False
+
+    def offer_match(self, matches: list[dict]) -> None:
+        """The new patient looks like one already there: book for them, or create anyway."""
+        from frontdesk.tui.choice import ChoiceModal
+
+        found = {m["id"]: m for m in matches}
+        choices = []
+        for m in matches:
+            born = format_date(date.fromisoformat(m["date_of_birth"]), self._order()) if m["date_of_birth"] else ""
+            about = " · ".join(x for x in (f"born {born}" if born else "", m["phone"] or "", m["email"] or "") if x)
+            choices.append((f"Use {fmt.person_name(m['first_name'], m['last_name'])} ({about}) — same {', '.join(m['same'])}", m["id"]))
+        choices.append(("Create a new patient anyway", NEW_ANYWAY))
+
+        def chosen(choice: str | None) -> None:
+            if choice == NEW_ANYWAY:
+                self.action_confirm(allow_duplicate=True)
+            elif choice in found:
+                m = found[choice]
+                self.choose_patient(PatientView(
+                    m["id"], m["first_name"], m["last_name"],
+                    date.fromisoformat(m["date_of_birth"]) if m["date_of_birth"] else None,
+                    m["email"], m["phone"], phone_display=m["phone"],
+                ))
+                self.notify("Booking for the patient already on file; confirm with ctrl+s.", title="Patient found")
+
+        self.app.push_screen(ChoiceModal("This patient may already be on file", choices), chosen)
+
+    # --- repeating the slot: a series under the same countdown ---------------------------------
+
+    def action_repeat(self) -> None:
+        if not self.locked and not self.busy and self.hold.series_rule is None:
+            self.app.push_screen(RepeatModal(self.hold, self.app.today()), self.repeated)
+
+    def repeated(self, hold: HoldView | None) -> None:
+        if hold is None or self.locked:
+            return
+        self.hold = hold
+        self.query_one("#hold-summary", Static).update(self._hold_summary())
+        self.refresh_bindings()
+        self.notify(f"{series_summary(hold)} held. Confirming books them all.", title="Series held")
 
     # --- extending the hold, once ---------------------------------------------------------------
 

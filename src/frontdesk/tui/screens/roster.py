@@ -157,7 +157,7 @@ class Roster(Vertical):
                 return
             self._change(partial(backend.add_attendee, patient_id=patient_id), f"{name} added to the class.")
 
-        self.app.push_screen(PatientSearchModal(self.type_name()), chosen)
+        self.app.push_screen(AddAttendeeModal(self.type_name()), chosen)
 
     def action_remove(self) -> None:
         attendee = self.current()
@@ -226,9 +226,10 @@ class Roster(Vertical):
         return False
 
 
-class PatientSearchModal(FrontdeskScreen, ModalScreen[tuple[str, str] | None]):
+class AddAttendeeModal(FrontdeskScreen, ModalScreen[tuple[str, str] | None]):
     """Find a patient to add: type part of a name, phone or email; Enter on a result picks
-    it (returns the patient's id and name), Escape backs out."""
+    it (returns the patient's id and name), Escape backs out. (Not patient_record's
+    PatientSearchModal: the screens' layers keep the appointment screen below the record.)"""
 
     BINDINGS = [Binding("escape", "back", "Back"), Binding("down", "to_results", "Results", show=False)]
     AUTO_FOCUS = "#patient-find"

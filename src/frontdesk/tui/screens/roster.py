@@ -16,6 +16,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, Static
 
+from frontdesk.domain.patients import format_date
 from frontdesk.domain.statuses import GOING, NOT_GOING, PAYMENT_STATUSES
 from frontdesk.tui import backend
 from frontdesk.tui import format as fmt
@@ -266,8 +267,10 @@ class AddAttendeeModal(FrontdeskScreen, ModalScreen[tuple[str, str] | None]):
         for patient in page.items:
             name = fmt.visible(fmt.person_name(patient.first_name, patient.last_name))
             self.names[patient.id] = name
-            table.add_row(fmt.plain(name), fmt.plain(patient.date_of_birth.isoformat() if patient.date_of_birth else None),
-                          fmt.plain(patient.phone), key=patient.id)
+            # As the clinic writes dates and phones, like every other list of patients.
+            order = self.app.overview.date_order if self.app.overview else "DMY"
+            table.add_row(fmt.plain(name), fmt.plain(format_date(patient.date_of_birth, order) or None),
+                          fmt.plain(patient.phone_display or patient.phone), key=patient.id)
 
     def on_input_submitted(self, event: FieldInput.Submitted) -> None:
         self.action_to_results()

@@ -156,8 +156,10 @@ class RepeatModal(ModalScreen["HoldView | None"], FrontdeskScreen):
         self.action_hold_all()
 
     def refresh_data(self) -> None:
-        """Another desk changed something: the clashes may have too."""
-        self.update_preview()
+        """Another desk changed something: the clashes may have too. The preview on screen
+        stays until the new one comes (no blank flash on every change elsewhere)."""
+        if self.rule is not None:
+            self._ask_preview(self.rule)
 
     def update_preview(self) -> None:
         weeks = int(self.query_one("#every", Choice).value)
@@ -173,8 +175,11 @@ class RepeatModal(ModalScreen["HoldView | None"], FrontdeskScreen):
         self.query_one("#tally", Label).update("")
         self._buttons()
         if rule is not None:
-            preview = partial(backend.preview_series, hold_id=self.hold.id, rrule=rule)
-            self.call_service("preview", preview, partial(self.show_preview, rule), self.not_previewed)
+            self._ask_preview(rule)
+
+    def _ask_preview(self, rule: str) -> None:
+        preview = partial(backend.preview_series, hold_id=self.hold.id, rrule=rule)
+        self.call_service("preview", preview, partial(self.show_preview, rule), self.not_previewed)
 
     def show_preview(self, rule: str, occurrences: list[SeriesOccurrence]) -> None:
         if rule != self.rule:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -20,13 +20,21 @@ from frontdesk.domain import appointments as rules
 from frontdesk.domain.errors import INVALID_STATE_TRANSITION, FrontdeskError, validation
 from frontdesk.domain.statuses import ATTENDEE_STATUSES, GOING, PAYMENT_STATUSES
 from frontdesk.services.appointments import check_version
-from frontdesk.services.booking import appointment_booking, booking_of, free_time, seats_going, take_time, takes_time
+from frontdesk.services.booking import (
+    appointment_booking,
+    booking_of,
+    fewer_seats,
+    free_time,
+    seats_going,
+    take_time,
+    takes_time,
+)
 from frontdesk.services.context import Context
 from frontdesk.services.locking import lock_resources
 from frontdesk.services.objects import AppointmentView
 from frontdesk.services.records import add_status, appointment_view, load_appointment, log_change, new_id, write_links
 from frontdesk.services.video import settle_video
-from frontdesk.store.models import Appointment, AppointmentType, Attendee, BusyTime, Hold, Patient
+from frontdesk.store.models import Appointment, AppointmentType, Attendee, Hold, Patient
 
 ATTENDANCE_STATUSES = ATTENDEE_STATUSES
 # Who is in the class can change while it is still to happen; payment and a no-show are
@@ -261,8 +269,7 @@ def _reseat(session: Session, now: datetime, group: Appointment, before: int) ->
         take_time(session, now, appointment_booking(group, appointment_type), appointment_id=group.id,
                   overlap_allowed=group.overlap_reason is not None)
     else:
-        b = BusyTime.__table__.c
-        session.execute(update(BusyTime.__table__).where(b.appointment_id == group.id).values(seats=after))
+        fewer_seats(session, group.id, after)
 
 
 def _saved(session: Session, group: Appointment, now: datetime) -> AppointmentView:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -197,6 +197,13 @@ def free_time(session: Session, *, appointment_id: str | None = None, hold_id: s
         session.execute(delete(BusyTime.__table__).where(b.appointment_id == appointment_id))
     if hold_id is not None:
         session.execute(delete(BusyTime.__table__).where(b.hold_id == hold_id))
+
+
+def fewer_seats(session: Session, appointment_id: str, seats: int) -> None:
+    """A group's busy rows stand for fewer seats (an attendee left): nothing can clash, so the
+    rule need not be asked; more seats go through `take_time`."""
+    b = BusyTime.__table__.c
+    session.execute(update(BusyTime.__table__).where(b.appointment_id == appointment_id).values(seats=seats))
 
 
 def takes_time(session: Session, appointment_id: str) -> bool:

@@ -415,7 +415,9 @@ async def test_confirm_after_expiry_is_refused_plainly(desk):
         await type_text(pilot, "Late")
         await pilot.press("tab")
         await type_text(pilot, "Comer")
-        screen.query_one(HoldCountdown).remove()  # the screen never noticed the time run out
+        # The screen never notices the time run out: its countdown is gone (awaited, or its
+        # last tick could still lock the form first with its own words).
+        await screen.query_one(HoldCountdown).remove()
         desk.clock.set(screen.hold.expires_at + timedelta(seconds=1))
         await pilot.press("ctrl+s")
         await settle(pilot)

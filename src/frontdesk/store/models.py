@@ -122,6 +122,9 @@ class Resource(Base):
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str | None] = mapped_column(String(64))
     location_id: Mapped[str | None] = mapped_column(ForeignKey("locations.id"))
+    # A clinician's own calendars, from the clinic file: [{"file": ..., "source": ...}]
+    # (interop.md), imported again by `availability --sync-external`.
+    external_calendars: Mapped[list[dict] | None] = mapped_column(JSON)
 
 
 type_clinicians = Table(
@@ -216,6 +219,28 @@ class Block(Base):
     span_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Past one-off blocks end before any window asked about: (resource, span_end) skips them.
     __table_args__ = (Index("ix_blocks_resource_span_end", "resource_id", "span_end"),)
+
+
+class ExternalBusy(Base):
+    """A clinician's busy time imported from one of their own calendars (iCalendar), one row
+    per occurrence, already expanded and in UTC. Nothing of the event but its time is kept.
+
+    Not in `busy_times`: a private calendar may overlap a booking, and that is its owner's
+    business; availability treats these rows as busy time like blocks. Importing a source
+    again replaces its rows.
+    """
+
+    __tablename__ = "external_busy"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    clinician_id: Mapped[str] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(100))
+    busy_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    busy_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    __table_args__ = (
+        Index("ix_external_busy_clinician_busy_end", "clinician_id", "busy_end", "busy_start"),
+        Index("ix_external_busy_clinician_source", "clinician_id", "source"),
+    )
 
 
 class Patient(Base):
@@ -457,6 +482,38 @@ class FieldChange(Base):
     new: Mapped[object | None] = mapped_column(JSON)
     changed_by: Mapped[str] = mapped_column(String(100))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WaitlistEntry(Base):
+    """A patient waiting for a slot that fits their wishes (booking.md "Waitlist"); its offers
+    are computed by the availability engine when asked, never stored.
+
+    status: waiting, booked (the patient was booked into a fitting slot) or removed.
+    """
+
+    __tablename__ = "waitlist_entries"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"))
+    appointment_type_id: Mapped[str] = mapped_column(ForeignKey("appointment_types.id"))
+    clinician_id: Mapped[str | None] = mapped_column(ForeignKey("resources.id"))
+    location_id: Mapped[str | None] = mapped_column(ForeignKey("locations.id"))
+    remote: Mapped[bool | None] = mapped_column(Boolean)  # None: either mode
+    earliest: Mapped[date | None] = mapped_column(Date)
+    latest: Mapped[date | None] = mapped_column(Date)
+    weekdays: Mapped[list[int] | None] = mapped_column(JSON)  # 0 = Monday; None: any day
+    time_from: Mapped[str | None] = mapped_column(String(5))  # "HH:MM", the location's wall clock
+    time_to: Mapped[str | None] = mapped_column(String(5))
+    note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="waiting")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    appointment_id: Mapped[str | None] = mapped_column(ForeignKey("appointments.id"))
+    # First come, first offered: the waiting entries in the order they were added.
+    __table_args__ = (
+        Index("ix_waitlist_status_created", "status", "created_at", "id"),
+        Index("ix_waitlist_patient", "patient_id"),
+    )
 
 
 class IdempotencyKey(Base):

@@ -1,0 +1,64 @@
+"""the waitlist; clinicians' external busy time imported from their calendars
+
+Revision ID: 0007
+Revises: 0006
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+import frontdesk.store.models
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("resources", sa.Column("external_calendars", sa.JSON(), nullable=True))
+    op.create_table(
+        "external_busy",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("clinician_id", sa.String(length=100), nullable=False),
+        sa.Column("source", sa.String(length=100), nullable=False),
+        sa.Column("busy_start", frontdesk.store.models.UTCDateTime(), nullable=False),
+        sa.Column("busy_end", frontdesk.store.models.UTCDateTime(), nullable=False),
+        sa.Column("imported_at", frontdesk.store.models.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["clinician_id"], ["resources.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_external_busy_clinician_busy_end", "external_busy", ["clinician_id", "busy_end", "busy_start"])
+    op.create_index("ix_external_busy_clinician_source", "external_busy", ["clinician_id", "source"])
+    op.create_table(
+        "waitlist_entries",
+        sa.Column("id", sa.String(length=100), nullable=False),
+        sa.Column("patient_id", sa.String(length=100), nullable=False),
+        sa.Column("appointment_type_id", sa.String(length=100), nullable=False),
+        sa.Column("clinician_id", sa.String(length=100), nullable=True),
+        sa.Column("location_id", sa.String(length=100), nullable=True),
+        sa.Column("remote", sa.Boolean(), nullable=True),
+        sa.Column("earliest", sa.Date(), nullable=True),
+        sa.Column("latest", sa.Date(), nullable=True),
+        sa.Column("weekdays", sa.JSON(), nullable=True),
+        sa.Column("time_from", sa.String(length=5), nullable=True),
+        sa.Column("time_to", sa.String(length=5), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("created_at", frontdesk.store.models.UTCDateTime(), nullable=False),
+        sa.Column("created_by", sa.String(length=100), nullable=True),
+        sa.Column("ended_at", frontdesk.store.models.UTCDateTime(), nullable=True),
+        sa.Column("appointment_id", sa.String(length=100), nullable=True),
+        sa.ForeignKeyConstraint(["appointment_id"], ["appointments.id"]),
+        sa.ForeignKeyConstraint(["appointment_type_id"], ["appointment_types.id"]),
+        sa.ForeignKeyConstraint(["clinician_id"], ["resources.id"]),
+        sa.ForeignKeyConstraint(["location_id"], ["locations.id"]),
+        sa.ForeignKeyConstraint(["patient_id"], ["patients.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_waitlist_status_created", "waitlist_entries", ["status", "created_at", "id"])
+    op.create_index("ix_waitlist_patient", "waitlist_entries", ["patient_id"])
+
+
+def downgrade() -> None:
+    raise NotImplementedError("frontdesk migrations only go forward; restore a backup to go back")

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from frontdesk.cli.parser import UsageError, build_parser, unreadable_argument
 from frontdesk.domain.errors import INTERNAL_ERROR, NOT_FOUND, FrontdeskError, validation
@@ -375,12 +375,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 # two). Not when called in-process (tests): frozen garbage is never freed.
                 gc.freeze()
             print(dumps(success(JSON_COMMANDS[args.command](ctx, args))))
+            if own_process:
+                _end_now(0)
             return 0
         if args.command == "demo":
             return _run_demo(args)
         return _run_ui(_context(args), args)
     except FrontdeskError as error:
         _print_failure(_with_hint(error, command_ctx))
+        if own_process and command_ctx is not None:
+            _end_now(1)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -402,6 +406,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             traceback.print_exc()
         return 1
+
+
+def _end_now(code: int) -> NoReturn:
+    """The answer is written and its transaction committed: end the process without the
+    interpreter's teardown (tens of milliseconds spent freeing what the OS frees anyway)."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # the reader left (`| head`): nothing more to say
+        code = 1
+    os._exit(code)
 
 
 def _print_failure(error: FrontdeskError) -> None:

@@ -81,6 +81,20 @@ def offered_starts(ctx, clinician_id: str) -> set:
 # --- staff time ----------------------------------------------------------------------------
 
 
+def test_staff_time_of_several_days_is_busy_in_a_day_of_its_middle(clinic):
+    """A row longer than a day is read on its own (busy_times.long_span): a query of a day
+    inside it still sees it, though the row ends days after the day asked about."""
+    assert offered_starts(clinic, "cli_tom")
+    away = create_appointment(clinic, staff_time(start=TEN - timedelta(days=2), minutes=5 * 24 * 60,
+                                                 clinicians=("cli_tom",), title="Conference"))
+    assert offered_starts(clinic, "cli_tom") == set()
+    refused("SLOT_UNAVAILABLE", create_appointment, clinic, AppointmentCreate(
+        title="Check-up", start_time=TEN, end_time=TEN + timedelta(minutes=30),
+        clinician_profile_id="cli_tom", patient_id="pat_mary_jones"))
+    cancel_appointment(clinic, away.id, "Conference called off")
+    assert TEN in offered_starts(clinic, "cli_tom")
+
+
 def test_staff_time_is_busy_for_every_clinician_on_it_and_hosted_by_the_first(clinic):
     assert TEN in offered_starts(clinic, "cli_tom") and TEN in offered_starts(clinic, "cli_sarah")
     made = create_appointment(clinic, staff_time(reference_patient_ids=("pat_john_smith",)))

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import create_engine, text
 
+from frontdesk.domain.intervals import Interval
+from frontdesk.services.busy import busy_spans
 from frontdesk.store.db import open_database
 from frontdesk.store.migrate import upgrade
 
@@ -173,3 +175,32 @@ def test_0005_merges_one_appointment_per_seat_into_groups(url):
                                         ("cli_t", "apt_s5", 1), ("res_gym", "apt_s5", 1)]
     assert formers == ["apt_s1", "apt_s2", "apt_s3", "apt_s4", "apt_s5"]
     ctx.db.dispose()
+
+
+def test_0007_flags_busy_rows_longer_than_a_day(url):
+    """A conference of three days, booked before 0007, is still busy in a day of its middle."""
+    engine = create_engine(url)
+    upgrade(engine, "0006")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO resources (id, kind, name) VALUES ('cli_a', 'clinician', 'A')"))
+        for aid, start, end in (("apt_away", "2025-01-19 09:00:00", "2025-01-22 17:00:00"),
+                                ("apt_visit", "2025-01-23 09:00:00", "2025-01-23 09:30:00")):
+            conn.execute(text(
+                "INSERT INTO appointments (id, clinician_profile_id, title, start_time, end_time, status,"
+                " is_remote, duration_minutes, created_at, updated_at) VALUES"
+                f" ('{aid}', 'cli_a', 'X', '{start}', '{end}', 'confirmed', false, 30, '{start}', '{start}')"
+            ))
+            conn.execute(text(
+                "INSERT INTO busy_times (resource_id, busy_start, busy_end, appointment_id, booked_start, share_key)"
+                f" VALUES ('cli_a', '{start}', '{end}', '{aid}', '{start}', '{aid}')"
+            ))
+    engine.dispose()
+    database = open_database(url)
+    with database.engine.connect() as conn:
+        flags = dict(conn.execute(text("SELECT appointment_id, long_span FROM busy_times")).all())
+    assert flags == {"apt_away": True, "apt_visit": False}
+    with database.session(write=False) as session:
+        day = Interval(datetime(2025, 1, 20, tzinfo=UTC), datetime(2025, 1, 21, tzinfo=UTC))
+        spans = busy_spans(session, ["cli_a"], day, datetime(2025, 1, 1, tzinfo=UTC))["cli_a"]
+    assert [span.ref_id for span in spans] == ["apt_away"]
+    database.dispose()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from frontdesk.domain.intervals import Interval
@@ -11,6 +11,11 @@ from frontdesk.domain.intervals import Interval
 BLOCK = "block"
 APPOINTMENT = "appointment"
 HOLD = "hold"
+
+# Busy rows longer than this are flagged (`busy_times.long_span`), so a read of a window can
+# bound its index range on both sides: every other row touching [start, end) ends before
+# end + LONG_SPAN.
+LONG_SPAN = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from frontdesk.domain.booking import Booking, conflicts, describe_conflicts, share_key
+from frontdesk.domain.busy import LONG_SPAN
 from frontdesk.domain.errors import SLOT_UNAVAILABLE, FrontdeskError
 from frontdesk.domain.intervals import Interval
 from frontdesk.domain.timeutil import iso
@@ -173,6 +174,7 @@ def take_times(
                 "appointment_id": appointment_id, "hold_id": hold_id, "expires_at": expires_at,
                 "appointment_type_id": booking.appointment_type_id, "booked_start": booking.start,
                 "share_key": key, "exempt": overlap_allowed, "seats": booking.seats,
+                "long_span": interval.end - interval.start > LONG_SPAN,
             }
             for rid in booking.resource_ids
         ]

@@ -24,6 +24,7 @@ from frontdesk.domain.busy import (
     APPOINTMENT,
     BLOCK,
     HOLD,
+    LONG_SPAN,
     Busy,
     BusySpan,
 )
@@ -118,10 +119,7 @@ def _read_bookings(connection, ids, window, now, exclude_appointment_id, exclude
     """Add the padded spans of active appointments and holds from `busy_times` alone (its
     covering index); an expired hold's rows are skipped until a booking clears them."""
     b = BusyTime.__table__.c
-    filters = [
-        b.resource_id.in_(ids), b.busy_end > window.start, b.busy_start < window.end,
-        or_(b.expires_at.is_(None), b.expires_at > now),
-    ]
+    filters = [b.busy_start < window.end, or_(b.expires_at.is_(None), b.expires_at > now)]
     if exclude_appointment_id is not None:
         filters.append(or_(b.appointment_id.is_(None), b.appointment_id != exclude_appointment_id))
     if exclude_hold_id is not None:
@@ -129,7 +127,14 @@ def _read_bookings(connection, ids, window, now, exclude_appointment_id, exclude
     columns = [b.resource_id, epoch_seconds(b.busy_start), epoch_seconds_up(b.busy_end)]
     if bookings:
         columns += [b.appointment_id, b.hold_id, b.appointment_type_id, epoch_seconds(b.booked_start), b.seats]
-    rows = connection.execute(select(*columns).where(*filters))
+    # Two index ranges, each bounded on both sides whatever the future holds: rows ending
+    # within LONG_SPAN of the window's end (every row but a long one that touches the window),
+    # and the few long rows ending after that.
+    bound = window.end + LONG_SPAN
+    rows = connection.execute(union_all(
+        select(*columns).where(b.resource_id.in_(ids), b.busy_end > window.start, b.busy_end < bound, *filters),
+        select(*columns).where(b.resource_id.in_(ids), b.long_span.is_(True), b.busy_end >= bound, *filters),
+    ))
     for chunk in rows.partitions(1000):  # a month's rows in chunks: less memory touched
         if bookings:
             for rid, low, high, appointment_id, hold_id, type_id, at, seats in chunk:

@@ -458,9 +458,14 @@ class BusyTime(Base):
     # The seats of a group this row stands for: a group appointment's attendees going (a seat
     # hold is 1). Capacity is the booking rule's to check; the database checks the overlap.
     seats: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
-    # Availability reads a window of busy time from this index alone.
+    # Longer than domain.busy.LONG_SPAN (rare: staff away for days): read on their own, so
+    # every other row of a window is found in a range of busy_end bounded on both sides.
+    long_span: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Availability reads a window of busy time from these indexes alone, however much future
+    # the table holds.
     __table_args__ = (
         Index("ix_busy_times_resource_busy_end", "resource_id", "busy_end", "busy_start", "expires_at"),
+        Index("ix_busy_times_long_span", "resource_id", "long_span", "busy_end"),
     )
 
 

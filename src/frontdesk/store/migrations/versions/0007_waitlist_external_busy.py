@@ -1,13 +1,17 @@
-"""the waitlist; clinicians' external busy time imported from their calendars
+"""the waitlist; clinicians' external busy time imported from their calendars; busy rows
+longer than a day flagged, so a window's read is bounded on both sides
 
 Revision ID: 0007
 Revises: 0006
 """
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from alembic import op
 
 import frontdesk.store.models
+from frontdesk.domain.busy import LONG_SPAN
 
 revision = "0007"
 down_revision = "0006"
@@ -16,6 +20,17 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.add_column("busy_times", sa.Column("long_span", sa.Boolean(), nullable=False, server_default=sa.false()))
+    busy = sa.table("busy_times", sa.column("id"), sa.column("busy_start"), sa.column("busy_end"),
+                    sa.column("long_span"))
+    bind = op.get_bind()
+    long_ids = [
+        row_id for row_id, start, end in bind.execute(sa.select(busy.c.id, busy.c.busy_start, busy.c.busy_end))
+        if _as_datetime(end) - _as_datetime(start) > LONG_SPAN
+    ]
+    if long_ids:
+        bind.execute(busy.update().where(busy.c.id.in_(long_ids)).values(long_span=True))
+    op.create_index("ix_busy_times_long_span", "busy_times", ["resource_id", "long_span", "busy_end"])
     op.add_column("resources", sa.Column("external_calendars", sa.JSON(), nullable=True))
     op.create_table(
         "external_busy",
@@ -62,3 +77,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     raise NotImplementedError("frontdesk migrations only go forward; restore a backup to go back")
+
+
+def _as_datetime(value):
+    """A stored instant as a datetime (SQLite's driver hands raw text back here)."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value

@@ -56,13 +56,17 @@ def _free_port() -> int:
 class Cluster:
     """One running PostgreSQL server in its own temporary folder."""
 
-    def __init__(self, bindir: Path, *, durable: bool = False):
+    def __init__(self, bindir: Path, *, durable: bool = False, folder: Path | None = None):
         self.bindir = bindir
         self.durable = durable  # False: fsync off, for fast tests
-        self.folder = Path(tempfile.mkdtemp(prefix="frontdesk-pg-"))
+        # A folder given is kept, with its databases, for the next start (the benchmarks').
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder or Path(tempfile.mkdtemp(prefix="frontdesk-pg-"))
         self.data = self.folder / "data"
         self.port = 0
         self._names = itertools.count(1)
+        self._new: set[str] = set()
         self._as_user: list[str] = []
         if os.geteuid() == 0:
             try:
@@ -80,8 +84,9 @@ class Cluster:
             raise RuntimeError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}\n{tail}")
 
     def start(self) -> Cluster:
-        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
-                  "-E", "UTF8", "--no-sync", "--locale=C")
+        if not (self.data / "PG_VERSION").exists():
+            self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
+                      "-E", "UTF8", "--no-sync", "--locale=C")
         settings = f"-c listen_addresses=127.0.0.1 -k {self.folder} -c max_connections=100"
         if not self.durable:
             settings += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
@@ -96,14 +101,30 @@ class Cluster:
                     raise
         return self
 
-    def stop(self) -> None:
+    def stop(self, remove: bool = True) -> None:
         if self.data.exists():
-            subprocess.run([*self._as_user, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
+            mode = "immediate" if remove else "fast"  # a kept cluster shuts down cleanly
+            subprocess.run([*self._as_user, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode,
                             "-w", "stop"], capture_output=True)
-        shutil.rmtree(self.folder, ignore_errors=True)
+        if remove:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def database(self, name: str) -> str:
+        """The database `name`, made if the cluster has none of that name; its URL."""
+        import psycopg
+
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+                conn.execute(f'CREATE DATABASE "{name}"')
+                self._new.add(name)
+        return self.url(name)
+
+    def created(self, url: str) -> bool:
+        """Whether `database` made this one just now (it is empty)."""
+        return url.rsplit("/", 1)[1] in self._new
 
     def create_database(self) -> str:
         """A new empty database; its SQLAlchemy URL."""

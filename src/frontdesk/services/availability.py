@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from itertools import groupby
 from zoneinfo import ZoneInfo
 
@@ -39,21 +39,22 @@ from frontdesk.domain.errors import (
 )
 from frontdesk.domain.intervals import Interval
 from frontdesk.domain.statuses import IN_PERSON, REMOTE
-from frontdesk.domain.timeutil import in_person_hours_zone, parse_date, parse_instant, zone
+from frontdesk.domain.timeutil import (
+    in_person_hours_zone,
+    parse_date,
+    parse_instant,
+    zone,
+)
+from frontdesk.services import setup
 from frontdesk.services.busy import BusyIndex, busy_spans, clinician_zone_names
 from frontdesk.services.context import Context
 from frontdesk.services.objects import AvailabilityQuery, AvailabilityResult, Slot
+from frontdesk.services.setup import ResourceSetup, TypeSetup
 from frontdesk.store.models import (
     Appointment,
-    AppointmentType,
-    Location,
     LocationHours,
-    Resource,
     ScheduleOverride,
     ScheduleRule,
-    type_clinicians,
-    type_locations,
-    type_rooms,
 )
 
 MAX_RANGE = timedelta(days=31)
@@ -105,7 +106,7 @@ def _minutes(value: int | None, name: str) -> int | None:
     return value
 
 
-def _duration(appointment_type: AppointmentType, requested: int | None, moving: Appointment | None = None) -> int:
+def _duration(appointment_type: TypeSetup, requested: int | None, moving: Appointment | None = None) -> int:
     """The slot length asked for, else the type's. A move keeps the appointment's own length
     when the type offers it (a 30-minute nurse visit moves as 30 minutes, not the type's 15)."""
     requested = _minutes(requested, "duration")
@@ -133,7 +134,7 @@ def _duration(appointment_type: AppointmentType, requested: int | None, moving: 
 class _Ask:
     """One question to the engine, as the service understands it."""
 
-    appointment_type: AppointmentType
+    appointment_type: TypeSetup
     start: datetime
     end: datetime
     duration: int
@@ -150,6 +151,7 @@ class _Ask:
     tz: ZoneInfo | timezone = UTC  # of the slots' datetimes
     exclude_appointment_id: str | None = None  # an appointment being moved: its time is not busy
     exclude_hold_id: str | None = None  # a hold asked about growing into a series: its own time is not busy
+    for_booking: bool = False  # a writer's check under its locks: expired holds cleared, the read kept for the rule
 
 
 def _moving(session: Session, appointment_id: str | None) -> Appointment | None:
@@ -157,40 +159,19 @@ def _moving(session: Session, appointment_id: str | None) -> Appointment | None:
     return session.get(Appointment, appointment_id) if appointment_id else None
 
 
-def _type(session: Session, type_id: str) -> AppointmentType:
-    appointment_type = session.get(AppointmentType, type_id)
+def _type(session: Session, type_id: str) -> TypeSetup:
+    appointment_type = setup.appointment_type(session, type_id)
     if appointment_type is None:
         raise not_found("appointment type", type_id)
     return appointment_type
 
 
-def _type_links(session: Session, type_id: str) -> tuple[list[str], list[str], dict[str | None, list[str]]]:
-    clinicians = list(
-        session.scalars(
-            select(type_clinicians.c.clinician_id)
-            .where(type_clinicians.c.appointment_type_id == type_id)
-            .order_by(type_clinicians.c.clinician_id)
-        )
-    )
-    locations = list(
-        session.scalars(
-            select(type_locations.c.location_id)
-            .where(type_locations.c.appointment_type_id == type_id)
-            .order_by(type_locations.c.location_id)
-        )
-    )
-    rooms: dict[str | None, list[str]] = defaultdict(list)
-    for room_id, location_id in session.execute(
-        select(Resource.id, Resource.location_id)
-        .join(type_rooms, type_rooms.c.room_id == Resource.id)
-        .where(type_rooms.c.appointment_type_id == type_id)
-        .order_by(Resource.id)
-    ):
-        rooms[location_id].append(room_id)
-    return clinicians, locations, dict(rooms)
+def _location_exists(session: Session, location_id: str) -> None:
+    if location_id not in setup.locations(session):
+        raise not_found("location", location_id)
 
 
-def _modes(appointment_type: AppointmentType, location_id: str | None, is_remote: bool | None) -> tuple[bool, bool]:
+def _modes(appointment_type: TypeSetup, location_id: str | None, is_remote: bool | None) -> tuple[bool, bool]:
     modes = set(appointment_type.modes or [IN_PERSON])
     in_person = IN_PERSON in modes and is_remote is not True
     remote = REMOTE in modes and is_remote is not False and location_id is None
@@ -198,7 +179,7 @@ def _modes(appointment_type: AppointmentType, location_id: str | None, is_remote
 
 
 def _asked_channels(
-    hours: type[ScheduleRule] | type[ScheduleOverride], places: list[str], remote: bool
+    hours: type[ScheduleRule | ScheduleOverride], places: list[str], remote: bool
 ) -> ColumnElement[bool]:
     """Rows of the channels asked about: in person at these places, and remote if asked."""
     channels: list[ColumnExpressionArgument[bool]] = []
@@ -210,18 +191,28 @@ def _asked_channels(
 
 
 def _channels(session: Session, ask: _Ask) -> tuple[list[Channel], dict[str, ZoneInfo], dict[str, tuple]]:
-    """The clinicians' hours channel by channel, the locations' zones and opening hours."""
-    clinicians = list(ask.clinician_ids)
-    places = list(ask.location_ids)
+    """The clinicians' hours channel by channel, the locations' zones and opening hours (the
+    setup's, so read once per setup version for the same question)."""
+    clinicians = tuple(ask.clinician_ids)
+    places = tuple(ask.location_ids)
     if not clinicians or (not places and not ask.remote):
         return [], {}, {}
     first_day = ask.start.date() - timedelta(days=3)
     last_day = ask.end.date() + timedelta(days=3)
+    channels, location_zones, opening = setup.cached(
+        session, ("channels", clinicians, places, ask.remote, first_day, last_day),
+        lambda s: _read_channels(s, list(clinicians), list(places), ask.remote, first_day, last_day),
+    )
+    return list(channels), dict(location_zones), dict(opening)
+
+
+def _read_channels(session: Session, clinicians: list[str], places: list[str], remote: bool,
+                   first_day: date, last_day: date) -> tuple[tuple[Channel, ...], dict[str, ZoneInfo], dict[str, tuple]]:
     rules = session.scalars(
         select(ScheduleRule)
         .where(
             ScheduleRule.clinician_id.in_(clinicians),
-            _asked_channels(ScheduleRule, places, ask.remote),
+            _asked_channels(ScheduleRule, places, remote),
             or_(ScheduleRule.valid_from.is_(None), ScheduleRule.valid_from <= last_day),
             or_(ScheduleRule.valid_until.is_(None), ScheduleRule.valid_until >= first_day),
         )
@@ -233,7 +224,7 @@ def _channels(session: Session, ask: _Ask) -> tuple[list[Channel], dict[str, Zon
             ScheduleOverride.clinician_id.in_(clinicians),
             ScheduleOverride.date >= first_day,
             ScheduleOverride.date <= last_day,
-            _asked_channels(ScheduleOverride, places, ask.remote),
+            _asked_channels(ScheduleOverride, places, remote),
         )
         .order_by(ScheduleOverride.id)
     ).all()
@@ -249,9 +240,8 @@ def _channels(session: Session, ask: _Ask) -> tuple[list[Channel], dict[str, Zon
         key = (override.clinician_id, None if override.remote else override.location_id)
         days[key].append(DayHours(override.date, override.start_minute, override.end_minute))
 
-    location_zones = {
-        row.id: ZoneInfo(row.timezone) for row in session.execute(select(Location.id, Location.timezone).where(Location.id.in_(places)))
-    }
+    known = setup.locations(session)
+    location_zones = {place: ZoneInfo(known[place].timezone) for place in places if place in known}
     opening: dict[str, list[WeeklyHours]] = defaultdict(list)
     for location_id, weekday, start, end in session.execute(
         select(LocationHours.location_id, LocationHours.weekday, LocationHours.start_minute, LocationHours.end_minute).where(
@@ -274,7 +264,7 @@ def _channels(session: Session, ask: _Ask) -> tuple[list[Channel], dict[str, Zon
         )
         for clinician_id, location_id in keys
     ]
-    return channels, location_zones, {k: tuple(v) for k, v in opening.items()}
+    return tuple(channels), location_zones, {k: tuple(v) for k, v in opening.items()}
 
 
 def _clinician_zones(
@@ -285,11 +275,8 @@ def _clinician_zones(
     clinician_ids = sorted({c for c, _ in keys})
     if not clinician_ids:
         return {}, {}
-    own = {
-        cid: ZoneInfo(name)
-        for cid, name in session.execute(select(Resource.id, Resource.timezone).where(Resource.id.in_(clinician_ids)))
-        if name
-    }
+    known = setup.resources(session)
+    own = {cid: ZoneInfo(name) for cid in clinician_ids if cid in known and (name := known[cid].timezone)}
     inherited = {c for c, loc in keys if loc is None and c not in own}
     names = clinician_zone_names(session, inherited) if inherited else {}
     remote = {cid: ZoneInfo(names.get(cid) or "UTC") for cid in inherited}  # UTC when nothing says
@@ -310,9 +297,9 @@ def _read(session: Session, now: datetime, ask: _Ask) -> tuple:
     room_ids = [r for rooms in ask.rooms.values() for r in rooms]
     resource_ids = [*{c.clinician_id for c in channels}, *room_ids, *ask.extra_busy_ids]
     # Only a group type (bookings share a start) and BALANCED (counts bookings) look at them.
-    bookings = (t.capacity or 1) > 1 or ask.round_robin == BALANCED
+    bookings = (t.capacity or 1) > 1 or ask.round_robin == BALANCED or ask.for_booking
     busy = busy_spans(session, resource_ids, window, now, exclude_appointment_id=ask.exclude_appointment_id,
-                      exclude_hold_id=ask.exclude_hold_id, bookings=bookings)
+                      exclude_hold_id=ask.exclude_hold_id, bookings=bookings, clear_expired=ask.for_booking)
     return channels, location_zones, opening, busy
 
 
@@ -351,7 +338,7 @@ def _offers(session: Session, now: datetime, ask: _Ask, read: tuple | None = Non
 
 
 def _seats_taken(
-    busy: dict[str, list[BusySpan]], channels: list[Channel], appointment_type: AppointmentType
+    busy: dict[str, list[BusySpan]], channels: list[Channel], appointment_type: TypeSetup
 ) -> dict[str, dict[int, int]]:
     """Seats of a group type taken, by clinician and start (epoch seconds): the seats of the
     bookings of the type sharing that start (attendees going, seat holds), as the engine's own
@@ -364,19 +351,14 @@ def _seats_taken(
     return taken
 
 
-def _names(session: Session, model: type[Resource] | type[Location], ids: set[str | None]) -> dict[str | None, str]:
-    ids.discard(None)
-    if not ids:
-        return {}
-    return dict(session.execute(select(model.id, model.name).where(model.id.in_(ids))).all())
 
 
 def _slots(
     session: Session, offers: list[Offer], capacity: int = 1, taken: dict[str, dict[int, int]] | None = None
 ) -> list[Slot]:
     """Named slots; a group type's (capacity above 1) also tell their seats left, out of `taken`."""
-    clinicians = _names(session, Resource, {o.clinician_id for o in offers})
-    locations = _names(session, Location, {o.location_id for o in offers})
+    clinicians: dict[str | None, str] = {rid: r.name for rid, r in setup.resources(session).items()} if offers else {}
+    locations: dict[str | None, str] = {lid: loc.name for lid, loc in setup.locations(session).items()} if offers else {}
     # Positional: a month holds thousands of slots (fields: start_time, end_time,
     # clinician_id, clinician_name, location_id, location_name, is_remote, resource_ids).
     slots = [
@@ -393,8 +375,9 @@ def _slots(
     return slots
 
 
-def _existing(session: Session, ids: set[str], kind: str | None, label: str) -> dict[str, Resource]:
-    found = {r.id: r for r in session.scalars(select(Resource).where(Resource.id.in_(ids)))} if ids else {}
+def _existing(session: Session, ids: set[str], kind: str | None, label: str) -> dict[str, ResourceSetup]:
+    known = setup.resources(session) if ids else {}
+    found = {rid: known[rid] for rid in ids if rid in known}
     for rid in sorted(ids):
         if rid not in found or (kind is not None and found[rid].kind != kind):
             raise not_found(label, rid)
@@ -425,16 +408,16 @@ def query_availability(ctx: Context, query: AvailabilityQuery) -> AvailabilityRe
         duration = _duration(appointment_type, query.duration, _moving(session, query.reschedule_appointment_id))
         if query.clinician_id is not None:
             _existing(session, {query.clinician_id}, "clinician", "clinician")
-        if query.location_id is not None and session.get(Location, query.location_id) is None:
-            raise not_found("location", query.location_id)
+        if query.location_id is not None:
+            _location_exists(session, query.location_id)
         resources = _existing(session, given, None, "resource")
         given_clinicians = {r for r in given if resources[r].kind == "clinician"}
         given_rooms = given - given_clinicians
         if mode == COMBINED and not given_clinicians:
             raise validation("round_robin COMBINED needs at least one clinician among the resource ids")
 
-        linked_clinicians, linked_locations, type_rooms_by_location = _type_links(session, appointment_type.id)
-        clinicians = linked_clinicians
+        linked_locations, type_rooms_by_location = appointment_type.location_ids, appointment_type.rooms_by_location
+        clinicians = list(appointment_type.clinician_ids)
         if query.clinician_id is not None:
             clinicians = [c for c in clinicians if c == query.clinician_id]
         if given_clinicians:
@@ -443,7 +426,7 @@ def query_availability(ctx: Context, query: AvailabilityQuery) -> AvailabilityRe
             else:
                 clinicians = [c for c in clinicians if c in given_clinicians]
         in_person, remote = _modes(appointment_type, query.location_id, query.is_remote)
-        locations = linked_locations if in_person else []
+        locations = list(linked_locations) if in_person else []
         if query.location_id is not None:
             locations = [loc for loc in locations if loc == query.location_id]
         rooms_at = {loc: tuple(type_rooms_by_location.get(loc, ())) for loc in locations}
@@ -520,6 +503,7 @@ def find_offered_slots(
     interval_minutes: int | None = None,
     exclude_appointment_id: str | None = None,
     exclude_hold_id: str | None = None,
+    for_booking: bool = False,
 ) -> list[Slot | None]:
     """`find_offered_slot` for each of `starts` (a series' occurrences), in order: the rows
     are read once over the whole span, and each start is asked of the engine with the busy
@@ -527,13 +511,13 @@ def find_offered_slots(
     appointment_type = _type(session, appointment_type_id)
     duration = _duration(appointment_type, duration_minutes, _moving(session, exclude_appointment_id))
     _existing(session, {clinician_id}, "clinician", "clinician")
-    if location_id is not None and session.get(Location, location_id) is None:
-        raise not_found("location", location_id)
+    if location_id is not None:
+        _location_exists(session, location_id)
     room = _existing(session, {room_id}, "room", "room").get(room_id) if room_id else None
     starts = [start.astimezone(UTC) for start in starts]
     none: list[Slot | None] = [None] * len(starts)
-    linked_clinicians, linked_locations, type_rooms_by_location = _type_links(session, appointment_type.id)
-    if clinician_id not in linked_clinicians:
+    linked_locations, type_rooms_by_location = appointment_type.location_ids, appointment_type.rooms_by_location
+    if clinician_id not in appointment_type.clinician_ids:
         return none
     in_person, remote = _modes(appointment_type, location_id, is_remote)
     if is_remote:
@@ -571,6 +555,7 @@ def find_offered_slots(
             needs_room=needs_room,
             exclude_appointment_id=exclude_appointment_id,
             exclude_hold_id=exclude_hold_id,
+            for_booking=for_booking,
         )
         for start in starts
     ]

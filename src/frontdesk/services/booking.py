@@ -19,12 +19,13 @@ from frontdesk.domain.busy import LONG_SPAN
 from frontdesk.domain.errors import SLOT_UNAVAILABLE, FrontdeskError
 from frontdesk.domain.intervals import Interval
 from frontdesk.domain.timeutil import iso
-from frontdesk.services.busy import BusyIndex, busy_spans
+from frontdesk.services.busy import BusyIndex, busy_spans, forget_busy_reads
 from frontdesk.services.locking import lock_resources
+from frontdesk.services.setup import TypeSetup
 from frontdesk.store.models import Appointment, AppointmentType, BusyTime, Hold
 
 
-def booking_of(appointment_type: AppointmentType | None, start: datetime, end: datetime,
+def booking_of(appointment_type: AppointmentType | TypeSetup | None, start: datetime, end: datetime,
                clinician_ids, room_ids, seats: int = 1) -> Booking:
     """A booking of a type (None: a booking with no type, no padding, one seat) taking
     `seats` of a group's (a seat hold 1, a group appointment its attendees going)."""
@@ -70,6 +71,7 @@ def clear_expired_holds(session: Session, resource_ids: list[str], now: datetime
     """Expired holds stop taking time. Done inside each booking transaction, before its
     insert, since the database's own check cannot read the clock."""
     b = BusyTime.__table__.c
+    forget_busy_reads(session)
     session.execute(
         delete(BusyTime.__table__).where(b.resource_id.in_(resource_ids), b.expires_at.is_not(None), b.expires_at <= now)
     )
@@ -151,11 +153,14 @@ def take_times(
     if not ids:
         return
     lock_resources(session, ids)
-    clear_expired_holds(session, ids, now)
-    if not overlap_allowed:
+    if overlap_allowed:
+        clear_expired_holds(session, ids, now)
+    else:
         span = Interval(min(b.padded.start for b in bookings), max(b.padded.end for b in bookings))
+        # Expired holds in the way are cleared by the read (before the insert, which the
+        # database checks); a hold's own check of its slot has read this already.
         busy = busy_spans(session, ids, span, now, exclude_appointment_id=appointment_id or moving_appointment_id,
-                          exclude_hold_id=hold_id)
+                          exclude_hold_id=hold_id, clear_expired=True)
         index = BusyIndex(busy) if len(bookings) > 1 else None
         for booking in bookings:
             near = index.around(*_seconds(booking.padded)) if index is not None else busy
@@ -178,6 +183,7 @@ def take_times(
             }
             for rid in booking.resource_ids
         ]
+    forget_busy_reads(session)
     try:
         session.execute(insert(BusyTime.__table__), rows)
     except IntegrityError as exc:
@@ -195,6 +201,7 @@ def _seconds(interval: Interval) -> tuple[int, int]:
 def free_time(session: Session, *, appointment_id: str | None = None, hold_id: str | None = None) -> None:
     """The booking stops taking time (cancelled, ended, released, confirmed into an appointment)."""
     b = BusyTime.__table__.c
+    forget_busy_reads(session)
     if appointment_id is not None:
         session.execute(delete(BusyTime.__table__).where(b.appointment_id == appointment_id))
     if hold_id is not None:
@@ -205,6 +212,7 @@ def fewer_seats(session: Session, appointment_id: str, seats: int) -> None:
     """A group's busy rows stand for fewer seats (an attendee left): nothing can clash, so the
     rule need not be asked; more seats go through `take_time`."""
     b = BusyTime.__table__.c
+    forget_busy_reads(session)
     session.execute(update(BusyTime.__table__).where(b.appointment_id == appointment_id).values(seats=seats))
 
 

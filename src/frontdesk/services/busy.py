@@ -11,10 +11,11 @@ from __future__ import annotations
 import sqlite3
 from bisect import bisect_left
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, or_, select, union_all
+from sqlalchemy import BigInteger, delete, or_, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
@@ -30,6 +31,7 @@ from frontdesk.domain.busy import (
 )
 from frontdesk.domain.intervals import Interval
 from frontdesk.domain.timeutil import clinician_zone_name
+from frontdesk.services import setup
 from frontdesk.store.models import (
     Block,
     BusyTime,
@@ -44,6 +46,11 @@ UTC_ZONE = ZoneInfo("UTC")
 def clinician_zone_names(session: Session, clinician_ids: Iterable[str] | None = None) -> dict[str, str | None]:
     """Each clinician's timezone name (`clinician_zone_name`), None when nothing says; every
     clinician when no ids are given."""
+    ids = None if clinician_ids is None else tuple(sorted(set(clinician_ids)))
+    return dict(setup.cached(session, ("clinician_zone_names", ids), lambda s: _read_clinician_zone_names(s, ids)))
+
+
+def _read_clinician_zone_names(session: Session, clinician_ids: Iterable[str] | None) -> dict[str, str | None]:
     query = select(Resource.id, Resource.timezone).where(Resource.kind == "clinician")
     if clinician_ids is not None:
         query = query.where(Resource.id.in_(sorted(set(clinician_ids))))
@@ -64,9 +71,13 @@ def clinician_zone_names(session: Session, clinician_ids: Iterable[str] | None =
 def resource_zones(session: Session, resource_ids: Iterable[str]) -> dict[str, ZoneInfo]:
     """Each resource's timezone: a room's location's, a clinician's `clinician_zone_names`;
     UTC when nothing says."""
-    ids = sorted(set(resource_ids))
+    ids = tuple(sorted(set(resource_ids)))
     if not ids:
         return {}
+    return dict(setup.cached(session, ("resource_zones", ids), lambda s: _read_resource_zones(s, ids)))
+
+
+def _read_resource_zones(session: Session, ids: tuple[str, ...]) -> dict[str, ZoneInfo]:
     zones: dict[str, ZoneInfo] = {}
     for rid, location_zone in session.execute(
         select(Resource.id, Location.timezone)
@@ -115,11 +126,18 @@ def _epoch_default(element, compiler, **kw) -> str:
     return f"CAST({rounding}(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
 
 
-def _read_bookings(connection, ids, window, now, exclude_appointment_id, exclude_hold_id, busy, bookings) -> None:
+def _read_bookings(connection, ids, window, now, exclude_appointment_id, exclude_hold_id, busy, bookings,
+                   clear_expired: bool = False) -> None:
     """Add the padded spans of active appointments and holds from `busy_times` alone (its
-    covering index); an expired hold's rows are skipped until a booking clears them."""
+    covering index); an expired hold's rows are skipped until a booking clears them.
+
+    With `clear_expired` (a booking about to insert its rows) expired holds' rows are read
+    too, and only if some lie in the window are they deleted (the database's check would
+    refuse the insert over them): one statement fewer when there are none."""
     b = BusyTime.__table__.c
-    filters = [b.busy_start < window.end, or_(b.expires_at.is_(None), b.expires_at > now)]
+    filters = [b.busy_start < window.end]
+    if not clear_expired:
+        filters.append(or_(b.expires_at.is_(None), b.expires_at > now))
     if exclude_appointment_id is not None:
         filters.append(or_(b.appointment_id.is_(None), b.appointment_id != exclude_appointment_id))
     if exclude_hold_id is not None:
@@ -127,6 +145,8 @@ def _read_bookings(connection, ids, window, now, exclude_appointment_id, exclude
     columns = [b.resource_id, epoch_seconds(b.busy_start), epoch_seconds_up(b.busy_end)]
     if bookings:
         columns += [b.appointment_id, b.hold_id, b.appointment_type_id, epoch_seconds(b.booked_start), b.seats]
+    if clear_expired:
+        columns.append(b.expires_at)
     # Two index ranges, each bounded on both sides whatever the future holds: rows ending
     # within LONG_SPAN of the window's end (every row but a long one that touches the window),
     # and the few long rows ending after that.
@@ -135,6 +155,17 @@ def _read_bookings(connection, ids, window, now, exclude_appointment_id, exclude
         select(*columns).where(b.resource_id.in_(ids), b.busy_end > window.start, b.busy_end < bound, *filters),
         select(*columns).where(b.resource_id.in_(ids), b.long_span.is_(True), b.busy_end >= bound, *filters),
     ))
+    if clear_expired:
+        rows_left, expired = [], False
+        for row in rows:
+            if row[-1] is not None and row[-1] <= now:
+                expired = True
+            else:
+                rows_left.append(row[:-1])
+        if expired:
+            connection.execute(delete(BusyTime.__table__).where(
+                b.resource_id.in_(ids), b.expires_at.is_not(None), b.expires_at <= now))
+        rows = _Rows(rows_left)
     for chunk in rows.partitions(1000):  # a month's rows in chunks: less memory touched
         if bookings:
             for rid, low, high, appointment_id, hold_id, type_id, at, seats in chunk:
@@ -148,6 +179,42 @@ def _read_bookings(connection, ids, window, now, exclude_appointment_id, exclude
                 busy[rid].append(make(BusySpan, (low, high, APPOINTMENT, None, None, None, 1)))
 
 
+class _Rows(list):
+    """Rows already fetched, handed out in chunks like a result's `partitions`."""
+
+    def partitions(self, size: int):
+        for start in range(0, len(self), size):
+            yield self[start:start + size]
+
+
+@dataclass(frozen=True)
+class _Read:
+    """One read of busy time in this transaction, kept until busy time is written."""
+
+    ids: frozenset[str]
+    window: Interval
+    now: datetime
+    exclude_appointment_id: str | None
+    exclude_hold_id: str | None
+    bookings: bool
+    busy: dict[str, list[BusySpan]]
+
+    def serves(self, ids: list[str], window: Interval, now: datetime, exclude_appointment_id: str | None,
+               exclude_hold_id: str | None, bookings: bool) -> bool:
+        return (
+            self.ids.issuperset(ids) and self.window.start <= window.start and window.end <= self.window.end
+            and self.now == now and self.exclude_appointment_id == exclude_appointment_id
+            and self.exclude_hold_id in (None, exclude_hold_id) and (self.bookings or not bookings)
+            # a hold's own rows are left out by their id, which only a read with bookings has
+            and (exclude_hold_id in (None, self.exclude_hold_id) or self.bookings)
+        )
+
+
+def forget_busy_reads(session: Session) -> None:
+    """Busy time was written in this transaction: what was read of it no longer holds."""
+    session.info.pop("busy_read", None)
+
+
 def busy_spans(
     session: Session,
     resource_ids: Iterable[str],
@@ -156,15 +223,26 @@ def busy_spans(
     exclude_appointment_id: str | None = None,
     exclude_hold_id: str | None = None,
     bookings: bool = True,
+    clear_expired: bool = False,
 ) -> dict[str, list[BusySpan]]:
     """busy_time in whole epoch seconds, unsorted: what the availability engine reads.
 
     Without `bookings` an appointment's or hold's span leaves out its id, type and own
     start (only a group type or BALANCED needs them), which makes a month's read cheaper.
+    With `clear_expired` (a booking about to write, holding its locks) expired holds' rows
+    in the window are deleted. A read that an earlier one of this transaction covers (the
+    hold's check of the slot, then the booking rule) is served from it, until busy time is
+    written (`forget_busy_reads`).
     """
     ids = sorted(set(resource_ids))
     busy: dict[str, list[BusySpan]] = {rid: [] for rid in ids}
     if not ids:
+        return busy
+    earlier: _Read | None = session.info.get("busy_read")
+    if earlier is not None and earlier.serves(ids, window, now, exclude_appointment_id, exclude_hold_id, bookings):
+        for rid in ids:
+            busy[rid] = [span for span in earlier.busy[rid]
+                         if exclude_hold_id is None or span.source != HOLD or span.ref_id != exclude_hold_id]
         return busy
 
     # Two searches of (resource_id, span_end): rules that recur forever, and spans that end
@@ -193,7 +271,11 @@ def busy_spans(
             busy[row.resource_id].extend(BusySpan(start, end, BLOCK, ref_id=ref) for start, end in pairs)
 
     # Core rows straight from the connection: no ORM loading for thousands of tuples.
-    _read_bookings(session.connection(), ids, window, now, exclude_appointment_id, exclude_hold_id, busy, bookings)
+    _read_bookings(session.connection(), ids, window, now, exclude_appointment_id, exclude_hold_id, busy, bookings,
+                   clear_expired)
+    if clear_expired:  # only a booking's reads are asked again in its transaction
+        session.info["busy_read"] = _Read(frozenset(ids), window, now, exclude_appointment_id, exclude_hold_id,
+                                          bookings, {rid: list(spans) for rid, spans in busy.items()})
     return busy
 
 

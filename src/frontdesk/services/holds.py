@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, object_session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from frontdesk.domain import appointments as rules
 from frontdesk.domain import series
@@ -27,15 +28,22 @@ from frontdesk.domain.errors import (
     validation,
 )
 from frontdesk.domain.staff_video import refuse_move_by_hold
-from frontdesk.domain.statuses import DEFAULT_HOLD_MINUTES, HOLD_STATES, HoldState
+from frontdesk.domain.statuses import HOLD_STATES, HoldState
 from frontdesk.domain.text import check_text
-from frontdesk.domain.timeutil import iso, local_to_utc, parse_date, parse_hhmm, parse_instant, zone
+from frontdesk.domain.timeutil import (
+    iso,
+    local_to_utc,
+    parse_date,
+    parse_hhmm,
+    parse_instant,
+    zone,
+)
+from frontdesk.services import setup
 from frontdesk.services.appointments import check_version
 from frontdesk.services.attendees import seat_from_hold
 from frontdesk.services.availability import find_offered_slots
 from frontdesk.services.booking import (
     booking_of,
-    clear_expired_holds,
     find_conflicts,
     free_time,
     hold_booking,
@@ -63,15 +71,14 @@ from frontdesk.services.records import (
     read_page,
     write_links,
 )
+from frontdesk.services.setup import LocationSetup, TypeSetup
 from frontdesk.services.video import settle_video
 from frontdesk.store.models import (
     Appointment,
     AppointmentType,
-    Clinic,
     Hold,
     Location,
     Patient,
-    Resource,
     appointment_resources,
     hold_resources,
 )
@@ -138,15 +145,10 @@ def _load(session: Session, hold_id: str, *, for_update: bool = False) -> Hold:
     return hold
 
 
-def _hold_minutes(session: Session) -> int:
-    clinic = session.get(Clinic, 1)
-    return clinic.hold_minutes if clinic is not None and clinic.hold_minutes else DEFAULT_HOLD_MINUTES
-
-
 # --- create ------------------------------------------------------------------------------
 
 
-def _start(session: Session, req: HoldRequest, location: Location | None) -> datetime:
+def _start(session: Session, req: HoldRequest, location: LocationSetup | None) -> datetime:
     """The instant asked for: `start`, or `date` + `start_time` read in the location's
     timezone (a remote hold: the clinician's)."""
     if req.start is not None:
@@ -168,20 +170,21 @@ def create_hold(ctx: Context, req: HoldRequest) -> HoldView:
     """Reserve exactly the slot asked for, only if availability would offer it now; else
     SLOT_UNAVAILABLE. It lasts the clinic's `hold_minutes`."""
     with ctx.db.session() as session:
-        appointment_type = session.get(AppointmentType, req.appointment_type_id)
+        # The setup as this process last read it under the same version: no reads but one.
+        appointment_type = setup.appointment_type(session, req.appointment_type_id)
         if appointment_type is None:
             raise not_found("appointment type", req.appointment_type_id)
-        clinician = session.get(Resource, req.clinician_id)
+        clinician = setup.resources(session).get(req.clinician_id)
         if clinician is None or clinician.kind != "clinician":
             raise not_found("clinician", req.clinician_id)
         location_id = req.location_id
         rules.check_place(req.is_remote, location_id)
         if not req.is_remote and location_id is None:
             # An in-person type offered at one place only needs no --location.
-            if len(appointment_type.locations) != 1:
+            if len(appointment_type.location_ids) != 1:
                 raise validation("location_id is required for an in-person hold", field="location_id")
-            location_id = appointment_type.locations[0].id
-        location = session.get(Location, location_id) if location_id else None
+            location_id = appointment_type.location_ids[0]
+        location = setup.locations(session).get(location_id) if location_id else None
         if location_id and location is None:
             raise not_found("location", location_id)
         start = _start(session, req, location)
@@ -206,17 +209,17 @@ def create_hold(ctx: Context, req: HoldRequest) -> HoldView:
         elif req.is_remote:
             rooms = []
         else:
-            rooms = [r.id for r in appointment_type.rooms if r.location_id == location_id]
+            rooms = list(appointment_type.rooms_by_location.get(location_id, ()))
         lock_resources(session, [req.clinician_id, *rooms, *(r.id for r in (moving.resources if moving else ()))])
         now = ctx.clock.now()  # read under the lock: what is decided below holds until commit
         if moving is not None:
             moving = _movable(session, moving.id, for_update=True)
-        clear_expired_holds(session, [req.clinician_id, *rooms], now)
-        # The question availability answers, for one start or (a series) many.
+        # The question availability answers, for one start or (a series) many; its read
+        # clears expired holds in the way and serves the booking rule's check below.
         offered = functools.partial(
             find_offered_slots, session, now, appointment_type_id=appointment_type.id, clinician_id=req.clinician_id,
             duration_minutes=req.duration_minutes, location_id=location_id, is_remote=req.is_remote,
-            room_id=req.room_id, exclude_appointment_id=moving.id if moving else None,
+            room_id=req.room_id, exclude_appointment_id=moving.id if moving else None, for_booking=True,
         )
         if rule is None:
             slot = offered(starts=[start])[0]
@@ -250,7 +253,7 @@ def create_hold(ctx: Context, req: HoldRequest) -> HoldView:
             start_time=first["start"],
             end_time=first["end"],
             duration_minutes=int((first["end"] - first["start"]) // timedelta(minutes=1)),
-            expires_at=now + timedelta(minutes=_hold_minutes(session)),
+            expires_at=now + timedelta(minutes=setup.hold_minutes(session)),
             created_at=now,
             created_by=ctx.operator,
             desk=ctx.desk,
@@ -262,6 +265,9 @@ def create_hold(ctx: Context, req: HoldRequest) -> HoldView:
         )
         session.add(hold)
         session.flush()
+        # A new hold has booked nothing yet: known, so its view asks the database nothing.
+        set_committed_value(hold, "appointment", None)
+        set_committed_value(hold, "seat", None)
         session.execute(hold_resources.insert(), [{"hold_id": hold.id, "resource_id": rid} for rid in resource_ids])
         _take_hold_time(session, now, hold, appointment_type, resource_ids)
         return hold_view(hold, now, resource_ids)
@@ -283,7 +289,7 @@ def _occurrence_json(item: dict) -> dict:
 
 
 def _hold_series(session: Session, now: datetime, req: HoldRequest, rule: str, start: datetime,
-                 appointment_type: AppointmentType, location: Location | None, rooms: list[str],
+                 appointment_type: AppointmentType | TypeSetup, location: Location | LocationSetup | None, rooms: list[str],
                  offered) -> tuple[list[dict], list[dict]]:
     """The occurrences of a series hold, each one what availability offers now (the same
     check as a hold of one slot), and those skipped with why. All or nothing unless
@@ -303,7 +309,7 @@ def _hold_series(session: Session, now: datetime, req: HoldRequest, rule: str, s
 
 
 def series_answers(session: Session, now: datetime, rule: str, start: datetime, minutes: int,
-                   appointment_type: AppointmentType, clinician_id: str, location: Location | None, rooms: list[str], offered,
+                   appointment_type: AppointmentType | TypeSetup, clinician_id: str, location: Location | LocationSetup | None, rooms: list[str], offered,
                    exclude_hold_id: str | None = None) -> tuple[list[dict], list[dict]]:
     """Each occurrence of `rule` from `start`, `minutes` long: those availability offers now (`offered`, the
     hold's own question) and those it does not, with why. `exclude_hold_id`: a hold whose
@@ -325,7 +331,7 @@ def series_answers(session: Session, now: datetime, rule: str, start: datetime, 
     return held, conflicts
 
 
-def _why_not(session: Session, now: datetime, appointment_type: AppointmentType, occurrence: series.Occurrence,
+def _why_not(session: Session, now: datetime, appointment_type: AppointmentType | TypeSetup, occurrence: series.Occurrence,
              clinician_id: str, rooms: list[str], exclude_hold_id: str | None = None) -> str:
     """Why availability does not offer an occurrence, in a desk's words."""
     if occurrence.start <= now:
@@ -345,7 +351,7 @@ def _why_not(session: Session, now: datetime, appointment_type: AppointmentType,
     return series.OUTSIDE_HOURS
 
 
-def _take_hold_time(session: Session, now: datetime, hold: Hold, appointment_type: AppointmentType | None,
+def _take_hold_time(session: Session, now: datetime, hold: Hold, appointment_type: AppointmentType | TypeSetup | None,
                     resource_ids: list[str]) -> None:
     """The hold's busy rows, every occurrence through the booking rule, with its expiry."""
     bookings = [
@@ -442,7 +448,7 @@ def extend_hold(ctx: Context, hold_id: str) -> HoldView:
                 {"hold_id": hold.id, "extended_at": iso(hold.extended_at), "extended_by": hold.extended_by,
                  "expires_at": iso(hold.expires_at)},
             )
-        hold.expires_at = hold.expires_at + timedelta(minutes=_hold_minutes(session))
+        hold.expires_at = hold.expires_at + timedelta(minutes=setup.hold_minutes(session))
         hold.extended_at = now
         hold.extended_by = ctx.operator
         hold.updated_at = now

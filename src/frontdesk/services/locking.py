@@ -16,18 +16,24 @@ from sqlalchemy.orm import Session
 from frontdesk.store.models import Resource
 
 
-def lock_resources(session: Session, ids: Iterable[str | None]) -> list[str]:
-    """Lock the resources named (None and repeats ignored); returns the ids that exist.
+def lock_resources(session: Session, ids: Iterable[str | None]) -> None:
+    """Lock the resources named (None and repeats ignored) until the transaction ends.
 
+    SQLite: nothing to do, the transaction holds the database's write lock already.
     PostgreSQL: FOR NO KEY UPDATE, which two bookers of one resource cannot both hold, but
     which does not wait for the KEY SHARE lock that any insert referring to the resource
     takes (a busy row, a link, a clinic file's hours): with FOR UPDATE, a reload inserting
-    hours and a desk booking could each wait for the other (a deadlock)."""
-    wanted = sorted({i for i in ids if i})
+    hours and a desk booking could each wait for the other (a deadlock). Resources this
+    transaction locked already are not asked for again."""
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    held: set[str] = session.info.setdefault("locked_resources", set())
+    wanted = sorted({i for i in ids if i} - held)
     if not wanted:
-        return []
+        return
     query = select(Resource.id).where(Resource.id.in_(wanted)).order_by(Resource.id).with_for_update(key_share=True)
-    return list(session.execute(query).scalars())
+    session.execute(query).all()
+    held.update(wanted)
 
 
 def lock_all_resources(session: Session) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import create_engine, event, inspect, text, update
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -193,6 +193,7 @@ class Database:
         self._read_sessions = sessionmaker(reads, expire_on_commit=False)
         guard_writes(self._sessions)
         guard_writes(self._read_sessions)
+        event.listen(self._sessions, "before_flush", bump_setup_version)
 
     def _postgres_timeouts(self) -> dict:
         if self.url.get_backend_name() != "postgresql":
@@ -229,6 +230,21 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def bump_setup_version(session: Session, flush_context: object, instances: object) -> None:
+    """A flush that changes the clinic's setup bumps its version, so every process reads the
+    setup again (services/setup.py); this transaction no longer trusts what it read of it."""
+    from frontdesk.store.models import SETUP_MODELS, Clinic  # loaded by then: the session has objects
+
+    changed = [*session.new, *session.deleted, *(obj for obj in session.dirty if session.is_modified(obj))]
+    if not any(isinstance(obj, SETUP_MODELS) for obj in changed):
+        return
+    clinic = Clinic.__table__
+    session.connection().execute(
+        update(clinic).where(clinic.c.id == 1).values(setup_version=clinic.c.setup_version + 1)
+    )
+    session.info["setup_changed"] = True
 
 
 def open_database(url: str | os.PathLike | URL | None = None) -> Database:

@@ -86,6 +86,9 @@ class Clinic(Base):
     date_order: Mapped[str] = mapped_column(String(3), default="DMY", server_default="DMY")
     # Each remote booking's link: the template with its own meeting id for `{meeting_id}`.
     video_url_template: Mapped[str | None] = mapped_column(Text)
+    # Goes up with every change to the setup (SETUP_MODELS): what a process has read of the
+    # setup stays good while this stays the same (services/setup.py).
+    setup_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class Location(Base):
@@ -529,3 +532,10 @@ class IdempotencyKey(Base):
     request_digest: Mapped[str] = mapped_column(String(64))
     appointment_id: Mapped[str] = mapped_column(ForeignKey("appointments.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# The clinic's setup: what availability reads besides busy time. Changed only by a
+# clinic-file load; every change bumps `Clinic.setup_version` (store/db.py).
+SETUP_MODELS: tuple[type[Base], ...] = (
+    Clinic, Location, LocationHours, Resource, AppointmentType, ScheduleRule, ScheduleOverride,
+)

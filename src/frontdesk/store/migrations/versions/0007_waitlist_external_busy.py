@@ -1,5 +1,5 @@
 """the waitlist; clinicians' external busy time imported from their calendars; busy rows
-longer than a day flagged, so a window's read is bounded on both sides
+longer than a day flagged, so a window's read is bounded on both sides; the setup's version
 
 Revision ID: 0007
 Revises: 0006
@@ -20,6 +20,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.add_column("clinic", sa.Column("setup_version", sa.Integer(), nullable=False, server_default="1"))
     op.add_column("busy_times", sa.Column("long_span", sa.Boolean(), nullable=False, server_default=sa.false()))
     busy = sa.table("busy_times", sa.column("id"), sa.column("busy_start"), sa.column("busy_end"),
                     sa.column("long_span"))

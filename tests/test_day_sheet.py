@@ -289,3 +289,21 @@ async def test_the_palettes_screenshot_goes_into_the_documents_folder_it_makes(d
         assert picture.name == "frontdesk-2025-01-20_08-00-00.svg"  # named by the desk's clock
         assert picture.read_text().startswith("<svg")
         assert not any("Failed" in n for n in notifications(app))
+
+
+def test_notes_as_long_as_allowed_print_cut_short_on_paper_and_whole_in_csv(clinic, tmp_path):
+    long_notes = "Allergic to penicillin; " * 166  # 3,984 characters: within the 4,000 allowed
+    book(clinic, "cli_tom", utc(2025, 1, 20, 16), 10, "pat_zoe", description=long_notes)
+    sheets.write_day_sheet(clinic, DAY, path=tmp_path / "long.pdf", location_id="loc_central")
+    everything = " ".join(pdf_pages(tmp_path / "long.pdf"))
+    assert "Allergic to penicillin" in everything and "…" in everything
+    rows = list(csv.DictReader(io.StringIO(sheets.render_csv(sheets.day_sheet(clinic, DAY)))))
+    assert next(r for r in rows if r["start"].startswith("2025-01-20T16:00"))["notes"] == long_notes.strip()
+
+
+def test_a_clinic_of_two_sites_without_location_lists_every_site_in_utc(clinic, tmp_path):
+    sheet = sheets.day_sheet(clinic, DAY)
+    assert sheet.location_name == "All locations (times in UTC)" and sheet.appointment_count == 62
+    written = sheets.write_day_sheet(clinic, DAY, folder=tmp_path / "docs", fmt="text")
+    assert Path(written.path).name == "day-sheet-2025-01-20-all-locations.txt"
+    assert "All locations (times in UTC) - Monday 20/01/2025" in Path(written.path).read_text()

@@ -148,7 +148,7 @@ def day_sheet(ctx: Context, day: date, *, location_id: str | None = None, clinic
             if clinician is None or clinician.kind != "clinician":
                 raise not_found("clinician", clinician_id)
         locale = locale_in(session)
-        location_name = location.name if location else "All locations"
+        location_name = location.name if location else "All locations (times in UTC)"
         tz_name = location.timezone if location else "UTC"
     rows = _whole_day(ctx, location.id if location else None, day, clinician_id)
     people = _patients(ctx, rows, locale.country, locale.date_order)
@@ -309,7 +309,7 @@ def check_paper(paper: str) -> str:
 
 
 def default_file_name(sheet: DaySheet, fmt: str = "pdf") -> str:
-    place = re.sub(r"[^A-Za-z0-9]+", "-", sheet.location_name).strip("-").lower() or "clinic"
+    place = re.sub(r"[^A-Za-z0-9]+", "-", sheet.location_name.split(" (")[0]).strip("-").lower() or "clinic"
     return f"day-sheet-{sheet.day.isoformat()}-{place}.{'txt' if fmt == 'text' else fmt}"
 
 
@@ -380,6 +380,7 @@ def _write_whole(target: Path, content: bytes) -> None:
 _MARGIN = 12
 _COLUMNS = ("Time", "Patient", "Type", "Place", "Status", "Notes")
 _COLUMN_SHARES = (19, 44, 22, 16, 17, 28)
+PDF_NOTES_MAX = 500
 
 
 def _pdf(sheet: DaySheet, paper: str) -> tuple[bytes, int]:
@@ -435,10 +436,18 @@ def _pdf(sheet: DaySheet, paper: str) -> tuple[bytes, int]:
                 if ln.patient is not None:
                     who = "\n".join(x for x in (ln.patient.name, _details(ln.patient)) if x)
                 else:
-                    who = "\n".join([ln.title, *(f"• {_person_text(p)}" for p in ln.attendees)])
-                table.row((ln.time, who, ln.type_name, ln.place, _status(ln).replace(", ", "\n"), ln.notes))
+                    who = ln.title
+                table.row((ln.time, who, ln.type_name, ln.place, _status(ln).replace(", ", "\n"), _shortened(ln.notes)))
+                for p in ln.attendees:  # a row each: a big class never makes a row taller than a page
+                    table.row(("", f"• {_person_text(p)}", "", "", "", ""))
         pdf.ln(4)
     return bytes(pdf.output()), pdf.page_no()
+
+
+def _shortened(notes: str) -> str:
+    # A row must fit on a page: notes as long as the 4,000 characters allowed are cut short
+    # on paper (the CSV and the text carry them whole).
+    return notes if len(notes) <= PDF_NOTES_MAX else notes[: PDF_NOTES_MAX - 1].rstrip() + "…"
 
 
 def _details(p: SheetPerson) -> str:

@@ -36,6 +36,8 @@ def test_wheel_ships_themes_sample_data_and_migrations(wheel):
     assert "frontdesk/store/migrations/env.py" in names
     assert any(n.startswith("frontdesk/store/migrations/versions/0001") for n in names)
     assert "frontdesk/cli/main.py" in names
+    # The day sheet's font, so a PDF writes names like "Zoë Ødegård" on any machine.
+    assert {"frontdesk/fonts/DejaVuSans.ttf", "frontdesk/fonts/DejaVuSans-Bold.ttf", "frontdesk/fonts/LICENSE"} <= names
 
 
 def test_installed_wheel_builds_the_demo_from_another_folder(wheel, tmp_path):

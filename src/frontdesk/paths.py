@@ -25,3 +25,11 @@ def data_dir() -> Path:
     from platformdirs import user_data_path
 
     return user_data_path("frontdesk", appauthor=False)
+
+
+def documents_dir() -> Path:
+    """Where files made for people go (the day sheet, screenshots): the user's documents
+    folder (XDG_DOCUMENTS_DIR on Linux, else ~/Documents). It may not exist yet."""
+    from platformdirs import user_documents_path
+
+    return user_documents_path()

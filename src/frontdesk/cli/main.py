@@ -260,6 +260,27 @@ def _load(ctx, args):
     return load_clinic_file(ctx, args.file, dry_run=args.dry_run)
 
 
+def _day_sheet(ctx, args) -> int:
+    """CSV and text without -o go to standard output as they are; a file written (a PDF
+    without -o goes into the documents folder) is answered in JSON: where, and what it holds."""
+    from frontdesk.cli.envelope import dumps, success
+    from frontdesk.domain.timeutil import parse_date
+    from frontdesk.services import day_sheet as sheets
+
+    day = parse_date(args.date)
+    where = {"location_id": args.location, "clinician_id": args.clinician}
+    if args.output is None and args.format != "pdf":
+        sheet = sheets.day_sheet(ctx, day, **where)
+        sys.stdout.write(sheets.render_csv(sheet) if args.format == "csv" else sheets.render_text(sheet))
+        return 0
+    from frontdesk.paths import documents_dir
+
+    written = sheets.write_day_sheet(ctx, day, path=args.output, folder=None if args.output else documents_dir(),
+                                     fmt=args.format, paper=args.paper, **where)
+    print(dumps(success(written)))
+    return 0
+
+
 JSON_COMMANDS: dict[str, Callable[[Any, argparse.Namespace], Any]] = {
     "availability": _availability,
     "holds": _holds,
@@ -378,6 +399,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if own_process:
                 _end_now(0)
             return 0
+        if args.command == "day-sheet":
+            command_ctx = _context(args)
+            command_ctx.open_now()
+            return _day_sheet(command_ctx, args)
         if args.command == "demo":
             return _run_demo(args)
         return _run_ui(_context(args), args)

@@ -278,4 +278,14 @@ def build_parser() -> argparse.ArgumentParser:
     ph.add_argument("--limit", type=int, default=20)
     ph.add_argument("--offset", type=int, default=0)
     command("export", "everything held about one patient, as one JSON document", ps).add_argument("id", type=_id)
+
+    sheet = command("day-sheet", "the day's appointments per clinician: a PDF to print, or CSV or text")
+    sheet.add_argument("--date", required=True, metavar="D", help="the day (YYYY-MM-DD)")
+    sheet.add_argument("--location", metavar="ID", type=_id, help="the site (a clinic of one site: that one)")
+    sheet.add_argument("--clinician", metavar="ID", type=_id)
+    sheet.add_argument("--format", choices=("pdf", "csv", "text"), default="pdf")
+    sheet.add_argument("--paper", choices=("a4", "letter"), type=str.lower,
+                       help="the PDF's paper (default: letter in the US and Canada, else A4)")
+    sheet.add_argument("-o", "--output", metavar="FILE",
+                       help="write here (csv and text: default standard output; pdf: the documents folder)")
     return parser

@@ -11,6 +11,7 @@ import os
 import signal
 from collections.abc import Iterable
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import events
@@ -336,6 +337,40 @@ class FrontdeskApp(App[None]):
             return
         home.action_location()
 
+    def action_print_day_sheet(self) -> None:
+        """The PDF of the day on screen (the list's date and site) into the documents folder."""
+        from functools import partial
+
+        from frontdesk.paths import documents_dir
+
+        home = self._home()
+        if home is None or self.location is None or home.day is None:
+            self.notify("Go back to the appointment list first (Escape).", severity="warning")
+            return
+
+        def written(sheet) -> None:
+            self.notify(f"Day sheet of {sheet.appointments} appointments written to {sheet.path}",
+                        title="Day sheet", timeout=12, markup=False)
+
+        home.call_service("day-sheet", partial(backend.print_day_sheet, location_id=self.location.id, day=home.day,
+                                               folder=documents_dir()), written, exclusive=False)
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """An SVG picture of the screen, into the documents folder (created if need be; Textual's
+        own choice, ~/Downloads, fails where there is none)."""
+        from frontdesk.paths import documents_dir
+
+        folder = Path(path) if path else documents_dir()
+        name = filename or f"frontdesk-{self.ctx.clock.now():%Y-%m-%d_%H-%M-%S}.svg"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            saved = self.save_screenshot(name, str(folder))
+        except OSError as exc:
+            self.notify(f"Could not save the screenshot in {folder}: {exc.strerror or exc}", title="Screenshot",
+                        severity="error", timeout=10, markup=False)
+            return
+        self.notify(f"Screenshot saved to {saved}", title="Screenshot", timeout=10, markup=False)
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield SystemCommand("Book an appointment", "Choose a type, then a free slot, then the patient", self.action_book)
         yield SystemCommand("Find a patient", "Anyone in the clinic by name, date of birth, phone or email (ctrl+f)",
@@ -346,7 +381,11 @@ class FrontdeskApp(App[None]):
         yield SystemCommand("Holds in force", "Every desk's holds with the time left; release one", self.action_holds)
         yield SystemCommand("Refresh", "Reload what is on screen now", self.action_refresh)
         yield SystemCommand("Keys", "List every key", self.action_help)
-        yield SystemCommand("Screenshot", "Save an SVG picture of the screen", lambda: self.set_timer(0.1, self.deliver_screenshot))
+        yield SystemCommand("Print day sheet", "Write the day on screen as a PDF into your documents folder",
+                            self.action_print_day_sheet)
+        # After a moment: the picture is of the screen, not of the palette closing.
+        yield SystemCommand("Screenshot", "Save an SVG picture of the screen into your documents folder",
+                            lambda: self.set_timer(0.1, self.action_screenshot))
         yield SystemCommand("Quit", "Quit (any hold this desk has is released)", self.action_quit)
 
 

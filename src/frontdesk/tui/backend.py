@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
         PatientView,
         SeriesOccurrence,
     )
+    from frontdesk.services.day_sheet import WrittenSheet
     from frontdesk.services.patients import PatientHistory
 
 VERSION_CONFLICT = "VERSION_CONFLICT"
@@ -47,6 +49,13 @@ def day_list(ctx: Context, location_id: str | None, day: date, **filters: Any) -
     from frontdesk.services.day_list import agenda
 
     return agenda(ctx, location_id=location_id, day=day, **filters)
+
+
+def print_day_sheet(ctx: Context, *, location_id: str, day: date, folder: Path) -> WrittenSheet:
+    """The day sheet's PDF of a site's day, into `folder` (created if need be)."""
+    from frontdesk.services.day_sheet import write_day_sheet
+
+    return write_day_sheet(ctx, day, folder=folder, location_id=location_id)
 
 
 def appointment_with_patient(

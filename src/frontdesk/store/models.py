@@ -267,9 +267,9 @@ Index("ix_patients_email_lower", func.lower(Patient.email))
 # A name search reads (and sorts on) this index alone, fetching only the patients it finds.
 Index("ix_patients_search_name", Patient.search_name, Patient.id)
 # Not in these models, made by migration 0008 for one engine each: SQLite's FTS5 trigram table
-# over search_name and phone_e164 (with its triggers and shadow tables), PostgreSQL's pg_trgm
+# over search_name, phone_e164 and email (with its triggers and shadow tables), PostgreSQL's pg_trgm
 # indexes. A schema comparison leaves these names out.
-SEARCH_INDEX_NAMES = ("patients_fts", "ix_patients_search_name_trgm", "ix_patients_phone_trgm")
+SEARCH_INDEX_NAMES = ("patients_fts", "ix_patients_search_name_trgm", "ix_patients_phone_trgm", "ix_patients_email_trgm")
 
 
 @event.listens_for(Patient, "before_insert")

@@ -4,7 +4,7 @@ patient search through a trigram index (SQLite FTS5, PostgreSQL pg_trgm)
 Revision ID: 0008
 Revises: 0007
 
-SQLite: `patients_fts` is an external-content FTS5 table over `patients` (its rowid is the
+SQLite: `patients_fts` is an external-content FTS5 table over `patients` (name, phone, email) (its rowid is the
 patient's rowid), kept in step by triggers. A later migration that rebuilds `patients` (batch
 mode copies the table) must create the triggers again and run
 `INSERT INTO patients_fts(patients_fts) VALUES ('rebuild')`.
@@ -19,16 +19,16 @@ depends_on = None
 
 _FTS_TRIGGERS = (
     "CREATE TRIGGER patients_fts_insert AFTER INSERT ON patients BEGIN"
-    " INSERT INTO patients_fts (rowid, search_name, phone_e164) VALUES (new.rowid, new.search_name, new.phone_e164);"
+    " INSERT INTO patients_fts (rowid, search_name, phone_e164, email) VALUES (new.rowid, new.search_name, new.phone_e164, new.email);"
     " END",
     "CREATE TRIGGER patients_fts_delete AFTER DELETE ON patients BEGIN"
-    " INSERT INTO patients_fts (patients_fts, rowid, search_name, phone_e164)"
-    " VALUES ('delete', old.rowid, old.search_name, old.phone_e164);"
+    " INSERT INTO patients_fts (patients_fts, rowid, search_name, phone_e164, email)"
+    " VALUES ('delete', old.rowid, old.search_name, old.phone_e164, old.email);"
     " END",
-    "CREATE TRIGGER patients_fts_update AFTER UPDATE OF search_name, phone_e164 ON patients BEGIN"
-    " INSERT INTO patients_fts (patients_fts, rowid, search_name, phone_e164)"
-    " VALUES ('delete', old.rowid, old.search_name, old.phone_e164);"
-    " INSERT INTO patients_fts (rowid, search_name, phone_e164) VALUES (new.rowid, new.search_name, new.phone_e164);"
+    "CREATE TRIGGER patients_fts_update AFTER UPDATE OF search_name, phone_e164, email ON patients BEGIN"
+    " INSERT INTO patients_fts (patients_fts, rowid, search_name, phone_e164, email)"
+    " VALUES ('delete', old.rowid, old.search_name, old.phone_e164, old.email);"
+    " INSERT INTO patients_fts (rowid, search_name, phone_e164, email) VALUES (new.rowid, new.search_name, new.phone_e164, new.email);"
     " END",
 )
 
@@ -49,10 +49,11 @@ def upgrade() -> None:
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         op.execute("CREATE INDEX ix_patients_search_name_trgm ON patients USING gin (search_name gin_trgm_ops)")
         op.execute("CREATE INDEX ix_patients_phone_trgm ON patients USING gin (phone_e164 gin_trgm_ops)")
+        op.execute("CREATE INDEX ix_patients_email_trgm ON patients USING gin (lower(email) gin_trgm_ops)")
     elif op.get_bind().dialect.name == "sqlite":
         op.execute(
-            "CREATE VIRTUAL TABLE patients_fts USING fts5(search_name, phone_e164, content='patients',"
-            " tokenize='trigram')"
+            "CREATE VIRTUAL TABLE patients_fts USING fts5(search_name, phone_e164, email, content='patients',"
+            " tokenize='trigram case_sensitive 0')"
         )
         for trigger in _FTS_TRIGGERS:
             op.execute(trigger)

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select, true
+from sqlalchemy import Select, and_, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -85,12 +85,29 @@ def list_appointments(ctx: Context, f: AppointmentFilter) -> Page[AppointmentVie
         if status is not None:
             rules.check_status(status)
     after = decode_cursor(f.cursor, (_instant, str)) if f.cursor else None
+    branches, order = list_branches(f, after)
+    with ctx.db.session(write=False) as session:
+        keys, has_more = read_keys(session, branches, order, f.limit, f.offset, after)
+        ids = [key[1] for key in keys]
+        # Then only the page's own rows, by primary key.
+        found = select(Appointment).where(Appointment.id.in_(ids)).options(*WITH_DETAILS)
+        rows = {a.id: a for a in session.scalars(found)}
+        items = [appointment_view(rows[i]) for i in ids]
+    next_offset = f.offset + f.limit if has_more else None
+    return Page(items, f.limit, f.offset, next_offset, has_more, encode_cursor(keys[-1]) if has_more else None)
+
+
+def list_branches(f: AppointmentFilter, after: tuple | None = None) -> tuple[list[Select], tuple]:
+    """The (start_time, id) keys of the appointments `f` matches, as disjoint queries (an OR
+    split into branches, each read in order along its own index), and that order."""
     conditions = []
     if f.patient_id:
         conditions.append(of_patient(f.patient_id))
     if f.status:
         conditions.append(Appointment.status == f.status)
-    if f.date_gte is not None:
+    # A cursor past the lower date already implies it; left in, SQLite would seek by the date
+    # rather than by the cursor and walk every row between them.
+    if f.date_gte is not None and (after is None or after[0] < f.date_gte):
         conditions.append(Appointment.start_time >= f.date_gte)
     if f.date_lte is not None:
         conditions.append(Appointment.start_time <= f.date_lte)
@@ -106,13 +123,7 @@ def list_appointments(ctx: Context, f: AppointmentFilter) -> Page[AppointmentVie
         choices.append(_of_clinician_branches(f.clinician_id))
     order = (Appointment.start_time, Appointment.id)
     branches = [select(*order).where(*conditions, *chosen) for chosen in itertools.product(*choices)]
-    with ctx.db.session(write=False) as session:
-        keys, has_more = read_keys(session, branches, order, f.limit, f.offset, after)
-        ids = [key[1] for key in keys]
-        rows = {a.id: a for a in session.scalars(select(Appointment).where(Appointment.id.in_(ids)).options(*WITH_DETAILS))}
-        items = [appointment_view(rows[i]) for i in ids]
-    _, next_offset = rules.page_bounds(f.limit + 1 if has_more else len(keys), f.limit, f.offset)
-    return Page(items, f.limit, f.offset, next_offset, has_more, encode_cursor(keys[-1]) if has_more else None)
+    return branches, order
 
 
 def _instant(text: str) -> datetime:

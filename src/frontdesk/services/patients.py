@@ -291,11 +291,6 @@ _YEAR = re.compile(r"^(19|20)\d\d$")
 _WHOLE_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 
-# A search whose index finds more patients than this walks the name order instead, testing
-# each in turn: a common text fills a page within a few rows, so either way costs the page.
-FEW_MATCHES = 500
-
-
 @dataclass(frozen=True)
 class _Match:
     condition: Any  # what the patients must satisfy (the answer's truth on every engine)
@@ -337,32 +332,20 @@ def _match(text: str, locale: Locale, today: date) -> _Match:
     return _Match(Patient.search_name.contains(needle, autoescape=True), ("search_name", needle))
 
 
-_ROWID = literal_column("patients.rowid")
-
-
-def _narrowed(session: Session, match: _Match) -> tuple[list, bool]:
-    """The conditions to search with, and whether to walk the (search_name, id) index in
-    order. SQLite only: PostgreSQL's planner weighs its trigram indexes against that walk
-    from its statistics."""
-    if session.get_bind().dialect.name != "sqlite":
-        return [match.condition], False
-    if match.trigram is not None:
-        column, needle = match.trigram
-        if len(needle) < 3:  # too short for trigrams; a short text is found in most names
-            return [match.condition], True
-        phrase = '"' + needle.replace('"', '""') + '"'
-        found = select(literal_column("rowid")).select_from(sql_text("patients_fts")).where(
-            sql_text("patients_fts MATCH :phrase").bindparams(phrase=f"{column} : {phrase}")
-        )
-        if _at_least(session, found, FEW_MATCHES + 1):
-            return [match.condition], True
-        return [match.condition, _ROWID.in_(found)], False
-    few = not _at_least(session, select(Patient.id).where(match.condition), FEW_MATCHES + 1)
-    return [match.condition], not few
-
-
-def _at_least(session: Session, query, count: int) -> bool:
-    return session.scalar(select(func.count()).select_from(query.limit(count).subquery())) >= count
+def _narrowed(session: Session, match: _Match) -> list:
+    """The conditions to search with. On SQLite a substring of three characters or more is
+    looked up in the trigram index (migration 0008's patients_fts): the patients it names are
+    then tested and sorted, so the cost follows the answer, not the clinic. A shorter one
+    walks the (search_name, id) index in order (most names hold it, so a page fills early).
+    PostgreSQL's planner weighs its trigram indexes against that walk itself."""
+    if match.trigram is None or session.get_bind().dialect.name != "sqlite" or len(match.trigram[1]) < 3:
+        return [match.condition]
+    column, needle = match.trigram
+    phrase = '"' + needle.replace('"', '""') + '"'
+    found = select(literal_column("rowid")).select_from(sql_text("patients_fts")).where(
+        sql_text("patients_fts MATCH :phrase").bindparams(phrase=f"{column} : {phrase}")
+    )
+    return [match.condition, literal_column("patients.rowid").in_(found)]
 
 
 def search_in_session(
@@ -375,10 +358,7 @@ def search_in_session(
     order = (Patient.search_name, Patient.id)
     keys = select(*order)
     if text:
-        conditions, walk = _narrowed(session, _match(text, locale, today))
-        keys = keys.where(*conditions)
-        if walk:
-            keys = keys.with_hint(Patient, "INDEXED BY ix_patients_search_name", "sqlite")
+        keys = keys.where(*_narrowed(session, _match(text, locale, today)))
     # The page's keys come from an index alone (at any offset), then only its patients.
     page_keys, has_more = read_keys(session, [keys], order, limit, offset, after)
     ids = [key[1] for key in page_keys]

@@ -10,7 +10,9 @@ random ids as the product writes them (`apt_<uuid4>`, `pat_<uuid4>`):
 - appointments, 20k and 1M: 50 clinicians at 5 locations, 10 types, a patient for every ten
   appointments, starts on a quarter-hour grid over two years (so many share a start), seven
   statuses, 1 in 200 staff time with a second clinician;
-- patients, 10k and 300k: names with accents from lists, a date of birth, a UK mobile.
+- patients, 10k and 300k: first names with accents from a list, surnames drawn with Zipf
+  weights from 5,000 (the commonest about 1%; `--few-names`: benchmarks/patients.py's 20
+  surnames instead), a date of birth, a UK mobile.
 
 Then, in-process (one read transaction a call, as the CLI and UI call them), the median of
 `--runs` calls of `appointments list` with each filter of cli.md: the first page, and the
@@ -23,6 +25,7 @@ first page and cursor page), 300k within 2x of 10k (search).
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 import statistics
 import tempfile
@@ -69,10 +72,26 @@ def uid(rng: random.Random, prefix: str) -> str:
     return f"{prefix}{uuid.UUID(int=rng.getrandbits(128), version=4)}"
 
 
-def patient_rows(count: int, rng: random.Random) -> list[dict]:
+SYLLABLES = ["ab", "ba", "ko", "ri", "men", "dal", "ton", "ser", "vi", "lo", "gar", "ne", "stu", "har", "fi",
+             "wen", "ol", "ash", "ke", "mur", "zan", "pe", "ly", "dor"]
+
+
+def surnames(rng: random.Random, count: int = 5000) -> tuple[list[str], list[float]]:
+    """Surnames as a clinic sees them, drawn with Zipf-like weights: the 20 listed ones are the
+    commonest (the first about 1% of patients, the twentieth 0.5%), then made-up ones, most rare."""
+    made = {"".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))).capitalize() for _ in range(count * 2)}
+    names = LAST_NAMES + sorted(made - set(LAST_NAMES))[: count - len(LAST_NAMES)]
+    return names, list(itertools.accumulate(1 / (rank + 20) for rank in range(len(names))))
+
+
+def patient_rows(count: int, rng: random.Random, few_names: bool = False) -> list[dict]:
     rows = []
+    lasts, cumulative = surnames(rng)
     for i in range(count):
-        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES) + (str(i % 997) if i % 3 else "")
+        if few_names:  # benchmarks/patients.py's names: 20 surnames, a number after two in three
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES) + (str(i % 997) if i % 3 else "")
+        else:
+            first, last = rng.choice(FIRST_NAMES), rng.choices(lasts, cum_weights=cumulative)[0]
         e164 = f"+447700{i:06d}"
         rows.append({
             "id": uid(rng, "pat_"), "first_name": first, "last_name": last,
@@ -152,7 +171,7 @@ def build_appointments(path: Path, count: int) -> None:
 def build_patients(path: Path, count: int) -> None:
     path.unlink(missing_ok=True)
     ctx = _open(path)
-    rows = patient_rows(count, random.Random(count))
+    rows = patient_rows(count, random.Random(count), few_names="few-names" in path.name)
     with ctx.db.engine.begin() as conn:
         conn.execute(insert(Clinic.__table__), [{"id": 1, "name": "Bench", "country": "GB", "date_order": "DMY"}])
         for start in range(0, len(rows), CHUNK):
@@ -284,14 +303,21 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=1_000_000)
     parser.add_argument("--patients-small", type=int, default=10_000)
     parser.add_argument("--patients-large", type=int, default=300_000)
+    parser.add_argument("--few-names", action="store_true",
+                        help="benchmarks/patients.py's 20 surnames (a surname's start then matches 5%% of the clinic)")
+    parser.add_argument("--only", choices=("lists", "search"), help="run one half")
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     print(f"databases in {args.cache}")
-    small = database(args.cache, "appointments", build_appointments, args.small)
-    large = database(args.cache, "appointments", build_appointments, args.large)
-    few = database(args.cache, "patients", build_patients, args.patients_small)
-    many = database(args.cache, "patients", build_patients, args.patients_large)
-    bench_lists(small, large, args.runs)
+    if args.only != "search":
+        small = database(args.cache, "appointments", build_appointments, args.small)
+        large = database(args.cache, "appointments", build_appointments, args.large)
+        bench_lists(small, large, args.runs)
+    if args.only == "lists":
+        return
+    kind = "patients-few-names" if args.few_names else "patients-zipf"
+    few = database(args.cache, kind, build_patients, args.patients_small)
+    many = database(args.cache, kind, build_patients, args.patients_large)
     bench_search(few, many, args.runs)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, literal, select, tuple_, union_all
+from sqlalchemy import Select, literal, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from frontdesk.domain.errors import validation
@@ -40,7 +40,7 @@ def decode_cursor(cursor: str, kinds: Sequence[Callable[[str], Any]]) -> tuple:
 def read_keys(
     session: Session,
     branches: Sequence[Select],
-    order: Sequence[ColumnElement],
+    order: Sequence[Any],  # the sort columns (mapped attributes or columns)
     limit: int,
     offset: int,
     after: tuple | None,

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, literal_column, or_, select
+from sqlalchemy import Select, and_, func, literal_column, or_, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm import Session
@@ -342,7 +342,7 @@ def _narrowed(session: Session, match: _Match) -> list:
         return [match.condition]
     column, needle = match.trigram
     phrase = '"' + needle.replace('"', '""') + '"'
-    found = select(literal_column("rowid")).select_from(sql_text("patients_fts")).where(
+    found: Select = select(literal_column("rowid")).select_from(sql_text("patients_fts")).where(
         sql_text("patients_fts MATCH :phrase").bindparams(phrase=f"{column} : {phrase}")
     )
     return [match.condition, literal_column("patients.rowid").in_(found)]

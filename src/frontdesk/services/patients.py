@@ -332,15 +332,29 @@ def _match(text: str, locale: Locale, today: date) -> _Match:
     return _Match(Patient.search_name.contains(needle, autoescape=True), ("search_name", needle))
 
 
+# More patients than this found by an index, and search walks the name order instead: they
+# are then dense enough there that a page fills within a few rows.
+FEW_MATCHES = 500
+
+
 def _narrowed(session: Session, match: _Match) -> list:
     """The conditions to search with. On SQLite a substring of three characters or more is
     looked up in the trigram index (migration 0008's patients_fts): the patients it names are
     then tested and sorted, so the cost follows the answer, not the clinic. A shorter one
-    walks the (search_name, id) index in order (most names hold it, so a page fills early).
-    PostgreSQL's planner weighs its trigram indexes against that walk itself."""
-    if match.trigram is None or session.get_bind().dialect.name != "sqlite" or len(match.trigram[1]) < 3:
+    walks the (search_name, id) index in order. A phone's start or a year that finds many
+    patients (`+44 7700` in a British clinic) walks the name order too, rather than sorting
+    them all. PostgreSQL's planner weighs its indexes against that walk itself."""
+    if session.get_bind().dialect.name != "sqlite":
         return [match.condition]
+    if match.trigram is None:
+        many = session.scalar(
+            select(func.count()).select_from(select(Patient.id).where(match.condition).limit(FEW_MATCHES + 1).subquery())
+        )
+        # coalesce() hides the condition from the planner, which then reads the name order.
+        return [func.coalesce(match.condition, False)] if many > FEW_MATCHES else [match.condition]
     column, needle = match.trigram
+    if len(needle) < 3:
+        return [match.condition]
     phrase = '"' + needle.replace('"', '""') + '"'
     found: Select = select(literal_column("rowid")).select_from(sql_text("patients_fts")).where(
         sql_text("patients_fts MATCH :phrase").bindparams(phrase=f"{column} : {phrase}")

@@ -349,7 +349,7 @@ def _narrowed(session: Session, match: _Match) -> list:
     if match.trigram is None:
         many = session.scalar(
             select(func.count()).select_from(select(Patient.id).where(match.condition).limit(FEW_MATCHES + 1).subquery())
-        )
+        ) or 0
         # coalesce() hides the condition from the planner, which then reads the name order.
         return [func.coalesce(match.condition, False)] if many > FEW_MATCHES else [match.condition]
     column, needle = match.trigram

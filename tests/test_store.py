@@ -12,13 +12,18 @@ from sqlalchemy import text
 
 from frontdesk.store.db import HEAD_REVISION, Database, open_database, resolve_url
 from frontdesk.store.migrate import alembic_config
-from frontdesk.store.models import Base
+from frontdesk.store.models import SEARCH_INDEX_NAMES, Base
+
+
+def _modelled(name, type_, _parent) -> bool:
+    """Everything but the search index the migrations make for one engine only."""
+    return not (name or "").startswith(SEARCH_INDEX_NAMES)
 
 
 def test_migrations_produce_exactly_the_models_schema(tmp_path):
     database = open_database(tmp_path / "m.db")
     with database.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": _modelled})
         assert compare_metadata(context, Base.metadata) == []
 
 

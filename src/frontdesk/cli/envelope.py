@@ -39,6 +39,8 @@ def success(result: Any) -> dict[str, Any]:
     meta = _meta()
     if isinstance(result, Page):
         meta.update(limit=result.limit, next_offset=result.next_offset, has_more=result.has_more)
+        if result.next_cursor is not None:  # lists that seek: the next page, read without skipping
+            meta["next_cursor"] = result.next_cursor
         return {"data": result.items, "meta": meta}
     if isinstance(result, ActionResult):
         meta.update(action=result.action, performed_at=result.performed_at, performed_by=result.performed_by)

@@ -155,6 +155,7 @@ def _appointments(ctx, args):
             AppointmentFilter(
                 limit=args.limit,
                 offset=args.offset,
+                cursor=args.cursor,
                 patient_id=args.patient,
                 clinician_id=args.clinician,
                 status=args.status,
@@ -237,7 +238,7 @@ def _patients(ctx, args):
     from frontdesk.services import patients
 
     if args.action == "search":
-        return patients.search_patients(ctx, args.text, limit=args.limit, offset=args.offset)
+        return patients.search_patients(ctx, args.text, limit=args.limit, offset=args.offset, cursor=args.cursor)
     if args.action == "create":
         return patients.create_patient(ctx, args.first_name, args.last_name, email=args.email, phone=args.phone,
                                        date_of_birth=args.dob, allow_duplicate=args.allow_duplicate)

@@ -8,13 +8,14 @@ desks can never book the same time.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, and_, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,6 +42,7 @@ from frontdesk.services.booking import (
 from frontdesk.services.busy import resource_zones
 from frontdesk.services.context import Context
 from frontdesk.services.locking import lock_resources
+from frontdesk.services.paging import decode_cursor, encode_cursor, read_keys
 from frontdesk.services.objects import (
     ActionResult,
     AppointmentCreate,
@@ -57,9 +59,7 @@ from frontdesk.services.records import (
     load_appointment,
     log_change,
     new_id,
-    of_clinician,
     of_patient,
-    read_page,
     write_links,
 )
 from frontdesk.services.video import settle_video
@@ -71,27 +71,43 @@ from frontdesk.store.models import (
     Location,
     Patient,
     Resource,
+    appointment_resources,
     reference_patients,
     type_rooms,
 )
 
 
 def list_appointments(ctx: Context, f: AppointmentFilter) -> Page[AppointmentView]:
-    """The appointments matching every filter given, by start time then id, one page."""
+    """The appointments matching every filter given, by start time then id, one page: at
+    `offset`, or after `cursor` (a page's `next_cursor`), which seeks instead of skipping."""
     rules.check_paging(f.limit, f.offset)
     for status in (f.status, *f.status_in):
         if status is not None:
             rules.check_status(status)
+    after = decode_cursor(f.cursor, (_instant, str)) if f.cursor else None
+    branches, order = list_branches(f, after)
+    with ctx.db.session(write=False) as session:
+        keys, has_more = read_keys(session, branches, order, f.limit, f.offset, after)
+        ids = [key[1] for key in keys]
+        # Then only the page's own rows, by primary key.
+        found = select(Appointment).where(Appointment.id.in_(ids)).options(*WITH_DETAILS)
+        rows = {a.id: a for a in session.scalars(found)}
+        items = [appointment_view(rows[i]) for i in ids]
+    next_offset = f.offset + f.limit if has_more else None
+    return Page(items, f.limit, f.offset, next_offset, has_more, encode_cursor(keys[-1]) if has_more else None)
+
+
+def list_branches(f: AppointmentFilter, after: tuple | None = None) -> tuple[list[Select], tuple]:
+    """The (start_time, id) keys of the appointments `f` matches, as disjoint queries (an OR
+    split into branches, each read in order along its own index), and that order."""
     conditions = []
     if f.patient_id:
         conditions.append(of_patient(f.patient_id))
-    if f.clinician_id:
-        conditions.append(of_clinician(f.clinician_id))
     if f.status:
         conditions.append(Appointment.status == f.status)
-    if f.status_in:
-        conditions.append(Appointment.status.in_(f.status_in))
-    if f.date_gte is not None:
+    # A cursor past the lower date already implies it; left in, SQLite would seek by the date
+    # rather than by the cursor and walk every row between them.
+    if f.date_gte is not None and (after is None or after[0] < f.date_gte):
         conditions.append(Appointment.start_time >= f.date_gte)
     if f.date_lte is not None:
         conditions.append(Appointment.start_time <= f.date_lte)
@@ -99,9 +115,36 @@ def list_appointments(ctx: Context, f: AppointmentFilter) -> Page[AppointmentVie
         conditions.append(Appointment.appointment_type_id == f.appointment_type_id)
     if f.location_id:
         conditions.append(Appointment.location_id == f.location_id)
-    with ctx.db.session(write=False) as session:
-        query = select(Appointment).where(*conditions).options(*WITH_DETAILS).order_by(Appointment.start_time, Appointment.id)
-        return read_page(session, query, f.limit, f.offset, appointment_view)
+    # An OR is split into disjoint branches, each read in order along its own index.
+    choices: list[list] = []
+    if f.status_in:
+        choices.append([Appointment.status == s for s in sorted(set(f.status_in))])
+    if f.clinician_id:
+        choices.append(_of_clinician_branches(f.clinician_id))
+    order = (Appointment.start_time, Appointment.id)
+    branches = [select(*order).where(*conditions, *chosen) for chosen in itertools.product(*choices)]
+    return branches, order
+
+
+def _instant(text: str) -> datetime:
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError(text)
+    return value
+
+
+def _of_clinician_branches(clinician_id: str) -> list:
+    """`of_clinician` as two disjoint conditions, each served by an index in start order:
+    the appointments the clinician holds, and staff time they are on but do not host."""
+    on_it = (
+        select(appointment_resources.c.appointment_id)
+        .where(appointment_resources.c.appointment_id == Appointment.id,
+               appointment_resources.c.resource_id == clinician_id)
+        .exists()
+    )
+    hosted_by_another = or_(Appointment.clinician_profile_id.is_(None), Appointment.clinician_profile_id != clinician_id)
+    return [Appointment.clinician_profile_id == clinician_id,
+            and_(Appointment.internal == true(), hosted_by_another, on_it)]
 
 
 def get_appointment(ctx: Context, appointment_id: str) -> AppointmentView:

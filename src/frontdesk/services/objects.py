@@ -25,6 +25,8 @@ class Page(Generic[T]):
     offset: int
     next_offset: int | None
     has_more: bool
+    # The next page's place as an opaque key (keyset paging); lists that seek set it.
+    next_cursor: str | None = None
 
 
 # --- clinic reference data ---------------------------------------------------------------
@@ -328,6 +330,8 @@ class AppointmentFilter:
     date_lte: datetime | None = None
     appointment_type_id: str | None = None
     location_id: str | None = None
+    # A page's `next_cursor`: read on from there (offset then only numbers next_offset).
+    cursor: str | None = None
 
 
 @dataclass(frozen=True)

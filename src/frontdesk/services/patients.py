@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, literal_column, or_, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm import Session
 
@@ -29,6 +30,7 @@ from frontdesk.domain.patients import (
 from frontdesk.domain.timeutil import iso
 from frontdesk.services.context import Context
 from frontdesk.services.objects import AppointmentView, Page, PatientView
+from frontdesk.services.paging import decode_cursor, encode_cursor, read_keys
 from frontdesk.services.records import appointment_view, new_id, of_patient, read_page
 from frontdesk.store.models import Appointment, Clinic, Patient
 
@@ -289,19 +291,27 @@ _YEAR = re.compile(r"^(19|20)\d\d$")
 _WHOLE_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 
-def _match(text: str, locale: Locale, today: date):
+@dataclass(frozen=True)
+class _Match:
+    condition: Any  # what the patients must satisfy (the answer's truth on every engine)
+    # On SQLite, the trigram index (migration 0008's patients_fts) that finds a superset of
+    # them for a substring of three characters or more: its column and the substring.
+    trigram: tuple[str, str] | None = None
+
+
+def _match(text: str, locale: Locale, today: date) -> _Match:
     """What `text` is taken for, as a condition: a date of birth (in the clinic's order, or a
     year), a phone (whole or its start, in any common form), an email, or else a name (any
     order, accents and case ignored) or a part of an email. Each kind uses its own index."""
     if _YEAR.match(text):
         year = int(text)
-        return Patient.date_of_birth.between(date(year, 1, 1), date(year, 12, 31))
+        return _Match(Patient.date_of_birth.between(date(year, 1, 1), date(year, 12, 31)))
     try:
         born = parse_date_text(text, locale.date_order, today)
     except FrontdeskError:
         born = None
     if born is not None:
-        return Patient.date_of_birth == born
+        return _Match(Patient.date_of_birth == born)
     if _PHONE_LIKE.match(text) and sum(ch.isdigit() for ch in text) >= 3:
         try:
             prefix: str | None = phone_e164(text, locale.country)
@@ -309,36 +319,79 @@ def _match(text: str, locale: Locale, today: date):
             prefix = phone_prefix(text, locale.country)
         if prefix is None:  # digits from the middle of a number
             digits = re.sub(r"\D", "", text)
-            return Patient.phone_e164.contains(digits, autoescape=True)
+            return _Match(Patient.phone_e164.contains(digits, autoescape=True), ("phone_e164", digits))
         # A range rather than LIKE, so the index serves it on every engine (":" follows "9").
-        return and_(Patient.phone_e164 >= prefix, Patient.phone_e164 < prefix + ":")
+        return _Match(and_(Patient.phone_e164 >= prefix, Patient.phone_e164 < prefix + ":"))
     if "@" in text:
         needle = text.lower()
         if _WHOLE_EMAIL.match(needle):  # the usual case, through the index
-            return func.lower(Patient.email) == needle
-        return func.lower(Patient.email).contains(needle, autoescape=True)
-    # A part of either order of the name, read from the (search_name, id) index alone.
-    return Patient.search_name.contains(fold(text.replace(",", " ")), autoescape=True)
+            return _Match(func.lower(Patient.email) == needle)
+        return _Match(func.lower(Patient.email).contains(needle, autoescape=True), ("email", needle))
+    # A part of either order of the name.
+    needle = fold(text.replace(",", " "))
+    return _Match(Patient.search_name.contains(needle, autoescape=True), ("search_name", needle))
 
 
-def search_in_session(session: Session, text: str, limit: int, offset: int, today: date) -> Page[PatientView]:
+# More patients than this found by an index, and search walks the name order instead: they
+# are then dense enough there that a page fills within a few rows.
+FEW_MATCHES = 500
+
+
+def _narrowed(session: Session, match: _Match) -> list:
+    """The conditions to search with. On SQLite a substring of three characters or more is
+    looked up in the trigram index (migration 0008's patients_fts): the patients it names are
+    then tested and sorted, so the cost follows the answer, not the clinic. A shorter one
+    walks the (search_name, id) index in order. A phone's start or a year that finds many
+    patients (`+44 7700` in a British clinic) walks the name order too, rather than sorting
+    them all. PostgreSQL's planner weighs its indexes against that walk itself."""
+    if session.get_bind().dialect.name != "sqlite":
+        return [match.condition]
+    if match.trigram is None:
+        many = session.scalar(
+            select(func.count()).select_from(select(Patient.id).where(match.condition).limit(FEW_MATCHES + 1).subquery())
+        ) or 0
+        # coalesce() hides the condition from the planner, which then reads the name order.
+        return [func.coalesce(match.condition, False)] if many > FEW_MATCHES else [match.condition]
+    column, needle = match.trigram
+    if len(needle) < 3:
+        return [match.condition]
+    phrase = '"' + needle.replace('"', '""') + '"'
+    found: Select = select(literal_column("rowid")).select_from(sql_text("patients_fts")).where(
+        sql_text("patients_fts MATCH :phrase").bindparams(phrase=f"{column} : {phrase}")
+    )
+    return [match.condition, literal_column("patients.rowid").in_(found)]
+
+
+def search_in_session(
+    session: Session, text: str, limit: int, offset: int, today: date, cursor: str | None = None
+) -> Page[PatientView]:
     check_paging(limit, offset)
     locale = locale_in(session)
-    query = select(Patient)
+    after = decode_cursor(cursor, (str, str)) if cursor else None
     text = (text or "").strip()
+    order = (Patient.search_name, Patient.id)
+    keys = select(*order)
     if text:
-        query = query.where(_match(text, locale, today))
-    query = query.order_by(Patient.search_name, Patient.id)
-    return read_page(session, query, limit, offset, lambda p: patient_view(p, locale.country))
+        keys = keys.where(*_narrowed(session, _match(text, locale, today)))
+    # The page's keys come from an index alone (at any offset), then only its patients.
+    page_keys, has_more = read_keys(session, [keys], order, limit, offset, after)
+    ids = [key[1] for key in page_keys]
+    found = {p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(ids)))}
+    items = [patient_view(found[i], locale.country) for i in ids]
+    return Page(items, limit, offset, offset + limit if has_more else None, has_more,
+                encode_cursor(page_keys[-1]) if has_more else None)
 
 
-def search_patients(ctx: Context, text: str, limit: int = 20, offset: int = 0) -> Page[PatientView]:
+def search_patients(
+    ctx: Context, text: str, limit: int = 20, offset: int = 0, cursor: str | None = None
+) -> Page[PatientView]:
     """Patients across the whole clinic found by `text`: a name in any order (accents and
     case ignored, a part of it will do), a date of birth as the desk writes it (or a year), a
     phone in any common national or international form (or its start), or an email. An empty
-    text lists everyone. Sorted by last name, first name, id; paged."""
+    text lists everyone. Sorted by last name, first name, id; paged at `offset`, or after
+    `cursor` (a page's `next_cursor`)."""
     with ctx.db.session(write=False) as session:
-        return search_in_session(session, text, limit, offset, ctx.clock.now().date())
+        return search_in_session(session, text, limit, offset, ctx.clock.now().date(), cursor)
 
 
 # --- history and export ------------------------------------------------------------------

@@ -269,6 +269,10 @@ class Patient(Base):
 Index("ix_patients_email_lower", func.lower(Patient.email))
 # A name search reads (and sorts on) this index alone, fetching only the patients it finds.
 Index("ix_patients_search_name", Patient.search_name, Patient.id)
+# Not in these models, made by migration 0008 for one engine each: SQLite's FTS5 trigram table
+# over search_name, phone_e164 and email (with its triggers and shadow tables), PostgreSQL's pg_trgm
+# indexes. A schema comparison leaves these names out.
+SEARCH_INDEX_NAMES = ("patients_fts", "ix_patients_search_name_trgm", "ix_patients_phone_trgm", "ix_patients_email_trgm")
 
 
 @event.listens_for(Patient, "before_insert")
@@ -330,6 +334,7 @@ appointment_resources = Table(
     Base.metadata,
     Column("appointment_id", ForeignKey("appointments.id", ondelete="CASCADE"), primary_key=True),
     Column("resource_id", ForeignKey("resources.id"), primary_key=True),
+    Index("ix_appointment_resources_resource", "resource_id", "appointment_id"),
 )
 
 
@@ -338,7 +343,7 @@ class Appointment(Base):
 
     __tablename__ = "appointments"
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    patient_id: Mapped[str | None] = mapped_column(ForeignKey("patients.id"), index=True)
+    patient_id: Mapped[str | None] = mapped_column(ForeignKey("patients.id"))
     clinician_profile_id: Mapped[str | None] = mapped_column(ForeignKey("resources.id"))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
@@ -397,10 +402,16 @@ class Appointment(Base):
     reference_patients: Mapped[list[Patient]] = relationship(
         secondary="reference_patients", order_by="Patient.id", viewonly=True
     )
+    # Each list filter has its index ending in (start_time, id): a page is read in order and
+    # from the index alone, and the next page seeks past the last row's key (keyset paging).
     __table_args__ = (
         Index("ix_appointments_start", "start_time", "id"),
-        Index("ix_appointments_location_start", "location_id", "start_time"),
-        Index("ix_appointments_clinician_start", "clinician_profile_id", "start_time"),
+        Index("ix_appointments_location_start", "location_id", "start_time", "id"),
+        Index("ix_appointments_clinician_start", "clinician_profile_id", "start_time", "id"),
+        Index("ix_appointments_status_start", "status", "start_time", "id"),
+        Index("ix_appointments_type_start", "appointment_type_id", "start_time", "id"),
+        Index("ix_appointments_patient_start", "patient_id", "start_time", "id"),
+        Index("ix_appointments_internal_start", "internal", "start_time", "id"),
     )
     __mapper_args__ = {"version_id_col": version}
 

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, FreeBusy, vCalAddress
+from icalendar import Calendar, Event, FreeBusy, Timezone, vCalAddress
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -142,12 +142,15 @@ def export_ics(ctx: Context, ask: ExportRequest) -> CalendarText:
             select(Appointment).where(*conditions).options(*loading).order_by(Appointment.start_time, Appointment.id)
         ).all()
         names = _Names(session, appointments, with_patients=not ask.private)
-        calendar = Calendar.new(prodid=PRODID, name="frontdesk appointments")
         stamp = ctx.clock.now().astimezone(UTC_ZONE)
-        for appointment in appointments:
-            calendar.add_component(_event(appointment, names, stamp, ask))
-    # Each VTIMEZONE covers the range (and a day either side), from the zoneinfo data itself.
-    calendar.add_missing_timezones(first_date=first - timedelta(days=1), last_date=last + timedelta(days=2))
+        events = [_event(appointment, names, stamp, ask) for appointment in appointments]
+    # Each zone used gets its VTIMEZONE, made by the library from the zoneinfo data over the
+    # range (a day either side), before the events. (Calendar.add_missing_timezones does the
+    # same but walks every event again to find the zones, which we already know.)
+    zones = sorted({names.zone(a).key for a in appointments} - {"UTC"})
+    timezones = [Timezone.from_tzinfo(ZoneInfo(key), key, first - timedelta(days=1), last + timedelta(days=2))
+                 for key in zones]
+    calendar = Calendar.new(prodid=PRODID, name="frontdesk appointments", subcomponents=[*timezones, *events])
     return CalendarText(calendar.to_ical().decode(), len(appointments), "events")
 
 

@@ -226,7 +226,6 @@ def _event(a: Appointment, names: _Names, stamp: datetime, ask: ExportRequest) -
     if ask.private:
         event.add("class", "PRIVATE")
         return event
-    event.add("created", a.created_at)
     event.add("last-modified", a.updated_at)
     place = _place(a, names)
     if place:

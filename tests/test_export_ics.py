@@ -296,3 +296,7 @@ def test_an_unwritable_path_is_named_and_nothing_is_left(capsys, db, tmp_path):
     assert json.loads(out)["error"]["code"] == "VALIDATION_ERROR"
     assert leftovers(tmp_path) == []
     assert os.listdir(folder) == []
+
+    code, out = cli(capsys, "export", "ics", "--db", db, "--from", "2025-01-01", "--to", "2025-01-31", "-o", "")
+    assert code == 1
+    assert json.loads(out)["error"]["code"] == "VALIDATION_ERROR"

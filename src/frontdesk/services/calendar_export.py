@@ -272,6 +272,8 @@ def export_freebusy(ctx: Context, clinician_id: str, start_date: str, end_date: 
 def write_file(exported: CalendarText, path: str | os.PathLike) -> WrittenFile:
     """Write the calendar to `path` whole: to a temporary name in the same folder, then moved
     into place, so a reader never sees half a file and a failure leaves nothing behind."""
+    if not os.fspath(path).strip():
+        raise validation("The file to write needs a name", path=os.fspath(path))
     target = Path(path)
     folder = target.parent
     try:

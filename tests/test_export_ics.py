@@ -167,6 +167,10 @@ def test_a_group_is_one_event_with_its_seats_and_attendees(clinic):
     assert names == ["John Smith", "Mary Jones"]
     private = export_ics(clinic, ExportRequest("2025-01-21", "2025-01-21", clinician_id="cli_tom", private=True))
     assert "ATTENDEE" not in private.text and "Mary" not in private.text
+    # John's own calendar has his class, and nobody else in it.
+    johns = export_ics(clinic, ExportRequest("2025-01-21", "2025-01-21", patient_id="pat_john_smith")).text
+    assert str(events_by_uid(johns)[f"{group.id}@frontdesk"]["SUMMARY"]) == "Back Class · Tom Baker · Central London Clinic, Gym"
+    assert "Mary" not in johns and "ATTENDEE" not in johns
 
 
 def test_freebusy_periods_are_the_busy_time_availability_reads(clinic):

@@ -189,14 +189,14 @@ def _patient_name(patient: Patient | None) -> str | None:
 def _summary(a: Appointment, names: _Names, ask: ExportRequest) -> str:
     kind = names.types.get(a.appointment_type_id or "")
     what = kind.name if kind is not None else a.title
+    if ask.patient_id is not None:  # the patient's own calendar: who and where (never the others in a group)
+        who = names.clinicians.get(a.clinician_profile_id or "")
+        where = _place(a, names)
+        return " · ".join(part for part in (what, who, where) if part)
     if a.is_group:
         going = sum(1 for x in a.attendees if x.attendance_status == GOING)
         seats = f"{going} of {kind.capacity} seats taken" if kind is not None else f"{going} going"
         return f"{what} (group: {seats})"
-    if ask.patient_id is not None:  # the patient's own calendar: who and where
-        who = names.clinicians.get(a.clinician_profile_id or "")
-        where = _place(a, names)
-        return " · ".join(part for part in (what, who, where) if part)
     patient = _patient_name(names.patients.get(a.patient_id or "")) or a.attendee_name
     return f"{what}: {patient}" if patient and not a.internal else what
 
@@ -233,7 +233,7 @@ def _event(a: Appointment, names: _Names, stamp: datetime, ask: ExportRequest) -
     link = a.video_link or a.meeting_url
     if a.is_remote and link:
         event.add("url", link)
-    if a.is_group:
+    if a.is_group and ask.patient_id is None:  # a patient's export names no other patient
         for attendee in a.attendees:
             if attendee.attendance_status != GOING:
                 continue

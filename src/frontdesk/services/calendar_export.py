@@ -15,6 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, FreeBusy, Timezone, vCalAddress
+from icalendar.enums import STATUS
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -35,13 +36,13 @@ UTC_ZONE = ZoneInfo("UTC")
 # RFC 5545 STATUS of a VEVENT: TENTATIVE, CONFIRMED or CANCELLED. A visit that happened or
 # was missed kept its time when it was booked: CONFIRMED.
 EVENT_STATUS = {
-    "pending_approval": "TENTATIVE",
-    "pending": "TENTATIVE",
-    "confirmed": "CONFIRMED",
-    "scheduled": "CONFIRMED",
-    "completed": "CONFIRMED",
-    "no_show": "CONFIRMED",
-    "cancelled": "CANCELLED",
+    "pending_approval": STATUS.TENTATIVE,
+    "pending": STATUS.TENTATIVE,
+    "confirmed": STATUS.CONFIRMED,
+    "scheduled": STATUS.CONFIRMED,
+    "completed": STATUS.CONFIRMED,
+    "no_show": STATUS.CONFIRMED,
+    "cancelled": STATUS.CANCELLED,
 }
 
 # RFC 5545 FBTYPE of each kind of busy time; imported (external) time is plain BUSY.
@@ -218,7 +219,7 @@ def _event(a: Appointment, names: _Names, stamp: datetime, ask: ExportRequest) -
         stamp=stamp,
         start=a.start_time.astimezone(zone),
         end=a.end_time.astimezone(zone),
-        status=EVENT_STATUS.get(a.status, "CONFIRMED"),
+        status=EVENT_STATUS.get(a.status, STATUS.CONFIRMED),
         summary="Busy" if ask.private else _summary(a, names, ask),
     )
     if a.status == "cancelled":
@@ -255,7 +256,7 @@ def export_freebusy(ctx: Context, clinician_id: str, start_date: str, end_date: 
         window = _window(first, last, zone)
         now = ctx.clock.now()
         busy = busy_time(session, [clinician_id], window, now)[clinician_id]
-        name = session.get(Resource, clinician_id).name
+        name = session.get(Resource, clinician_id).name  # type: ignore[union-attr]  # _clinician_zone found it
     stamp = now.astimezone(UTC_ZONE)
     freebusy = FreeBusy.new(uid=f"{clinician_id}-freebusy@frontdesk", stamp=stamp, start=window.start, end=window.end)
     freebusy.add("contact", name)

@@ -52,11 +52,44 @@ def _date_edge(text: str | None, *, end: bool):
     return datetime.combine(day, time(0), UTC)
 
 
+class Verbatim(str):
+    """What a command prints as it is, outside the envelope: a calendar's own text, a FHIR
+    resource (a FHIR client reads the resource itself)."""
+
+
+def _fhir(ctx, answer):
+    from frontdesk.cli.envelope import dumps
+    from frontdesk.services import fhir
+    from frontdesk.services.objects import AvailabilityResult, Page
+
+    if isinstance(answer, AvailabilityResult):
+        return Verbatim(dumps(fhir.slot_bundle(answer)))
+    if isinstance(answer, Page):
+        return Verbatim(dumps(fhir.appointment_bundle(answer, fhir.names(ctx))))
+    return Verbatim(dumps(fhir.appointment_resource(answer, fhir.names(ctx))))
+
+
+def _export(ctx, args):
+    from frontdesk.services import calendar_export
+
+    if args.action == "freebusy":
+        exported = calendar_export.export_freebusy(ctx, args.clinician, args.start_date, args.end_date)
+    else:
+        exported = calendar_export.export_ics(ctx, calendar_export.ExportRequest(
+            start_date=args.start_date, end_date=args.end_date, clinician_id=args.clinician,
+            location_id=args.location, patient_id=args.patient, appointment_id=args.appointment,
+            private=args.private,
+        ))
+    if args.output is None:
+        return Verbatim(exported.text)
+    return calendar_export.write_file(exported, args.output)
+
+
 def _availability(ctx, args):
     from frontdesk.services.availability import query_availability
     from frontdesk.services.objects import AvailabilityQuery
 
-    return query_availability(
+    answer = query_availability(
         ctx,
         AvailabilityQuery(
             appointment_type_id=args.appointment_type,
@@ -74,6 +107,7 @@ def _availability(ctx, args):
             seed=args.seed,
         ),
     )
+    return _fhir(ctx, answer) if args.format == "fhir" else answer
 
 
 def _holds(ctx, args):
@@ -150,7 +184,7 @@ def _appointments(ctx, args):
     from frontdesk.services.objects import AppointmentCreate, AppointmentFilter
 
     if args.action == "list":
-        return appointments.list_appointments(
+        page = appointments.list_appointments(
             ctx,
             AppointmentFilter(
                 limit=args.limit,
@@ -166,8 +200,10 @@ def _appointments(ctx, args):
                 location_id=args.location,
             ),
         )
+        return _fhir(ctx, page) if args.format == "fhir" else page
     if args.action == "get":
-        return appointments.get_appointment(ctx, args.id)
+        one = appointments.get_appointment(ctx, args.id)
+        return _fhir(ctx, one) if args.format == "fhir" else one
     if args.action == "create":
         return appointments.create_appointment(
             ctx,
@@ -288,6 +324,7 @@ JSON_COMMANDS: dict[str, Callable[[Any, argparse.Namespace], Any]] = {
     "appointments": _appointments,
     "patients": _patients,
     "load": _load,
+    "export": _export,
 }
 
 
@@ -396,7 +433,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 # out of the collector's full scans (a month of availability sets off one or
                 # two). Not when called in-process (tests): frozen garbage is never freed.
                 gc.freeze()
-            print(dumps(success(JSON_COMMANDS[args.command](ctx, args))))
+            answer = JSON_COMMANDS[args.command](ctx, args)
+            if isinstance(answer, Verbatim):
+                sys.stdout.write(answer if answer.endswith("\n") else f"{answer}\n")
+            else:
+                print(dumps(success(answer)))
             if own_process:
                 _end_now(0)
             return 0

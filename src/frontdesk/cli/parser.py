@@ -122,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     av.add_argument("--interval", type=int, metavar="MIN")
     av.add_argument("--first-available", action="store_true")
     av.add_argument("--seed", type=int)
+    _format_option(av)
 
     holds = command("holds", "reserve a slot while details are taken (POST /holds)")
     hs = holds.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
@@ -186,7 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     al.add_argument("--date-lte", metavar="INSTANT")
     al.add_argument("--appointment-type", metavar="ID", type=_id)
     al.add_argument("--location", metavar="ID", type=_id)
-    command("get", "one appointment with its history and change log", aps).add_argument("id", type=_id)
+    _format_option(al)
+    ag = command("get", "one appointment with its history and change log", aps)
+    ag.add_argument("id", type=_id)
+    _format_option(ag)
     ac = command("create", "book a time directly (POST /appointments)", aps)
     ac.add_argument("--title", required=True)
     ac.add_argument("--start-time", required=True, metavar="INSTANT")
@@ -290,4 +294,31 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the PDF's paper (default: letter in the US and Canada, else A4)")
     sheet.add_argument("-o", "--output", metavar="FILE",
                        help="write here (csv and text: default standard output; pdf: the documents folder)")
+    _export_commands(command)
     return parser
+
+
+def _format_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=["json", "fhir"], default="json",
+                        help="json (the envelope, the default) or fhir (FHIR R4 resources, interop.md)")
+
+
+def _export_commands(command) -> None:
+    """`export ics` and `export freebusy` (interop.md, iCalendar out)."""
+    export = command("export", "appointments or busy time as an iCalendar file (RFC 5545)")
+    es = export.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
+    ics = command("ics", "one event per appointment starting in the range, every status", es)
+    ics.add_argument("--clinician", metavar="ID", type=_id)
+    ics.add_argument("--location", metavar="ID", type=_id)
+    ics.add_argument("--patient", metavar="ID", type=_id, help="the patient's own calendar: type, clinician, place")
+    ics.add_argument("--appointment", metavar="ID", type=_id)
+    ics.add_argument("--private", action="store_true", help='only "Busy": no patient, place or link')
+    freebusy = command("freebusy", "a clinician's busy periods (appointments, holds, blocks) as a VFREEBUSY", es)
+    freebusy.add_argument("--clinician", required=True, metavar="ID", type=_id)
+    for exporting in (ics, freebusy):
+        exporting.add_argument("--from", dest="start_date", required=True, metavar="D",
+                               help="the first day (YYYY-MM-DD), in the clinician's or location's timezone")
+        exporting.add_argument("--to", dest="end_date", required=True, metavar="D",
+                               help="the last day, included; at most 366 days in all")
+        exporting.add_argument("-o", "--output", metavar="FILE",
+                               help="write the calendar here (whole or not at all) instead of printing it")

@@ -392,3 +392,20 @@ class _Span:
 def offers_count(ctx: Context) -> int:
     """How many waiting entries have at least one offer now (the desks' header)."""
     return sum(1 for item in waitlist_offers(ctx, limit=1) if item.offers)
+
+
+def waitlist_token(ctx: Context) -> str:
+    """Changes when an entry is added or ends, or a hold runs out by the clock (its time is
+    free again though nothing was written): with the change token, when the desks' offers
+    count is worth working out again. Reads of counts only."""
+    from sqlalchemy import func
+
+    from frontdesk.store.models import Hold
+
+    with ctx.db.session(write=False) as session:
+        now = ctx.clock.now()
+        waiting = session.execute(select(func.count(WaitlistEntry.id)).where(WaitlistEntry.status == WAITING)).scalar()
+        ended = session.execute(select(func.count(WaitlistEntry.id)).where(WaitlistEntry.status != WAITING)).scalar()
+        lapsed = session.execute(
+            select(func.count(Hold.id)).where(Hold.status == "active", Hold.expires_at <= now)).scalar()
+        return f"{waiting}:{ended}:{lapsed}"

@@ -262,10 +262,11 @@ def patient_waitlist(ctx: Context, patient_id: str) -> list[Any]:
     return list_entries(ctx, patient_id=patient_id).items
 
 
-def add_to_waitlist(ctx: Context, request: Any) -> Any:
-    from frontdesk.services.waitlist import add_entry
+def add_to_waitlist(ctx: Context, **wishes: Any) -> Any:
+    """A patient on the waitlist: `wishes` are WaitlistRequest's fields."""
+    from frontdesk.services.waitlist import WaitlistRequest, add_entry
 
-    return add_entry(ctx, request)
+    return add_entry(ctx, WaitlistRequest(**wishes))
 
 
 def remove_from_waitlist(ctx: Context, entry_id: str) -> Any:

@@ -23,6 +23,24 @@ if TYPE_CHECKING:  # annotations only: keeps the first frame quick
     from frontdesk.services.waitlist import WaitlistEntryView, WaitlistOffers
 
 
+def wish_label(app, entry: WaitlistEntryView) -> str:
+    """'Follow-up · Dr Okafor · tue · 09:00-12:00': the type and what the patient asked for."""
+    parts = [app.type_name(entry.appointment_type_id) or entry.appointment_type_id]
+    if entry.clinician_id:
+        parts.append(app.clinician_name(entry.clinician_id) or entry.clinician_id)
+    if entry.location_id:
+        parts.append(app.location_name(entry.location_id) or entry.location_id)
+    if entry.remote is not None:
+        parts.append("remote" if entry.remote else "in person")
+    if entry.days:
+        parts.append(",".join(entry.days))
+    if entry.times:
+        parts.append(entry.times)
+    if entry.earliest or entry.latest:
+        parts.append(f"{entry.earliest or '…'} to {entry.latest or '…'}")
+    return " · ".join(parts)
+
+
 class WaitlistScreen(FrontdeskScreen):
     AUTO_FOCUS = "#waitlist"
 
@@ -92,22 +110,7 @@ class WaitlistScreen(FrontdeskScreen):
         return False
 
     def wish_label(self, entry: WaitlistEntryView) -> str:
-        """'Follow-up · Dr Okafor · tue · 09:00-12:00': the type and what the patient asked for."""
-        app = self.app
-        parts = [app.type_name(entry.appointment_type_id) or entry.appointment_type_id]
-        if entry.clinician_id:
-            parts.append(app.clinician_name(entry.clinician_id) or entry.clinician_id)
-        if entry.location_id:
-            parts.append(app.location_name(entry.location_id) or entry.location_id)
-        if entry.remote is not None:
-            parts.append("remote" if entry.remote else "in person")
-        if entry.days:
-            parts.append(",".join(entry.days))
-        if entry.times:
-            parts.append(entry.times)
-        if entry.earliest or entry.latest:
-            parts.append(f"{entry.earliest or '…'} to {entry.latest or '…'}")
-        return " · ".join(parts)
+        return wish_label(self.app, entry)
 
     def slot_label(self, slot: Slot) -> str:
         """'Tue 21 Jan 10:00 · Dr Sarah Johnson': the start on its location's clock."""

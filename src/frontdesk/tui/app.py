@@ -340,6 +340,12 @@ class FrontdeskApp(App[None]):
         if not isinstance(self.screen, WaitlistScreen | ModalScreen):  # not over a dialog, not twice
             self.push_screen(WaitlistScreen())
 
+    def ask_for_patient(self, chosen) -> None:
+        """Find a patient (the clinic-wide search dialog); `chosen` gets their id, or None."""
+        from frontdesk.tui.screens.patient_record import PatientSearchModal
+
+        self.push_screen(PatientSearchModal(), chosen)
+
     def action_patients(self) -> None:
         from frontdesk.tui.screens.patient_record import PatientRecordScreen, PatientSearchModal
 

@@ -262,8 +262,6 @@ class SlotPickerScreen(FrontdeskScreen):
     def action_add_to_waitlist(self) -> None:
         """Find the patient, then add them with the picker's filters (type, clinician, place,
         mode, from the week shown on) as their wishes."""
-        from frontdesk.tui.screens.patient_record import PatientSearchModal
-
         clinician = self.query_one("#clinician", Choice).value
         location = self.query_one("#location", Choice).value
         mode = self.query_one("#mode", Choice).value
@@ -280,7 +278,7 @@ class SlotPickerScreen(FrontdeskScreen):
                 self.call_service("waitlist", partial(backend.add_to_waitlist, patient_id=patient_id, **wishes),
                                   self.added, exclusive=False)
 
-        self.app.push_screen(PatientSearchModal(), chosen)
+        self.app.ask_for_patient(chosen)
 
     def added(self, entry) -> None:
         self.notify(f"{fmt.visible(entry.patient_name)} is on the waitlist (W shows it).", title="Waitlist",

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from frontdesk.domain import waitlist as rules
 from frontdesk.domain.errors import INVALID_STATE_TRANSITION, FrontdeskError, not_found, validation
 from frontdesk.domain.text import check_text
-from frontdesk.domain.timeutil import iso
 from frontdesk.services.availability import query_availability
 from frontdesk.services.busy import clinician_zone_names
 from frontdesk.services.context import Context
@@ -341,7 +340,8 @@ def _search_type(ctx: Context, type_id: str, group: list[_Search], limit: int, z
 
         def ask(**narrowing) -> list[Slot]:
             return query_availability(ctx, AvailabilityQuery(  # noqa: B023 - used at once
-                appointment_type_id=type_id, start_date=iso(cursor), end_date=iso(step_end - timedelta(seconds=1)),
+                appointment_type_id=type_id, start_date=cursor.isoformat(),
+                end_date=(step_end - timedelta(seconds=1)).isoformat(),
                 **narrowing)).slots
 
         span = _Span(ask(resource_ids=tuple(named)) if named else [], ask(round_robin="NONE") if anyone else [], zones)

@@ -70,7 +70,7 @@ class SlotPickerScreen(FrontdeskScreen):
         Binding("f", "first_available", "First free", id="first-available"),
         Binding("y", "choose_type", "Type", show=False, id="choose-type"),
         Binding("w", "add_to_waitlist", "Add to waitlist", id="add-to-waitlist",
-                tooltip="Nothing free this week: put a patient on the waitlist, these filters as their wishes"),
+                tooltip="Add to waitlist (nothing free this week): a patient waits, these filters as their wishes"),
     ]
 
     def __init__(self, appointment_type_id: str, moving: AppointmentView | None = None, day: date | None = None) -> None:
@@ -265,7 +265,7 @@ class SlotPickerScreen(FrontdeskScreen):
         clinician = self.query_one("#clinician", Choice).value
         location = self.query_one("#location", Choice).value
         mode = self.query_one("#mode", Choice).value
-        wishes = dict(
+        wishes: dict[str, Any] = dict(
             appointment_type_id=self.type_id,
             clinician_id=clinician if clinician not in (ALL, ANY_CLINICIAN) else None,
             location_id=location if location != ALL and mode != REMOTE else None,

@@ -272,3 +272,31 @@ def test_group_roster(snap_compare, desk, size):
         await settle(pilot)
 
     assert snap_compare(make_app(desk), terminal_size=size, run_before=run_before)
+
+
+def test_waitlist(snap_compare, desk):
+    """Two waiting: one for a time that is taken (nothing free yet), one with an offer; the
+    header counts the offer."""
+    from frontdesk.services.waitlist import WaitlistRequest, add_entry
+
+    rows = day_list.agenda(desk, location_id="loc_central", day=WEDNESDAY).items
+    booked = rows[_active_index(desk)].appointment
+    start = booked.start_time.strftime("%H:%M")
+    end = booked.end_time.strftime("%H:%M")  # London is on UTC in January
+    others = [r.appointment.patient_id for r in rows if r.appointment.patient_id not in (None, booked.patient_id)]
+    add_entry(desk, WaitlistRequest(patient_id=others[0], appointment_type_id=booked.appointment_type_id,
+                                    clinician_id=booked.clinician_profile_id, location_id=booked.location_id,
+                                    remote=False, earliest="2025-01-22", latest="2025-01-22", times=f"{start}-{end}"))
+    desk.clock.advance(minutes=95)
+    add_entry(desk, WaitlistRequest(patient_id=booked.patient_id, appointment_type_id=booked.appointment_type_id,
+                                    days="fri", times="14:00-17:00", note="afternoons"))
+    desk.clock.advance(minutes=20)
+
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("W")
+        await settle(pilot)
+        pilot.app.screen.query_one(ClinicHeader).tick()
+        await settle(pilot)
+
+    assert snap_compare(make_app(desk), terminal_size=(80, 24), run_before=run_before)

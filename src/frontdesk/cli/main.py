@@ -291,6 +291,23 @@ def _patients(ctx, args):
     return patients.get_patient(ctx, args.id)
 
 
+def _waitlist(ctx, args):
+    from frontdesk.services import waitlist
+
+    if args.action == "add":
+        return waitlist.add_entry(ctx, waitlist.WaitlistRequest(
+            patient_id=args.patient, appointment_type_id=args.appointment_type, clinician_id=args.clinician,
+            location_id=args.location, remote=args.remote, earliest=args.earliest, latest=args.latest,
+            days=args.days, times=args.times, note=args.note))
+    if args.action == "list":
+        return waitlist.list_entries(ctx, limit=args.limit, offset=args.offset)
+    if args.action == "get":
+        return waitlist.get_entry(ctx, args.id)
+    if args.action == "remove":
+        return waitlist.remove_entry(ctx, args.id)
+    return waitlist.waitlist_offers(ctx, args.id, limit=args.limit)
+
+
 def _load(ctx, args):
     from frontdesk.services.clinic import load_clinic_file
 
@@ -323,6 +340,7 @@ JSON_COMMANDS: dict[str, Callable[[Any, argparse.Namespace], Any]] = {
     "holds": _holds,
     "appointments": _appointments,
     "patients": _patients,
+    "waitlist": _waitlist,
     "load": _load,
     "export": _export,
 }

@@ -295,6 +295,27 @@ def build_parser() -> argparse.ArgumentParser:
     sheet.add_argument("-o", "--output", metavar="FILE",
                        help="write here (csv and text: default standard output; pdf: the documents folder)")
     _export_commands(command)
+    wl = command("waitlist", "patients waiting for a slot that fits; the free slots that fit them now")
+    ws = wl.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
+    wa = command("add", "put a patient on the waitlist with their wishes", ws)
+    wa.add_argument("--patient", required=True, metavar="P", type=_id)
+    wa.add_argument("--appointment-type", required=True, metavar="T", type=_id)
+    wa.add_argument("--clinician", metavar="ID", type=_id)
+    wa.add_argument("--location", metavar="ID", type=_id)
+    wa.add_argument("--remote", type=_bool, metavar="true/false", help="leave out for either mode")
+    wa.add_argument("--earliest", metavar="D", help="the first date that suits (YYYY-MM-DD)")
+    wa.add_argument("--latest", metavar="D", help="the last date that suits (YYYY-MM-DD)")
+    wa.add_argument("--days", metavar="mon,tue,...", help="the weekdays that suit")
+    wa.add_argument("--times", metavar="HH:MM-HH:MM", help="the time of day that suits, the location's clock")
+    wa.add_argument("--note", metavar="N")
+    wls = command("list", "the waiting entries, first come first, with how long each has waited", ws)
+    wls.add_argument("--limit", type=int, default=100)
+    wls.add_argument("--offset", type=int, default=0)
+    command("get", "one waitlist entry", ws).add_argument("id", type=_id)
+    command("remove", "the patient no longer waits", ws).add_argument("id", type=_id)
+    wo = command("offers", "each waiting entry's earliest fitting free slots, as availability answers now", ws)
+    wo.add_argument("id", nargs="?", type=_id)
+    wo.add_argument("--limit", type=int, default=3, metavar="N", help="slots per entry (default 3)")
     return parser
 
 

@@ -73,6 +73,7 @@ from frontdesk.services.records import (
 )
 from frontdesk.services.setup import LocationSetup, TypeSetup
 from frontdesk.services.video import settle_video
+from frontdesk.services.waitlist import settle_waitlist
 from frontdesk.store.models import (
     Appointment,
     AppointmentType,
@@ -511,6 +512,7 @@ def confirm_hold(ctx: Context, hold_id: str, req: ConfirmRequest) -> Appointment
         hold.status = HoldState.CONFIRMED
         hold.updated_at = now
         session.flush()
+        settle_waitlist(session, now, booked[0][0])  # the patient no longer waits for this
         first, first_ids = booked[0]
         return appointment_view(first, first_ids)
 

@@ -48,6 +48,8 @@ class FrontdeskApp(App[None]):
         Binding("question_mark", "help", "Help", show=False, id="help-alt"),
         Binding("ctrl+r", "refresh", "Refresh", show=False, id="refresh"),
         Binding("H", "holds", "Holds", tooltip="Holds in force at every desk (release one from there)", show=False, id="holds"),
+        Binding("W", "waitlist", "Waitlist", show=False, id="waitlist",
+                tooltip="The waitlist, first come first, with each patient's best offer (Enter holds it)"),
         Binding("ctrl+f", "patients", "Patients", show=False, id="patients",
                 tooltip="Find a patient anywhere in the clinic and open their record (on the patient details "
                         "of a hold: its own find box)"),
@@ -57,9 +59,15 @@ class FrontdeskApp(App[None]):
     blink = True
 
     class TokenRead(Message):
-        def __init__(self, token: str) -> None:
+        def __init__(self, token: str, waitlist: str = "") -> None:
             super().__init__()
             self.token = token
+            self.waitlist = waitlist  # moves when an entry is added or ends, or a hold runs out
+
+    class WaitlistCounted(Message):
+        def __init__(self, offers: int) -> None:
+            super().__init__()
+            self.offers = offers
 
     def __init__(self, ctx: Context, *, theme: str | None = None, location_id: str | None = None) -> None:
         super().__init__()
@@ -72,6 +80,8 @@ class FrontdeskApp(App[None]):
         self._quit_question: Screen | None = None  # "quit and lose what was typed?" while it is asked
         self.stopped_by: int | None = None  # the signal that stopped the app, if one did
         self._change_token: str | None = None
+        self._waitlist_token: tuple[str, str] | None = None
+        self.waitlist_offers = 0  # waiting entries with a free slot that fits them now (the header says so)
         self._theme_problems: list[str] = []
         self.opening_notes: list[str] = []  # told once the app is up (e.g. the demo's clock)
         self.idle_collector = IdleCollector()
@@ -188,16 +198,37 @@ class FrontdeskApp(App[None]):
     def _read_change_token(self) -> None:
         try:
             token = backend.change_token(self.ctx)
+            waitlist = backend.waitlist_token(self.ctx)
         except Exception as error:  # the next tick tries again
             self.log.warning("change check failed", repr(error))
             return
-        self.post_message(self.TokenRead(token))
+        self.post_message(self.TokenRead(token, waitlist))
 
     def on_frontdesk_app_token_read(self, message: TokenRead) -> None:
         changed = self._change_token is not None and message.token != self._change_token
         self._change_token = message.token
         if changed:
             self.tell_screens_data_changed()
+        if (message.token, message.waitlist) != self._waitlist_token:
+            self._waitlist_token = (message.token, message.waitlist)
+            self.count_waitlist_offers()
+
+    def count_waitlist_offers(self) -> None:
+        """Work out, in a worker, how many waiting entries a free slot fits now: only when
+        something changed, as the offers are asked of the availability engine."""
+        self.run_worker(self._count_waitlist_offers, thread=True, group="waitlist-count", exclusive=True,
+                        exit_on_error=False)
+
+    def _count_waitlist_offers(self) -> None:
+        try:
+            offers = backend.waitlist_offer_count(self.ctx)
+        except Exception as error:  # the next change tries again
+            self.log.warning("waitlist count failed", repr(error))
+            return
+        self.post_message(self.WaitlistCounted(offers))
+
+    def on_frontdesk_app_waitlist_counted(self, message: WaitlistCounted) -> None:
+        self.waitlist_offers = message.offers
 
     def tell_screens_data_changed(self) -> None:
         """The top data screen reloads now; those beneath reload when they show again."""
@@ -304,6 +335,18 @@ class FrontdeskApp(App[None]):
         if not isinstance(self.screen, HoldsScreen | ModalScreen):  # not over a dialog, not twice
             self.push_screen(HoldsScreen())
 
+    def action_waitlist(self) -> None:
+        from frontdesk.tui.screens.waitlist import WaitlistScreen
+
+        if not isinstance(self.screen, WaitlistScreen | ModalScreen):  # not over a dialog, not twice
+            self.push_screen(WaitlistScreen())
+
+    def ask_for_patient(self, chosen) -> None:
+        """Find a patient (the clinic-wide search dialog); `chosen` gets their id, or None."""
+        from frontdesk.tui.screens.patient_record import PatientSearchModal
+
+        self.push_screen(PatientSearchModal(), chosen)
+
     def action_patients(self) -> None:
         from frontdesk.tui.screens.patient_record import PatientRecordScreen, PatientSearchModal
 
@@ -379,6 +422,8 @@ class FrontdeskApp(App[None]):
         yield SystemCommand("Switch theme", "Change the colours (remembered for next time)", self.action_change_theme)
         yield SystemCommand("Switch location", "Show another site of the clinic", self.action_switch_location)
         yield SystemCommand("Holds in force", "Every desk's holds with the time left; release one", self.action_holds)
+        yield SystemCommand("Waitlist", "Patients waiting for a slot, first come first, with their best offer (W)",
+                            self.action_waitlist)
         yield SystemCommand("Refresh", "Reload what is on screen now", self.action_refresh)
         yield SystemCommand("Keys", "List every key", self.action_help)
         yield SystemCommand("Print day sheet", "Write the day on screen as a PDF into your documents folder",

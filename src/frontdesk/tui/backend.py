@@ -241,3 +241,52 @@ def _or_conflict(ctx: Context, appointment_id: str, typed: Any, change):
         if error.code != VERSION_CONFLICT:
             raise
         return ChangeConflict(get_appointment(ctx, appointment_id), typed, error.details)
+
+
+# --- the waitlist --------------------------------------------------------------------------------
+
+
+def waitlist_with_offers(ctx: Context) -> list[Any]:
+    """The waiting entries, first come first, each with its best offer now."""
+    from frontdesk.services.waitlist import waitlist_offers
+
+    return waitlist_offers(ctx, limit=1)
+
+
+def waitlist_offer_count(ctx: Context) -> int:
+    from frontdesk.services.waitlist import offers_count
+
+    return offers_count(ctx)
+
+
+def waitlist_token(ctx: Context) -> str:
+    from frontdesk.services.waitlist import waitlist_token as token
+
+    return token(ctx)
+
+
+def patient_waitlist(ctx: Context, patient_id: str) -> list[Any]:
+    from frontdesk.services.waitlist import list_entries
+
+    return list_entries(ctx, patient_id=patient_id).items
+
+
+def add_to_waitlist(ctx: Context, **wishes: Any) -> Any:
+    """A patient on the waitlist: `wishes` are WaitlistRequest's fields."""
+    from frontdesk.services.waitlist import WaitlistRequest, add_entry
+
+    return add_entry(ctx, WaitlistRequest(**wishes))
+
+
+def remove_from_waitlist(ctx: Context, entry_id: str) -> Any:
+    from frontdesk.services.waitlist import remove_entry
+
+    return remove_entry(ctx, entry_id)
+
+
+def hold_for_waitlist(ctx: Context, request: HoldRequest, patient_id: str) -> tuple[HoldView, PatientView]:
+    """Hold an offered slot, and read the patient it is offered to (for patient details)."""
+    from frontdesk.services.holds import create_hold as hold
+    from frontdesk.services.patients import get_patient
+
+    return hold(ctx, request), get_patient(ctx, patient_id)

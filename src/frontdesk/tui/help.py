@@ -28,6 +28,7 @@ def help_sections(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
     from frontdesk.tui.screens.repeat import RepeatModal
     from frontdesk.tui.screens.roster import Roster
     from frontdesk.tui.screens.slots import SlotPickerScreen
+    from frontdesk.tui.screens.waitlist import WaitlistScreen
 
     everywhere = _keys(app, [b for b in app.BINDINGS if isinstance(b, Binding)]) + [
         ("ctrl+p", "Command palette: book, go to date, switch theme, switch location"),
@@ -50,6 +51,7 @@ def help_sections(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
          + [("enter", "In Visits: hold all (when every visit is free)")]),
         ("Moving an appointment", _keys(app, MoveModal.BINDINGS)),
         ("Holds in force (H)", _keys(app, HoldsScreen.BINDINGS)),
+        ("Waitlist (W)", _keys(app, WaitlistScreen.BINDINGS) + [("enter", "Hold the best offer for that patient")]),
         ("Cancel dialog", _keys(app, CancelModal.BINDINGS) + [("enter", "Cancel the appointment with the reason")]),
         ("Edit dialog", _keys(app, EditModal.BINDINGS)),
         ("Go to date", _keys(app, DateModal.BINDINGS) + [("enter", "Go to the date typed")]),

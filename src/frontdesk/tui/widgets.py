@@ -52,6 +52,10 @@ class ClinicHeader(Static):
         elif app.overview is not None:
             left.append(" › no clinic loaded", style="not bold")
         right = Text()
+        offers = getattr(app, "waitlist_offers", 0)
+        if offers:  # freed time fits someone waiting (W shows who)
+            right.append(f"{offers} waitlist offer{'s' if offers != 1 else ''}", style="bold reverse")
+            right.append("  ")
         right.append(fmt.visible(app.ctx.operator), style="italic")
         right.append("  ")
         right.append(f"{fmt.day_label(fmt.local(now, zone).date())} {fmt.hhmm(now, zone)} {fmt.zone_abbrev(now, zone)}")

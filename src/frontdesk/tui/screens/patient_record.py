@@ -212,6 +212,7 @@ class PatientRecordScreen(FrontdeskScreen):
         yield ClinicHeader()
         yield Label("Patient", id="record-title", classes="screen-title")
         yield Static("Loading…", id="record-details")
+        yield Static("", id="record-waitlist")  # shown when the patient waits for a slot
         yield Label("Upcoming", id="record-upcoming-label", classes="section")
         yield FitTable(self._columns(), id="record-upcoming")
         yield Label("Past", id="record-past-label", classes="section")
@@ -224,11 +225,28 @@ class PatientRecordScreen(FrontdeskScreen):
                 ("clinician", "Clinician", 3, False)]
 
     def on_mount(self) -> None:
+        self.query_one("#record-waitlist").display = False
         self.load()
 
     def load(self) -> None:
         self.call_service("record", partial(backend.patient_record, patient_id=self.patient_id), self.show,
                           self.not_loaded)
+        self.call_service("record-waitlist", partial(backend.patient_waitlist, patient_id=self.patient_id),
+                          self.show_waitlist)
+
+    def show_waitlist(self, entries) -> None:
+        """'Waiting for: Follow-up · Dr Okafor · tue · 09:00-12:00 (2d 4h)', one line an entry."""
+        from frontdesk.tui.screens.waitlist import wish_label
+
+        box = self.query_one("#record-waitlist", Static)
+        box.display = bool(entries)
+        lines = Text()
+        for entry in entries:
+            if lines:
+                lines.append("\n")
+            lines.append("Waiting for: ", style="bold")
+            lines.append(fmt.visible(f"{wish_label(self.app, entry)} ({entry.waited})"))
+        box.update(lines)
 
     def refresh_data(self) -> None:
         self.load()

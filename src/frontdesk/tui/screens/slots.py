@@ -69,6 +69,8 @@ class SlotPickerScreen(FrontdeskScreen):
         Binding("t", "today", "Today", id="today"),
         Binding("f", "first_available", "First free", id="first-available"),
         Binding("y", "choose_type", "Type", show=False, id="choose-type"),
+        Binding("w", "add_to_waitlist", "Add to waitlist", id="add-to-waitlist",
+                tooltip="Add to waitlist (nothing free this week): a patient waits, these filters as their wishes"),
     ]
 
     def __init__(self, appointment_type_id: str, moving: AppointmentView | None = None, day: date | None = None) -> None:
@@ -83,6 +85,7 @@ class SlotPickerScreen(FrontdeskScreen):
         self._row_days: list[str] = []  # each row's date, for the line naming the cursor's day
         self._free_by_day: dict[str, int] = {}
         self._day_shown: str | None = None
+        self._week_empty = False  # the week shown has no free slot: the waitlist is offered
 
     @property
     def overview(self) -> ClinicOverview:
@@ -159,6 +162,8 @@ class SlotPickerScreen(FrontdeskScreen):
         self.load()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "add_to_waitlist":  # offered only when the week shown has nothing that fits
+            return self.moving is None and self.start_day is not None and self._week_empty
         return not (action == "choose_type" and self.moving is not None)
 
     # --- queries ----------------------------------------------------------------------------
@@ -248,7 +253,37 @@ class SlotPickerScreen(FrontdeskScreen):
             table.move_cursor(row=row, scroll=True)
         self._show_slot_day(table.cursor_row)
         self._show_week_label(total=len(self.slots))
+        self._week_empty = not self.slots
+        self.refresh_bindings()
         settle_garbage()
+
+    # --- the waitlist, when nothing fits -------------------------------------------------------
+
+    def action_add_to_waitlist(self) -> None:
+        """Find the patient, then add them with the picker's filters (type, clinician, place,
+        mode, from the week shown on) as their wishes."""
+        clinician = self.query_one("#clinician", Choice).value
+        location = self.query_one("#location", Choice).value
+        mode = self.query_one("#mode", Choice).value
+        wishes: dict[str, Any] = dict(
+            appointment_type_id=self.type_id,
+            clinician_id=clinician if clinician not in (ALL, ANY_CLINICIAN) else None,
+            location_id=location if location != ALL and mode != REMOTE else None,
+            remote=True if mode == REMOTE else False if mode == IN_PERSON else None,
+            earliest=self.start_day.isoformat() if self.start_day else None,
+        )
+
+        def chosen(patient_id: str | None) -> None:
+            if patient_id is not None:
+                self.call_service("waitlist", partial(backend.add_to_waitlist, patient_id=patient_id, **wishes),
+                                  self.added, exclusive=False)
+
+        self.app.ask_for_patient(chosen)
+
+    def added(self, entry) -> None:
+        self.notify(f"{fmt.visible(entry.patient_name)} is on the waitlist (W shows it).", title="Waitlist",
+                    markup=False)
+        self.app.count_waitlist_offers()
 
     def _slot_time(self, slot: Slot) -> str:
         """A slot in its own location's time, as the hold will show it; with the zone when it is

@@ -355,35 +355,35 @@ def _search_type(ctx: Context, type_id: str, group: list[_Search], limit: int, z
 
 class _Span:
     """The engine's answers for one span, read for the entries: each named clinician's own
-    slots, and the pooled slots (by start and place) for the entries naming none. The
-    wall-clock times of a start are worked out once."""
+    slots, and the pooled slots (by start and place) for the entries naming none, each with
+    its wall-clock times worked out once for all the entries."""
 
     def __init__(self, named: list[Slot], pooled: list[Slot], zones: _Zones):
-        self.zones = zones
-        self.pooled = pooled
-        self.by_clinician: dict[str | None, list[Slot]] = defaultdict(list)
-        for slot in named:
-            self.by_clinician[slot.clinician_id].append(slot)
-        self.local: dict[tuple, tuple[datetime, datetime]] = {}
+        local: dict[tuple, tuple[datetime, datetime]] = {}  # many slots share a start
 
-    def _local(self, slot: Slot) -> tuple[datetime, datetime]:
-        # A pooled remote slot is read on its first clinician's clock.
-        tz = self.zones.of(slot.location_id, slot.clinician_id or slot.resource_ids[0], slot.is_remote)
-        key = (tz, slot.start_time, slot.end_time)  # many slots share a start
-        times = self.local.get(key)
-        if times is None:
-            times = self.local[key] = (slot.start_time.astimezone(tz), slot.end_time.astimezone(tz))
-        return times
+        def with_times(slot: Slot) -> tuple[Slot, datetime, datetime]:
+            # A pooled remote slot is read on its first clinician's clock.
+            tz = zones.of(slot.location_id, slot.clinician_id or slot.resource_ids[0], slot.is_remote)
+            key = (tz, slot.start_time, slot.end_time)
+            times = local.get(key)
+            if times is None:
+                times = local[key] = (slot.start_time.astimezone(tz), slot.end_time.astimezone(tz))
+            return slot, *times
+
+        self.pooled = [with_times(slot) for slot in pooled]
+        self.by_clinician: dict[str | None, list[tuple[Slot, datetime, datetime]]] = defaultdict(list)
+        for slot in named:
+            self.by_clinician[slot.clinician_id].append(with_times(slot))
 
     def collect(self, search: _Search, limit: int) -> None:
         wishes = search.wishes
         candidates = self.by_clinician.get(wishes.clinician_id, []) if wishes.clinician_id else self.pooled
-        for slot in candidates:
-            if slot.start_time < search.start or slot.start_time >= search.end:
+        fits, start, end = rules.fits, search.start, search.end
+        for slot, local_start, local_end in candidates:
+            if slot.start_time < start or slot.start_time >= end:
                 continue
-            local_start, local_end = self._local(slot)
-            if rules.fits(wishes, clinician_id=slot.clinician_id, location_id=slot.location_id,
-                          is_remote=slot.is_remote, local_start=local_start, local_end=local_end):
+            if fits(wishes, clinician_id=slot.clinician_id, location_id=slot.location_id,
+                    is_remote=slot.is_remote, local_start=local_start, local_end=local_end):
                 search.found.append(slot)
                 if len(search.found) >= limit:
                     return

@@ -126,29 +126,28 @@ def quarters(first: date, days: int, zone: ZoneInfo) -> list[datetime]:
     return out
 
 
-def appointments(sites: int, total: int, rng: random.Random):
-    """(appointment row, busy row or None) in chunks: the window and the future as full as
-    the one-site clinic's 30 days, the rest history."""
-    staff = clinicians(sites)
-    window_each = round(FULL * 22 * QUARTERS)  # per clinician in the 30 days
-    future_each = min(total // len(staff), round(window_each * FUTURE_DAYS / WINDOW_DAYS))
-    history_each = total // len(staff) - future_each
+def split(sites: int, total: int) -> tuple[int, int, int]:
+    """Appointments per clinician in the future, over how many days (as full as the one-site
+    clinic's 30 days, which holds them all), and in the history (the rest)."""
+    each = total // (sites * PER_SITE)
+    in_window = round(FULL * 22 * QUARTERS)
+    if each <= in_window:
+        return each, WINDOW_DAYS, 0
+    future = min(each, round(in_window * FUTURE_DAYS / WINDOW_DAYS))
+    return future, FUTURE_DAYS, each - future
+
+
+def future_appointments(sites: int, per_clinician: int, days: int, rng: random.Random):
+    """(appointment row, busy row) in chunks: confirmed or pending, in working hours."""
     chunk = []
-    for cid, site, zone_name in staff:
-        zone = ZoneInfo(zone_name)
-        future = quarters(FIRST_DAY, FUTURE_DAYS, zone)
-        wanted = [(s, rng.choice(("confirmed",) * 9 + ("pending",))) for s in rng.sample(future, future_each)]
-        if history_each:
-            days = int(history_each / (FULL * QUARTERS) * 7 / 5) + 7
-            past = quarters(FIRST_DAY - timedelta(days=days + 3), days, zone)
-            wanted += [(s, rng.choice(("completed",) * 8 + ("cancelled", "no_show")))
-                       for s in rng.sample(past, min(history_each, len(past)))]
-        for start, status in wanted:
+    for cid, site, zone_name in clinicians(sites):
+        future = quarters(FIRST_DAY, days, ZoneInfo(zone_name))
+        for start in sorted(rng.sample(future, min(per_clinician, len(future)))):
             aid = f"apt_{uuid.UUID(int=rng.getrandbits(128), version=4)}"
             end = start + timedelta(minutes=15)
+            status = rng.choice(("confirmed",) * 9 + ("pending",))
             chunk.append(((aid, cid, "Quick check", start, end, status, TYPE_ID, site, False, 15, "bench", NOW, NOW),
-                          (cid, start, end, aid, TYPE_ID, start, aid, False, 1, False)
-                          if status in ("confirmed", "pending") else None))
+                          (cid, start, end, aid, TYPE_ID, start, aid, False, 1, False)))
         if len(chunk) >= 100_000:
             yield chunk
             chunk = []
@@ -156,24 +155,66 @@ def appointments(sites: int, total: int, rng: random.Random):
         yield chunk
 
 
+# The history, written by the database itself (millions of rows): each clinician's visits
+# every half hour from 09:00 UTC, day after day back from the window, completed but for one
+# in ten cancelled or a no-show. Only lists read them; the ids are random as ever.
+COLUMN_LIST = ", ".join(COLUMNS)
+SQLITE_HISTORY = f"""
+WITH RECURSIVE k(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM k WHERE n + 1 < :per)
+INSERT INTO appointments ({COLUMN_LIST})
+SELECT 'apt_' || lower(printf('%s-%s-4%s-%s%s-%s', hex(randomblob(4)), hex(randomblob(2)),
+           substr(hex(randomblob(2)), 2), substr('89ab', 1 + abs(random()) % 4, 1),
+           substr(hex(randomblob(2)), 2), hex(randomblob(6)))),
+       r.clinician_id, 'Quick check', t.at || '.000000', datetime(t.at, '+15 minutes') || '.000000',
+       CASE abs(random()) % 10 WHEN 8 THEN 'cancelled' WHEN 9 THEN 'no_show' ELSE 'completed' END,
+       '{TYPE_ID}', r.location_id, 0, 15, 'history', :now, :now
+FROM schedule_rules AS r,
+     (SELECT datetime(:first, '-' || (n / 18 + 3) || ' days', '+' || (540 + (n % 18) * 30) || ' minutes') AS at
+      FROM k) AS t
+"""
+POSTGRES_HISTORY = f"""
+INSERT INTO appointments ({COLUMN_LIST})
+SELECT 'apt_' || gen_random_uuid(), r.clinician_id, 'Quick check', t.at, t.at + interval '15 minutes',
+       CASE floor(random() * 10)::int WHEN 8 THEN 'cancelled' WHEN 9 THEN 'no_show' ELSE 'completed' END,
+       '{TYPE_ID}', r.location_id, false, 15, 'history', %(now)s, %(now)s
+FROM schedule_rules AS r,
+     (SELECT %(first)s::timestamp - make_interval(days => n / 18 + 3) + make_interval(mins => 540 + (n % 18) * 30) AS at
+      FROM generate_series(0, %(per)s - 1) AS n) AS t
+"""
+LINKS = "INSERT INTO appointment_resources (appointment_id, resource_id) SELECT id, clinician_profile_id FROM appointments"
+
+
 def fill_sqlite(path: Path, sites: int, total: int) -> int:
+    future_each, days, history_each = split(sites, total)
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA synchronous = OFF")
-    conn.execute("PRAGMA cache_size = -1000000")  # 1 GB while building
+    conn.execute("PRAGMA cache_size = -2000000")  # 2 GB while building
+    # Indexes are made again after the rows (far faster than kept up row by row), and the
+    # triggers refusing overlapping busy rows too (these rows never overlap).
+    kept = conn.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND sql IS NOT NULL"
+        " AND tbl_name IN ('appointments', 'appointment_resources', 'busy_times')").fetchall()
+    for kind, name, _ in kept:
+        conn.execute(f'DROP {kind.upper()} "{name}"')
     stamp = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's own text for a DateTime on SQLite
     made = 0
-    for chunk in appointments(sites, total, random.Random(1)):
-        rows = [tuple(v.strftime(stamp) if isinstance(v, datetime) else v for v in a) for a, _ in chunk]
-        conn.executemany(f"INSERT INTO appointments ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", rows)
-        conn.executemany("INSERT INTO appointment_resources (appointment_id, resource_id) VALUES (?, ?)",
-                         [(a[0], a[1]) for a, _ in chunk])
+    for chunk in future_appointments(sites, future_each, days, random.Random(1)):
+        conn.executemany(f"INSERT INTO appointments ({COLUMN_LIST}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                         [tuple(v.strftime(stamp) if isinstance(v, datetime) else v for v in a) for a, _ in chunk])
         conn.executemany(f"INSERT INTO busy_times ({', '.join(BUSY)}) VALUES ({', '.join('?' * len(BUSY))})",
-                         [tuple(v.strftime(stamp) if isinstance(v, datetime) else v for v in b)
-                          for _, b in chunk if b is not None])
-        conn.commit()
+                         [tuple(v.strftime(stamp) if isinstance(v, datetime) else v for v in b) for _, b in chunk])
         made += len(chunk)
-        print(f"  {made:,} appointments", end="\r", flush=True)
+        print(f"  {made:,} appointments in the future", flush=True)
+    if history_each:
+        print(f"  {history_each * sites * PER_SITE:,} appointments of history", flush=True)
+        conn.execute(SQLITE_HISTORY, {"per": history_each, "now": NOW.strftime(stamp), "first": FIRST_DAY.isoformat()})
+    conn.execute(LINKS)
+    for _, name, sql in kept:
+        print(f"  making {name}", flush=True)
+        conn.execute(sql)
+    conn.commit()
     conn.execute("ANALYZE")
+    made = conn.execute("SELECT count(*) FROM appointments").fetchone()[0]
     conn.close()
     return made
 
@@ -181,26 +222,26 @@ def fill_sqlite(path: Path, sites: int, total: int) -> int:
 def fill_postgres(url: str, sites: int, total: int) -> int:
     import psycopg
 
-    made = 0
+    future_each, days, history_each = split(sites, total)
     with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
-        for chunk in appointments(sites, total, random.Random(1)):
+        for chunk in future_appointments(sites, future_each, days, random.Random(1)):
             with conn.cursor() as cur:
-                with cur.copy(f"COPY appointments ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+                with cur.copy(f"COPY appointments ({COLUMN_LIST}) FROM STDIN") as copy:
                     for a, _ in chunk:
                         copy.write_row(a)
-                with cur.copy("COPY appointment_resources (appointment_id, resource_id) FROM STDIN") as copy:
-                    for a, _ in chunk:
-                        copy.write_row((a[0], a[1]))
                 with cur.copy(f"COPY busy_times ({', '.join(BUSY)}) FROM STDIN") as copy:
                     for _, b in chunk:
-                        if b is not None:
-                            copy.write_row(b)
-            conn.commit()
-            made += len(chunk)
-            print(f"  {made:,} appointments", end="\r", flush=True)
+                        copy.write_row(b)
+            print(f"  {sum(1 for _ in chunk):,} more appointments in the future", flush=True)
+        if history_each:
+            print(f"  {history_each * sites * PER_SITE:,} appointments of history", flush=True)
+            conn.execute(POSTGRES_HISTORY, {"per": history_each, "now": NOW.replace(tzinfo=None),
+                                            "first": FIRST_DAY.isoformat()})
+        conn.execute(LINKS)
+        conn.commit()
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE")
-    return made
+        return conn.execute("SELECT count(*) FROM appointments").fetchone()[0]
 
 
 def build(url: str, sites: int, total: int, is_sqlite: bool) -> None:

@@ -217,6 +217,16 @@ def test_booking_the_patient_into_a_fitting_slot_ends_the_entry(clinic):
     assert [e.id for e in list_entries(clinic).items] == [other.id]
 
 
+def test_a_seat_in_a_class_ends_the_patients_wait_for_one(clinic):
+    """type_class (Tom's Back Class, three seats): the patient waits for a Monday class."""
+    entry = add_entry(clinic, wish(appointment_type_id="type_class", days="mon"))
+    seat = create_hold(clinic, HoldRequest(appointment_type_id="type_class", clinician_id="cli_tom",
+                                           start=datetime(2025, 1, 27, 10, 0, tzinfo=UTC), location_id="loc_central"))
+    group = confirm_hold(clinic, seat.id, ConfirmRequest(patient_id="pat_john_smith"))
+    ended = get_entry(clinic, entry.id)
+    assert (ended.status, ended.appointment_id) == ("booked", group.id)
+
+
 def test_offers_answer_for_one_entry_or_refuse_it(clinic):
     entry = add_entry(clinic, wish())
     refused("NOT_FOUND", waitlist_offers, clinic, "wl_nothing")

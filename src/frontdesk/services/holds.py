@@ -561,6 +561,7 @@ def _confirm_seat(session: Session, ctx: Context, now: datetime, hold: Hold, pat
                            req.payment_status)
     hold.status = HoldState.CONFIRMED
     hold.updated_at = now
+    settle_waitlist(session, now, group, patient.id)  # a seat in a class ends a wait for one too
     session.flush()
     return appointment_view(group)
 

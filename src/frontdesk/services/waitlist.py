@@ -227,15 +227,17 @@ def remove_entry(ctx: Context, entry_id: str) -> WaitlistEntryView:
 # --- booking ends an entry -------------------------------------------------------------------
 
 
-def settle_waitlist(session: Session, now: datetime, appointment: Appointment) -> list[str]:
-    """The patient was booked into `appointment`: their waiting entries of its type whose
-    wishes it fits end as `booked`. Runs in the booking's transaction; returns their ids."""
-    if appointment.patient_id is None or appointment.appointment_type_id is None:
+def settle_waitlist(session: Session, now: datetime, appointment: Appointment, patient_id: str | None = None) -> list[str]:
+    """The patient (`patient_id`, else the appointment's own; a class's attendee) was booked
+    into `appointment`: their waiting entries of its type whose wishes it fits end as
+    `booked`. Runs in the booking's transaction; returns their ids."""
+    patient_id = patient_id or appointment.patient_id
+    if patient_id is None or appointment.appointment_type_id is None:
         return []
     entries = session.scalars(
         select(WaitlistEntry).where(
             WaitlistEntry.status == WAITING,
-            WaitlistEntry.patient_id == appointment.patient_id,
+            WaitlistEntry.patient_id == patient_id,
             WaitlistEntry.appointment_type_id == appointment.appointment_type_id,
         )
     ).all()

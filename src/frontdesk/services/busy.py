@@ -1,7 +1,7 @@
 """Busy time of resources in a window, read from the few rows that can touch it.
 
-Indexed reads, whatever the size of the history: blocks by (resource_id, span_end), and
-the busy rows of active appointments and holds by (resource_id, busy_end) from `busy_times`,
+Indexed reads, whatever the size of the history: blocks by (resource_id, span_end), a
+clinician's imported calendars by (clinician_id, busy_end) from `external_busy`, and the busy rows of active appointments and holds by (resource_id, busy_end) from `busy_times`,
 which carries each interval already padded by the booking's own type and holds rows of
 active bookings only, so nothing is joined in.
 """
@@ -23,6 +23,7 @@ from frontdesk.domain.blocks import expand_block
 from frontdesk.domain.busy import (
     APPOINTMENT,
     BLOCK,
+    EXTERNAL,
     HOLD,
     Busy,
     BusySpan,
@@ -32,6 +33,7 @@ from frontdesk.domain.timeutil import clinician_zone_name
 from frontdesk.store.models import (
     Block,
     BusyTime,
+    ExternalBusy,
     Location,
     Resource,
     ScheduleRule,
@@ -143,6 +145,19 @@ def _read_bookings(connection, ids, window, now, exclude_appointment_id, exclude
                 busy[rid].append(make(BusySpan, (low, high, APPOINTMENT, None, None, None, 1)))
 
 
+def _read_external(connection, ids, window, busy) -> None:
+    """Add a clinician's busy time from their own calendars (services/calendars.py): busy
+    like a block, whatever the booking; its ref_id names the calendar (the source)."""
+    e = ExternalBusy.__table__.c
+    rows = connection.execute(
+        select(e.clinician_id, epoch_seconds(e.busy_start), epoch_seconds_up(e.busy_end), e.source).where(
+            e.clinician_id.in_(ids), e.busy_end > window.start, e.busy_start < window.end
+        )
+    )
+    for rid, low, high, source in rows:
+        busy[rid].append(BusySpan(low, high, EXTERNAL, ref_id=source))
+
+
 def busy_spans(
     session: Session,
     resource_ids: Iterable[str],
@@ -188,6 +203,7 @@ def busy_spans(
             busy[row.resource_id].extend(BusySpan(start, end, BLOCK, ref_id=ref) for start, end in pairs)
 
     # Core rows straight from the connection: no ORM loading for thousands of tuples.
+    _read_external(session.connection(), ids, window, busy)
     _read_bookings(session.connection(), ids, window, now, exclude_appointment_id, exclude_hold_id, busy, bookings)
     return busy
 
@@ -200,8 +216,8 @@ def busy_time(
     exclude_appointment_id: str | None = None,
     exclude_hold_id: str | None = None,
 ) -> dict[str, list[Busy]]:
-    """Busy time overlapping `window` of each resource: blocks, active appointments and
-    active holds (padded by their own type), each list sorted by interval.
+    """Busy time overlapping `window` of each resource: blocks, imported calendars, active
+    appointments and active holds (padded by their own type), each list sorted by interval.
 
     `exclude_appointment_id` leaves out an appointment being moved; `exclude_hold_id` a
     hold being confirmed.

@@ -305,3 +305,34 @@ def test_bad_external_calendars_in_the_clinic_file_are_refused(ctx, calendars, p
 def test_files_from_common_calendar_programs(desk, name, expected):
     import_calendar(desk, "cli_sarah", DATA / name)
     assert external(desk) == expected
+
+
+# --- the command line -------------------------------------------------------------------------------
+
+
+def test_the_command_line_imports_and_availability_syncs_first(tmp_path, capsys):
+    import json
+
+    from frontdesk.cli.main import main
+
+    def run(*argv: str) -> tuple[int, dict]:
+        code = main([*argv, "--db", str(tmp_path / "cli.db"), "--now", "2025-01-20T08:00:00Z"])
+        return code, json.loads(capsys.readouterr().out)
+
+    home = calendar_file(tmp_path, event("x", utc(2025, 1, 21, 9), utc(2025, 1, 21, 10)), name="home.ics")
+    assert run("load", str(clinic_with_calendars(tmp_path, [{"file": "home.ics"}])))[0] == 0
+    ask = ("availability", "--appointment-type", "type_followup", "--start-date", "2025-01-21", "--end-date", "2025-01-21",
+           "--clinician", "cli_sarah", "--location", "loc_central")
+    starts = [s["start_time"] for s in run(*ask)[1]["data"]]
+    assert "2025-01-21T09:00:00Z" in starts
+    synced = [s["start_time"] for s in run(*ask, "--sync-external")[1]["data"]]
+    assert "2025-01-21T09:00:00Z" not in synced and "2025-01-21T10:00:00Z" in synced
+
+    code, doc = run("calendars", "import", str(DATA / "outlook.ics"), "--clinician", "cli_tom", "--source", "work")
+    assert code == 0 and doc["data"]["source"] == "work" and doc["data"]["busy_periods"] == 3
+
+    home.write_text("not a calendar")
+    code, doc = run(*ask, "--sync-external")
+    assert code != 0 and doc["error"]["code"] == "VALIDATION_ERROR" and str(home) in doc["error"]["message"]
+    code, doc = run("calendars", "import", str(DATA / "apple.ics"), "--clinician", "cli_ghost")
+    assert code != 0 and doc["error"]["code"] == "NOT_FOUND"

@@ -56,6 +56,10 @@ def _availability(ctx, args):
     from frontdesk.services.availability import query_availability
     from frontdesk.services.objects import AvailabilityQuery
 
+    if args.sync_external:
+        from frontdesk.services.calendars import sync_external
+
+        sync_external(ctx, [args.clinician] if args.clinician else None)
     return query_availability(
         ctx,
         AvailabilityQuery(
@@ -254,6 +258,12 @@ def _patients(ctx, args):
     return patients.get_patient(ctx, args.id)
 
 
+def _calendars(ctx, args):
+    from frontdesk.services.calendars import import_calendar
+
+    return import_calendar(ctx, args.clinician, args.file, source=args.source)
+
+
 def _load(ctx, args):
     from frontdesk.services.clinic import load_clinic_file
 
@@ -266,6 +276,7 @@ JSON_COMMANDS: dict[str, Callable[[Any, argparse.Namespace], Any]] = {
     "appointments": _appointments,
     "patients": _patients,
     "load": _load,
+    "calendars": _calendars,
 }
 
 

@@ -138,7 +138,9 @@ def _parse(path_or_text: str | Path) -> _Parsed:
 
 
 def _not_icalendar(name: str, exc: Exception) -> FrontdeskError:
-    detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    # The library's words may quote the file: shortened, and nothing a terminal would obey.
+    detail = str(exc).splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+    detail = "".join(ch if ch.isprintable() else "?" for ch in detail)
     return validation(f"{name}: is not a valid iCalendar file ({detail})", file=name)
 
 
@@ -162,6 +164,7 @@ def _clinician_zone(session: Session, clinician_id: str) -> ZoneInfo:
 
 def _replace(session: Session, clinician_id: str, source: str, parsed: _Parsed, tz: ZoneInfo,
              now: datetime) -> CalendarImport:
+    now = now.replace(microsecond=0)
     low, high = now - HORIZON_BEFORE, now + HORIZON_AHEAD
     periods, skipped = _busy_periods(parsed, tz, low, high)
     replaced = session.execute(

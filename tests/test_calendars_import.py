@@ -336,3 +336,19 @@ def test_the_command_line_imports_and_availability_syncs_first(tmp_path, capsys)
     assert code != 0 and doc["error"]["code"] == "VALIDATION_ERROR" and str(home) in doc["error"]["message"]
     code, doc = run("calendars", "import", str(DATA / "apple.ics"), "--clinician", "cli_ghost")
     assert code != 0 and doc["error"]["code"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("name", ["google.ics", "outlook.ics", "apple.ics"])
+def test_the_quick_expansion_finds_what_the_librarys_public_one_does(name):
+    """services/calendars reads each series' occurrences without copying its event; the
+    library's public CalendarQuery.between must agree, occurrence for occurrence."""
+    import recurring_ical_events
+
+    from frontdesk.services.calendars import _end, _occurrences
+
+    cal = icalendar.Calendar.from_ical((DATA / name).read_bytes())
+    low, high = utc(2025, 1, 1), utc(2026, 1, 1)
+    quick = sorted((str(s), str(e), str(ev.get("STATUS")), str(ev.get("TRANSP"))) for s, e, ev in _occurrences(cal, low, high))
+    public = sorted((str(ev["DTSTART"].dt), str(_end(ev)), str(ev.get("STATUS")), str(ev.get("TRANSP")))
+                    for ev in recurring_ical_events.of(cal, components=["VEVENT"]).between(low, high))
+    assert quick == public and len(quick) >= 3

@@ -87,7 +87,8 @@ def external_busy_of_day(
     ctx: Context, *, location_id: str, day: date, clinician_id: str | None = None
 ) -> list[ExternalBusyView]:
     """The imported busy time overlapping a local day at a location, of the clinicians who
-    work there (or of one clinician), by start: what the day list shows as "external"."""
+    work there (or of one clinician), cut to the day, by start: what the day list shows as
+    "external"."""
     with ctx.db.session(write=False) as session:
         location = session.get(Location, location_id)
         if location is None:
@@ -107,9 +108,11 @@ def external_busy_of_day(
             query = query.where(ExternalBusy.clinician_id == clinician_id)
         seen, out = set(), []
         for cid, name, source, start, end in session.execute(query):
+            start, end = max(start, day_start), min(end, day_end)
             if (cid, start, end) not in seen:  # two calendars with the same meeting: one row
                 seen.add((cid, start, end))
-                out.append(ExternalBusyView(cid, name, source, start, end))
+                whole = (start, end) == (day_start, day_end)
+                out.append(ExternalBusyView(cid, name, source, start, end, whole))
         return out
 
 
@@ -172,7 +175,7 @@ def _replace(session: Session, clinician_id: str, source: str, parsed: _Parsed, 
         delete(ExternalBusy).where(ExternalBusy.clinician_id == clinician_id, ExternalBusy.source == source)
     ).rowcount
     if periods:
-        session.execute(insert(ExternalBusy), [
+        session.execute(insert(ExternalBusy.__table__), [  # Core: no ORM bookkeeping per row
             {"clinician_id": clinician_id, "source": source, "busy_start": start, "busy_end": end, "imported_at": now}
             for start, end in periods
         ])

@@ -116,13 +116,15 @@ class CalendarImport:
 
 @dataclass(frozen=True)
 class ExternalBusyView:
-    """A clinician's busy time from their own calendar: its time only, nothing of the event."""
+    """A clinician's busy time from their own calendar on one day: its time only, nothing of
+    the event. Cut to the day asked for; `whole_day` when it takes all of it."""
 
     clinician_id: str
     clinician_name: str
     source: str
     busy_start: datetime
     busy_end: datetime
+    whole_day: bool = False
 
 
 # --- availability ------------------------------------------------------------------------

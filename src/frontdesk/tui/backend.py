@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         AvailabilityResult,
         ClinicOverview,
         ConfirmRequest,
+        ExternalBusyView,
         HoldRequest,
         HoldView,
         Page,
@@ -47,6 +48,18 @@ def day_list(ctx: Context, location_id: str | None, day: date, **filters: Any) -
     from frontdesk.services.day_list import agenda
 
     return agenda(ctx, location_id=location_id, day=day, **filters)
+
+
+def day_rows(
+    ctx: Context, location_id: str, day: date, *, external: bool, **filters: Any
+) -> tuple[Page[AgendaRow], list[ExternalBusyView]]:
+    """The day list and (`external`) the clinicians' busy time from their own calendars."""
+    from frontdesk.services.calendars import external_busy_of_day
+
+    page = day_list(ctx, location_id, day, **filters)
+    if not external:
+        return page, []
+    return page, external_busy_of_day(ctx, location_id=location_id, day=day, clinician_id=filters.get("clinician_id"))
 
 
 def appointment_with_patient(

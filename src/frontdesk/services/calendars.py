@@ -14,12 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import icalendar
-import recurring_ical_events
-from sqlalchemy import delete, insert, select
+import recurring_ical_events  # type: ignore[import-untyped]
+from sqlalchemy import CursorResult, delete, insert, select
 from sqlalchemy.orm import Session
 
 from frontdesk.domain.errors import FrontdeskError, not_found, validation
@@ -171,9 +171,9 @@ def _replace(session: Session, clinician_id: str, source: str, parsed: _Parsed, 
     now = now.replace(microsecond=0)
     low, high = now - HORIZON_BEFORE, now + HORIZON_AHEAD
     periods, skipped = _busy_periods(parsed, tz, low, high)
-    replaced = session.execute(
+    replaced = cast(CursorResult, session.execute(
         delete(ExternalBusy).where(ExternalBusy.clinician_id == clinician_id, ExternalBusy.source == source)
-    ).rowcount
+    )).rowcount
     if periods:
         session.execute(insert(ExternalBusy.__table__), [  # Core: no ORM bookkeeping per row
             {"clinician_id": clinician_id, "source": source, "busy_start": start, "busy_end": end, "imported_at": now}

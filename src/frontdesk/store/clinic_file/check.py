@@ -319,7 +319,7 @@ class Checker:
         """A clinician or a room: they share the resources table, so their ids must differ."""
         rid = row.ident()
         self.claim(row, "resources", rid)
-        record = {"id": rid, "name": row.text("name", required=True), "kind": kind}
+        record: dict[str, Any] = {"id": rid, "name": row.text("name", required=True), "kind": kind}
         if rid is not None and rid in self.existing.resources and self.existing.resources[rid][0] != kind:
             row.bad("id", f"{show(rid)} is a {self.existing.resources[rid][0]} in the database, not a {kind}")
         if kind == "room":

@@ -58,29 +58,39 @@ def import_calendar(
     if source is None:
         source = Path(parsed.name).name if parsed.name != "<text>" else "calendar"
     _check_source(source)
-    with ctx.db.session() as session:
+    # Parsed and expanded before the write transaction: a large calendar takes a second or
+    # two, and the other desks should not wait for it.
+    with ctx.db.session(write=False) as session:
         tz = _clinician_zone(session, clinician_id)
-        lock_resources(session, [clinician_id])  # a hold being taken sees it before or after, whole
-        return _replace(session, clinician_id, source, parsed, tz, ctx.clock.now())
+    expanded = _expand(parsed, tz, ctx.clock.now())
+    with ctx.db.session() as session:
+        if not lock_resources(session, [clinician_id]):  # a hold being taken sees it before or after, whole
+            raise not_found("clinician", clinician_id)
+        return _write(session, clinician_id, source, parsed, expanded, ctx.clock.now())
 
 
 def sync_external(ctx: Context, clinician_ids: Iterable[str] | None = None) -> list[CalendarImport]:
     """Import again every calendar the clinic file lists for these clinicians (all of them
-    when None), in one transaction: a file missing or not iCalendar is VALIDATION_ERROR
-    naming it, and then nothing changes."""
-    with ctx.db.session() as session:
+    when None), written in one transaction: a file missing or not iCalendar is
+    VALIDATION_ERROR naming it, and then nothing changes."""
+    with ctx.db.session(write=False) as session:
         query = select(Resource.id, Resource.external_calendars).where(Resource.kind == "clinician")
         if clinician_ids is not None:
             query = query.where(Resource.id.in_(sorted(set(clinician_ids))))
         listed = [(cid, calendars) for cid, calendars in session.execute(query.order_by(Resource.id)) if calendars]
-        work = [(cid, entry.get("source") or Path(entry["file"]).name, _parse(Path(entry["file"])))
-                for cid, calendars in listed for entry in calendars]
-        if not work:
-            return []
         zones = {cid: _clinician_zone(session, cid) for cid, _ in listed}
+    now = ctx.clock.now()
+    work = []
+    for cid, calendars in listed:
+        for entry in calendars:
+            parsed = _parse(Path(entry["file"]))
+            work.append((cid, entry.get("source") or Path(entry["file"]).name, parsed, _expand(parsed, zones[cid], now)))
+    if not work:
+        return []
+    with ctx.db.session() as session:
         lock_resources(session, list(zones))
         now = ctx.clock.now()
-        return [_replace(session, cid, source, parsed, zones[cid], now) for cid, source, parsed in work]
+        return [_write(session, cid, source, parsed, expanded, now) for cid, source, parsed, expanded in work]
 
 
 def external_busy_of_day(
@@ -166,23 +176,36 @@ def _clinician_zone(session: Session, clinician_id: str) -> ZoneInfo:
 # --- expanding and writing ------------------------------------------------------------------
 
 
-def _replace(session: Session, clinician_id: str, source: str, parsed: _Parsed, tz: ZoneInfo,
-             now: datetime) -> CalendarImport:
+@dataclass(frozen=True)
+class _Expanded:
+    periods: list[tuple[datetime, datetime]]  # UTC, sorted
+    skipped: int
+    low: datetime  # the horizon
+    high: datetime
+
+
+def _expand(parsed: _Parsed, tz: ZoneInfo, now: datetime) -> _Expanded:
     now = now.replace(microsecond=0)
     low, high = now - HORIZON_BEFORE, now + HORIZON_AHEAD
     periods, skipped = _busy_periods(parsed, tz, low, high)
+    return _Expanded(periods, skipped, low, high)
+
+
+def _write(session: Session, clinician_id: str, source: str, parsed: _Parsed, expanded: _Expanded,
+           now: datetime) -> CalendarImport:
+    """The source's rows replaced by the expanded calendar's."""
     replaced = cast(CursorResult, session.execute(
         delete(ExternalBusy).where(ExternalBusy.clinician_id == clinician_id, ExternalBusy.source == source)
     )).rowcount
-    if periods:
+    if expanded.periods:
         session.execute(insert(ExternalBusy.__table__), [  # Core: no ORM bookkeeping per row
             {"clinician_id": clinician_id, "source": source, "busy_start": start, "busy_end": end, "imported_at": now}
-            for start, end in periods
+            for start, end in expanded.periods
         ])
     return CalendarImport(
         clinician_id=clinician_id, source=source, file=parsed.name,
-        events=len(parsed.calendar.walk("VEVENT")), busy_periods=len(periods), skipped=skipped,
-        replaced=replaced or 0, horizon_start=low, horizon_end=high,
+        events=len(parsed.calendar.walk("VEVENT")), busy_periods=len(expanded.periods), skipped=expanded.skipped,
+        replaced=replaced or 0, horizon_start=expanded.low, horizon_end=expanded.high,
     )
 
 

@@ -1,8 +1,9 @@
 """Busy time of resources in a window, read from the few rows that can touch it.
 
-Indexed reads, whatever the size of the history: blocks by (resource_id, span_end), a
-clinician's imported calendars by (clinician_id, busy_end) from `external_busy`, and the busy rows of active appointments and holds by (resource_id, busy_end) from `busy_times`,
-which carries each interval already padded by the booking's own type and holds rows of
+Indexed reads, whatever the size of the history: blocks by (resource_id, span_end) and, in
+the same statement, a clinician's imported calendars by (clinician_id, busy_end) from
+`external_busy`; the busy rows of active appointments and holds by (resource_id, busy_end)
+from `busy_times`, which carries each interval already padded by the booking's own type and holds rows of
 active bookings only, so nothing is joined in.
 """
 
@@ -14,7 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, or_, select, union_all
+from sqlalchemy import BigInteger, Integer, cast, null, or_, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
@@ -145,19 +146,6 @@ def _read_bookings(connection, ids, window, now, exclude_appointment_id, exclude
                 busy[rid].append(make(BusySpan, (low, high, APPOINTMENT, None, None, None, 1)))
 
 
-def _read_external(connection, ids, window, busy) -> None:
-    """Add a clinician's busy time from their own calendars (services/calendars.py): busy
-    like a block, whatever the booking; its ref_id names the calendar (the source)."""
-    e = ExternalBusy.__table__.c
-    rows = connection.execute(
-        select(e.clinician_id, epoch_seconds(e.busy_start), epoch_seconds_up(e.busy_end), e.source).where(
-            e.clinician_id.in_(ids), e.busy_end > window.start, e.busy_start < window.end
-        )
-    )
-    for rid, low, high, source in rows:
-        busy[rid].append(BusySpan(low, high, EXTERNAL, ref_id=source))
-
-
 def busy_spans(
     session: Session,
     resource_ids: Iterable[str],
@@ -179,15 +167,28 @@ def busy_spans(
 
     # Two searches of (resource_id, span_end): rules that recur forever, and spans that end
     # after the window starts. Old one-off blocks are never read.
+    # A third search, of (clinician_id, busy_end), in the same statement: a clinician's
+    # imported calendars (services/calendars.py), busy like a block. Their rows come with no
+    # id and their source where a block has its rule; their times are naive UTC.
     columns = (Block.id, Block.resource_id, Block.start_local, Block.end_local, Block.rrule)
-    blocks = session.execute(
+    e = ExternalBusy.__table__.c
+    rows = session.execute(
         union_all(
             select(*columns).where(Block.resource_id.in_(ids), Block.span_end.is_(None)),
             select(*columns).where(
                 Block.resource_id.in_(ids), Block.span_end > window.start, Block.span_start < window.end
             ),
+            select(cast(null(), Integer), e.clinician_id, e.busy_start, e.busy_end, e.source).where(
+                e.clinician_id.in_(ids), e.busy_end > window.start, e.busy_start < window.end
+            ),
         )
     ).all()
+    blocks = [row for row in rows if row.id is not None]
+    for row in rows:
+        if row.id is None:
+            low = row.start_local.replace(tzinfo=UTC_ZONE).timestamp()
+            high = row.end_local.replace(tzinfo=UTC_ZONE).timestamp()
+            busy[row.resource_id].append(BusySpan(int(low // 1), -int(-high // 1), EXTERNAL, ref_id=row.rrule))
     if blocks:
         zones = resource_zones(session, {row.resource_id for row in blocks})
         # Many resources share a block's rule (the same lunch for a whole team): expand once.
@@ -203,7 +204,6 @@ def busy_spans(
             busy[row.resource_id].extend(BusySpan(start, end, BLOCK, ref_id=ref) for start, end in pairs)
 
     # Core rows straight from the connection: no ORM loading for thousands of tuples.
-    _read_external(session.connection(), ids, window, busy)
     _read_bookings(session.connection(), ids, window, now, exclude_appointment_id, exclude_hold_id, busy, bookings)
     return busy
 

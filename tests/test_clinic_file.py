@@ -282,7 +282,7 @@ DELETE = object()
 
 ERROR_CASES = [
     ("unknown key", _set(["clinicians", 0, "colour"], "blue"),
-     "clinicians[0].colour: unknown key (expected one of: id, name, timezone)"),
+     "clinicians[0].colour: unknown key (expected one of: id, name, timezone, external_calendars)"),
     ("unknown section", _set(["staff"], []), "staff: unknown section"),
     ("unknown timezone", _set(["locations", 1, "timezone"], "America/Gotham"),
      'locations[1].timezone: "America/Gotham" is not an IANA timezone'),

@@ -89,6 +89,10 @@ def _availability(ctx, args):
     from frontdesk.services.availability import query_availability
     from frontdesk.services.objects import AvailabilityQuery
 
+    if args.sync_external:
+        from frontdesk.services.calendars import sync_external
+
+        sync_external(ctx, [args.clinician] if args.clinician else None)
     answer = query_availability(
         ctx,
         AvailabilityQuery(
@@ -308,6 +312,12 @@ def _waitlist(ctx, args):
     return waitlist.waitlist_offers(ctx, args.id, limit=args.limit)
 
 
+def _calendars(ctx, args):
+    from frontdesk.services.calendars import import_calendar
+
+    return import_calendar(ctx, args.clinician, args.file, source=args.source)
+
+
 def _load(ctx, args):
     from frontdesk.services.clinic import load_clinic_file
 
@@ -343,6 +353,7 @@ JSON_COMMANDS: dict[str, Callable[[Any, argparse.Namespace], Any]] = {
     "waitlist": _waitlist,
     "load": _load,
     "export": _export,
+    "calendars": _calendars,
 }
 
 

@@ -123,6 +123,15 @@ def build_parser() -> argparse.ArgumentParser:
     av.add_argument("--first-available", action="store_true")
     av.add_argument("--seed", type=int)
     _format_option(av)
+    av.add_argument("--sync-external", action="store_true",
+                    help="import the clinicians' external calendars (the clinic file's external_calendars) again first")
+
+    calendars = command("calendars", "a clinician's own calendars (iCalendar) as busy time")
+    cs = calendars.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
+    ci = command("import", "make a calendar file's events busy time of a clinician, replacing the same source's", cs)
+    ci.add_argument("file", type=Path)
+    ci.add_argument("--clinician", required=True, metavar="ID", type=_id)
+    ci.add_argument("--source", metavar="NAME", help="what this calendar is called (default: the file's name)")
 
     holds = command("holds", "reserve a slot while details are taken (POST /holds)")
     hs = holds.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)

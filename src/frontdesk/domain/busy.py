@@ -11,6 +11,7 @@ from frontdesk.domain.intervals import Interval
 BLOCK = "block"
 APPOINTMENT = "appointment"
 HOLD = "hold"
+EXTERNAL = "external"  # a clinician's own calendar, imported (services/calendars.py): busy like a block
 
 # Busy rows longer than this are flagged (`busy_times.long_span`), so a read of a window can
 # bound its index range on both sides: every other row touching [start, end) ends before
@@ -28,10 +29,10 @@ class Busy:
     """
 
     interval: Interval
-    source: str  # BLOCK, APPOINTMENT or HOLD
+    source: str  # BLOCK, EXTERNAL, APPOINTMENT or HOLD
     appointment_type_id: str | None = None
     start: datetime | None = None
-    ref_id: str | None = None  # the appointment's or hold's id, or the block's id as text
+    ref_id: str | None = None  # the appointment's or hold's id, or the block's id as text (EXTERNAL: its source)
     seats: int = 1  # a group's seats it stands for: a group appointment's attendees going, a seat hold 1
 
     def span(self) -> BusySpan:

@@ -1,8 +1,9 @@
 """Busy time of resources in a window, read from the few rows that can touch it.
 
-Indexed reads, whatever the size of the history: blocks by (resource_id, span_end), and
-the busy rows of active appointments and holds by (resource_id, busy_end) from `busy_times`,
-which carries each interval already padded by the booking's own type and holds rows of
+Indexed reads, whatever the size of the history: blocks by (resource_id, span_end) and, in
+the same statement, a clinician's imported calendars by (clinician_id, busy_end) from
+`external_busy`; the busy rows of active appointments and holds by (resource_id, busy_end)
+from `busy_times`, which carries each interval already padded by the booking's own type and holds rows of
 active bookings only, so nothing is joined in.
 """
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, delete, or_, select, union_all
+from sqlalchemy import BigInteger, Integer, cast, delete, null, or_, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
@@ -24,6 +25,7 @@ from frontdesk.domain.blocks import expand_block
 from frontdesk.domain.busy import (
     APPOINTMENT,
     BLOCK,
+    EXTERNAL,
     HOLD,
     LONG_SPAN,
     Busy,
@@ -35,6 +37,7 @@ from frontdesk.services import setup
 from frontdesk.store.models import (
     Block,
     BusyTime,
+    ExternalBusy,
     Location,
     Resource,
     ScheduleRule,
@@ -247,15 +250,28 @@ def busy_spans(
 
     # Two searches of (resource_id, span_end): rules that recur forever, and spans that end
     # after the window starts. Old one-off blocks are never read.
+    # A third search, of (clinician_id, busy_end), in the same statement: a clinician's
+    # imported calendars (services/calendars.py), busy like a block. Their rows come with no
+    # id and their source where a block has its rule; their times are naive UTC.
     columns = (Block.id, Block.resource_id, Block.start_local, Block.end_local, Block.rrule)
-    blocks = session.execute(
+    e = ExternalBusy.__table__.c
+    rows = session.execute(
         union_all(
             select(*columns).where(Block.resource_id.in_(ids), Block.span_end.is_(None)),
             select(*columns).where(
                 Block.resource_id.in_(ids), Block.span_end > window.start, Block.span_start < window.end
             ),
+            select(cast(null(), Integer), e.clinician_id, e.busy_start, e.busy_end, e.source).where(
+                e.clinician_id.in_(ids), e.busy_end > window.start, e.busy_start < window.end
+            ),
         )
     ).all()
+    blocks = [row for row in rows if row.id is not None]
+    for row in rows:
+        if row.id is None:
+            low = row.start_local.replace(tzinfo=UTC_ZONE).timestamp()
+            high = row.end_local.replace(tzinfo=UTC_ZONE).timestamp()
+            busy[row.resource_id].append(BusySpan(int(low // 1), -int(-high // 1), EXTERNAL, ref_id=row.rrule))
     if blocks:
         zones = resource_zones(session, {row.resource_id for row in blocks})
         # Many resources share a block's rule (the same lunch for a whole team): expand once.
@@ -287,8 +303,8 @@ def busy_time(
     exclude_appointment_id: str | None = None,
     exclude_hold_id: str | None = None,
 ) -> dict[str, list[Busy]]:
-    """Busy time overlapping `window` of each resource: blocks, active appointments and
-    active holds (padded by their own type), each list sorted by interval.
+    """Busy time overlapping `window` of each resource: blocks, imported calendars, active
+    appointments and active holds (padded by their own type), each list sorted by interval.
 
     `exclude_appointment_id` leaves out an appointment being moved; `exclude_hold_id` a
     hold being confirmed.

@@ -165,7 +165,20 @@ def _book_loaded(session: Session, clock: Clock, result: LoadResult, source: str
 def load_clinic_file(ctx: Context, path: str | Path, dry_run: bool = False) -> LoadReport:
     """`frontdesk load [--dry-run] FILE`: a TOML or JSON clinic file (by its ending)."""
     data = read_clinic_file(path)
+    _anchor_calendar_files(data, Path(path).parent)
     return load_clinic_data(ctx, data, str(path), dry_run=dry_run)
+
+
+def _anchor_calendar_files(data: Any, folder: Path) -> None:
+    """A clinician's external calendar named relative to the clinic file is kept as the path
+    it means (`--sync-external` runs from anywhere); the checker judges the rest."""
+    clinicians = data.get("clinicians") if isinstance(data, dict) else None
+    for clinician in clinicians if isinstance(clinicians, list) else []:
+        calendars = clinician.get("external_calendars") if isinstance(clinician, dict) else None
+        for entry in calendars if isinstance(calendars, list) else []:
+            if isinstance(entry, dict) and isinstance(entry.get("file"), str) and entry["file"].strip():
+                if not Path(entry["file"]).is_absolute():
+                    entry["file"] = str((folder / entry["file"]).absolute())
 
 
 def default_sample() -> Path:

@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from frontdesk.domain import appointments as rules
 from frontdesk.domain import series
-from frontdesk.domain.busy import BLOCK
+from frontdesk.domain.busy import BLOCK, EXTERNAL
 from frontdesk.domain.errors import (
     HOLD_ALREADY_EXTENDED,
     HOLD_EXPIRED,
@@ -342,7 +342,7 @@ def _why_not(session: Session, now: datetime, appointment_type: AppointmentType 
     conflicts = functools.partial(find_conflicts, session, now, exclude_hold_id=exclude_hold_id)
     found = conflicts(booking_of(appointment_type, occurrence.start, occurrence.end, [clinician_id], []))
     if found:
-        return series.BLOCKED if all(c["source"] == BLOCK for c in found) else series.TAKEN
+        return series.BLOCKED if all(c["source"] in (BLOCK, EXTERNAL) for c in found) else series.TAKEN
     room_free = any(
         not conflicts(booking_of(appointment_type, occurrence.start, occurrence.end, [], [room]))
         for room in rooms

@@ -98,6 +98,37 @@ class LoadReport:
     dry_run: bool = False  # True: nothing was written
 
 
+# --- a clinician's own calendars, imported ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class CalendarImport:
+    """What one import of a calendar did (services/calendars.py)."""
+
+    clinician_id: str
+    source: str
+    file: str
+    events: int  # VEVENTs in the file
+    busy_periods: int  # busy time written, one per occurrence in the horizon that takes time
+    skipped: int  # occurrences in the horizon that take no time: transparent, cancelled, or of no length
+    replaced: int  # busy periods of the source's previous import, removed
+    horizon_start: datetime
+    horizon_end: datetime
+
+
+@dataclass(frozen=True)
+class ExternalBusyView:
+    """A clinician's busy time from their own calendar on one day: its time only, nothing of
+    the event. Cut to the day asked for; `whole_day` when it takes all of it."""
+
+    clinician_id: str
+    clinician_name: str
+    source: str
+    busy_start: datetime
+    busy_end: datetime
+    whole_day: bool = False
+
+
 # --- availability ------------------------------------------------------------------------
 
 

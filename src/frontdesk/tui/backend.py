@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         AvailabilityResult,
         ClinicOverview,
         ConfirmRequest,
+        ExternalBusyView,
         HoldRequest,
         HoldView,
         Page,
@@ -56,6 +57,18 @@ def print_day_sheet(ctx: Context, *, location_id: str, day: date, folder: Path) 
     from frontdesk.services.day_sheet import write_day_sheet
 
     return write_day_sheet(ctx, day, folder=folder, location_id=location_id)
+
+
+def day_rows(
+    ctx: Context, location_id: str, day: date, *, external: bool, **filters: Any
+) -> tuple[Page[AgendaRow], list[ExternalBusyView]]:
+    """The day list and (`external`) the clinicians' busy time from their own calendars."""
+    from frontdesk.services.calendars import external_busy_of_day
+
+    page = day_list(ctx, location_id, day, **filters)
+    if not external:
+        return page, []
+    return page, external_busy_of_day(ctx, location_id=location_id, day=day, clinician_id=filters.get("clinician_id"))
 
 
 def appointment_with_patient(

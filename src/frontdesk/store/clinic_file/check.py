@@ -8,6 +8,7 @@ checked before the write transaction opens, and checked again, cheaply, inside i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
@@ -318,7 +319,7 @@ class Checker:
         """A clinician or a room: they share the resources table, so their ids must differ."""
         rid = row.ident()
         self.claim(row, "resources", rid)
-        record = {"id": rid, "name": row.text("name", required=True), "kind": kind}
+        record: dict[str, Any] = {"id": rid, "name": row.text("name", required=True), "kind": kind}
         if rid is not None and rid in self.existing.resources and self.existing.resources[rid][0] != kind:
             row.bad("id", f"{show(rid)} is a {self.existing.resources[rid][0]} in the database, not a {kind}")
         if kind == "room":
@@ -327,9 +328,31 @@ class Checker:
             self.out.rooms.append(record)
         else:
             record["timezone"] = self.zone(row, "timezone", required=False)
+            record["external_calendars"] = self.external_calendars(row)
             self.out.clinicians.append(record)
         if rid is not None:
             self.file_resources[rid] = record
+
+    def external_calendars(self, row: Row) -> list[dict] | None:
+        """A clinician's own calendars, each {file, source} (source: the file's name unless
+        given); `availability --sync-external` imports them. The files are read then, not here."""
+        raw = row.get("external_calendars", False)
+        if raw is MISSING:
+            return None
+        if not isinstance(raw, list):
+            row.bad("external_calendars", f"must be a list of {{ file, source }}, not {show(raw)}")
+            return None
+        calendars: list[dict] = []
+        for j, item in enumerate(raw):
+            part = Row(self.problems, f"{row.place}.external_calendars[{j}]", item, KEYS["external_calendars"])
+            file, source = part.text("file", required=True, max_len=1000), part.text("source", max_len=100)
+            if file is None:
+                continue
+            source = source or PurePath(file).name
+            if any(c["source"] == source for c in calendars):
+                part.bad("source", f"{show(source)} is the source of another calendar of this clinician")
+            calendars.append({"file": file, "source": source})
+        return calendars or None
 
     def appointment_type(self, row: Row) -> None:
         tid = row.ident()

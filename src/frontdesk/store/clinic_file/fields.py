@@ -29,7 +29,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "locations": ("id", "name", "timezone", "hours"),
     "hours": ("days", "start", "end"),
     "rooms": ("id", "name", "location_id"),
-    "clinicians": ("id", "name", "timezone"),
+    "clinicians": ("id", "name", "timezone", "external_calendars"),
+    "external_calendars": ("file", "source"),
     "appointment_types": (
         "id", "name", "duration_minutes", "interval_minutes", "padding_before_minutes",
         "padding_after_minutes", "duration_options", "min_notice_minutes", "capacity", "modes",

@@ -27,11 +27,13 @@ from frontdesk.tui.screens.changes import (
     ask_edit,
 )
 from frontdesk.tui.screens.flow_board import (
+    EXTERNAL_KEY,
     NOW_KEY,
     VISIT_ACTIONS,
     FlowTable,
     allowed_actions,
     can_move,
+    external_cells,
     now_cells,
     now_index,
     row_cells,
@@ -42,7 +44,7 @@ from frontdesk.tui.widgets import ClinicHeader, FieldInput
 if TYPE_CHECKING:  # imported for annotations only: keeps the first frame quick
     from datetime import datetime
 
-    from frontdesk.services.objects import AgendaRow, AppointmentView, Page
+    from frontdesk.services.objects import AgendaRow, AppointmentView, ExternalBusyView, Page
 
 PAGE_SIZE = DAY_LIST_LIMIT  # a whole day at one site is one list (the now line and t need it); pages past that
 ALL = "__all__"
@@ -98,6 +100,7 @@ class AgendaScreen(FrontdeskScreen):
         self.page_offset = 0
         self.page: Page[AgendaRow] | None = None
         self.rows: dict[str, AgendaRow] = {}
+        self.external: list[ExternalBusyView] = []  # the clinicians' own calendars' busy time, shown among the rows
         self._states: dict[str, Text] = {}  # the state cell drawn for each row
         self._select_after_load: str | None = None  # a row's key, or NOW_KEY: the first row from now on
         self._shown_day: date | None = None  # the day of the list on screen
@@ -158,7 +161,9 @@ class AgendaScreen(FrontdeskScreen):
         search = self.query_one("#search", FieldInput).value.strip()
         self._show_day_label()
         query = partial(
-            backend.day_list,
+            backend.day_rows,
+            # A clinician's own busy time is no visit: shown only when the list is not filtered to visits.
+            external=not (status != ALL or search or self.to_do),
             location_id=self.app.location.id,
             day=self.day,
             clinician_id=None if clinician == ALL else clinician,
@@ -168,7 +173,7 @@ class AgendaScreen(FrontdeskScreen):
             limit=PAGE_SIZE,
             offset=self.page_offset,
         )
-        self.call_service("agenda", query, self.show_page, self.day_not_loaded)
+        self.call_service("agenda", query, lambda found: self.show_page(*found), self.day_not_loaded)
 
     def refresh_data(self) -> None:
         if self.app.overview is None:
@@ -211,7 +216,7 @@ class AgendaScreen(FrontdeskScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return not (action in DAY_ACTIONS and self.has_class("-empty"))
 
-    def show_page(self, page: Page[AgendaRow]) -> None:
+    def show_page(self, page: Page[AgendaRow], external: list[ExternalBusyView] | None = None) -> None:
         keep = self._select_after_load or self.highlighted_id()
         self._select_after_load = None
         # The same list read again: if the kept row has gone (the to-do filter dropped a visit
@@ -220,6 +225,8 @@ class AgendaScreen(FrontdeskScreen):
         place = self.query_one("#agenda", FlowTable).cursor_row if same_list else None
         self.page, self._shown_day = page, self.day
         self.rows = {row.appointment.id: row for row in page.items}
+        # Only beside the whole day: on a later page the earlier external time would sit alone.
+        self.external = list(external or []) if page.offset == 0 else []
         self._draw(keep, place)
         self._show_page_info()
 
@@ -233,12 +240,17 @@ class AgendaScreen(FrontdeskScreen):
         zone, now = self.app.zone, self.ctx.clock.now()
         self._states = {row.appointment.id: self._state(row, now) for row in page.items}
         rows = [(row.appointment.id, row_cells(row, self._states[row.appointment.id], zone)) for row in page.items]
+        if self.external:  # among the visits by start; a visit first at the same start
+            timed = [(row.appointment.start_time, key_cells) for row, key_cells in zip(page.items, rows, strict=True)]
+            timed += [(busy.busy_start, (f"{EXTERNAL_KEY}{n}", external_cells(busy, zone)))
+                      for n, busy in enumerate(self.external)]
+            rows = [key_cells for _, key_cells in sorted(timed, key=lambda item: item[0])]
         self._now_at = self._now_index(now)
         if self._now_at is not None:
             self._now_label = fmt.hhmm(now, zone)
+            if keep == NOW_KEY and self._now_at < len(rows):
+                keep = rows[self._now_at][0]  # the first from now on; else the line
             rows.insert(self._now_at, (NOW_KEY, now_cells(now, zone, self._now_style())))
-            if keep == NOW_KEY and self._now_at < len(page.items):
-                keep = page.items[self._now_at].appointment.id  # the first from now on; else the line
         table.show(rows, keep, place)
         if self._now_at is not None and keep != NOW_KEY and table.highlighted_key() == NOW_KEY:
             table.move_cursor(row=min(self._now_at + 1, table.row_count - 1))  # not on the line unasked
@@ -253,7 +265,7 @@ class AgendaScreen(FrontdeskScreen):
         page = self.page
         if page is None or self.day != self.app.today():
             return None
-        starts = [row.appointment.start_time for row in page.items]
+        starts = sorted([row.appointment.start_time for row in page.items] + [b.busy_start for b in self.external])
         return now_index(starts, now, earlier_pages=page.offset > 0, later_pages=page.has_more)
 
     def _now_style(self) -> str:

@@ -20,7 +20,7 @@ from frontdesk.tui import format as fmt
 from frontdesk.tui.widgets import FitTable
 
 if TYPE_CHECKING:
-    from frontdesk.services.objects import AgendaRow, AppointmentView
+    from frontdesk.services.objects import AgendaRow, AppointmentView, ExternalBusyView
 
 ALERT_GLYPH = "⚠"  # with reverse and bold, the alert reads without colour too
 NOW_KEY = "__now__"  # the now line's row: not an appointment
@@ -209,6 +209,25 @@ def row_cells(row: AgendaRow, state: Text, zone: str) -> dict[str, Text]:
         "phone": fmt.plain(row.patient_phone),
         "notes": fmt.plain(notes[0] if notes else None),
     }
+
+
+EXTERNAL_KEY = "__external__"  # a row of a clinician's own calendar (EXTERNAL_KEY + n): not an appointment
+
+
+def external_cells(busy: ExternalBusyView, zone: str) -> dict[str, Text]:
+    """A clinician's busy time from their own calendar: when and who, nothing of the event."""
+    style = "dim italic"
+    start = fmt.hhmm(busy.busy_start, zone)
+    span = "all day" if busy.whole_day else f"{start}–{fmt.hhmm(busy.busy_end, zone)}"
+    cells = {c.key: fmt.plain(None) for c in ALL_COLUMNS}
+    cells.update(
+        time=Text("all day" if busy.whole_day else start, style=style, no_wrap=True),
+        span=Text(span, style=style, no_wrap=True),
+        patient=Text("external (busy)", style=style, no_wrap=True),
+        clinician=fmt.plain(busy.clinician_name),
+    )
+    cells["clinician"].stylize(style)
+    return cells
 
 
 # --- the now line -----------------------------------------------------------------------------

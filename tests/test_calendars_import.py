@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
+from sqlalchemy import text
 from booking_clinic import CLINIC, load, utc
 
 from frontdesk.domain.busy import EXTERNAL
@@ -67,7 +68,15 @@ def external(ctx, clinician_id="cli_sarah", days=60) -> list[tuple[datetime, dat
         from frontdesk.domain.intervals import Interval
 
         busy = busy_time(session, [clinician_id], Interval(window_start, window_start + timedelta(days=days)), ctx.clock.now())
-    return [(b.interval.start, b.interval.end) for b in busy[clinician_id] if b.source == EXTERNAL]
+    spans: list[tuple[datetime, datetime]] = []
+    for b in busy[clinician_id]:
+        if b.source != EXTERNAL:
+            continue
+        if spans and spans[-1][1] == b.interval.start:  # a long period is kept in pieces of a day
+            spans[-1] = (spans[-1][0], b.interval.end)
+        else:
+            spans.append((b.interval.start, b.interval.end))
+    return spans
 
 
 def refused(code, call, *args, **kwargs) -> FrontdeskError:
@@ -122,6 +131,22 @@ def test_all_day_events_take_the_clinicians_whole_local_day_and_floating_times_a
         (utc(2025, 1, 27, 5), utc(2025, 1, 28, 5)),
         (utc(2025, 1, 28, 14), utc(2025, 1, 28, 15)),
     ]
+
+
+def test_a_weeks_holiday_is_busy_in_a_day_of_its_middle_and_shows_as_one_row(desk, tmp_path):
+    """Kept as rows of at most a day, so a day's read is bounded on both sides; the day list
+    joins them again."""
+    import_calendar(desk, "cli_sarah", calendar_file(tmp_path, event("away", date(2025, 1, 27), date(2025, 2, 3))))
+    assert external(desk) == [(utc(2025, 1, 27), utc(2025, 2, 3))]
+    wednesday = AvailabilityQuery("type_followup", "2025-01-29", "2025-01-29", clinician_id="cli_sarah",
+                                  location_id="loc_central")
+    assert query_availability(desk, wednesday).slots == []
+    rows = external_busy_of_day(desk, location_id="loc_central", day=date(2025, 1, 29))
+    assert [(r.clinician_id, r.busy_start, r.busy_end, r.whole_day) for r in rows] == [
+        ("cli_sarah", utc(2025, 1, 29), utc(2025, 1, 30), True)]
+    with desk.db.engine.connect() as conn:
+        longest = conn.execute(text("SELECT max(julianday(busy_end) - julianday(busy_start)) FROM external_busy")).scalar()
+    assert longest <= 1
 
 
 def test_free_and_cancelled_events_take_no_time(desk, tmp_path):

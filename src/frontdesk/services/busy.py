@@ -262,7 +262,9 @@ def busy_spans(
                 Block.resource_id.in_(ids), Block.span_end > window.start, Block.span_start < window.end
             ),
             select(cast(null(), Integer), e.clinician_id, e.busy_start, e.busy_end, e.source).where(
-                e.clinician_id.in_(ids), e.busy_end > window.start, e.busy_start < window.end
+                # No row is longer than LONG_SPAN (an import cuts them): bounded on both sides.
+                e.clinician_id.in_(ids), e.busy_end > window.start, e.busy_end < window.end + LONG_SPAN,
+                e.busy_start < window.end,
             ),
         )
     ).all()

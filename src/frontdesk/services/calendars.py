@@ -22,6 +22,7 @@ import recurring_ical_events  # type: ignore[import-untyped]
 from sqlalchemy import CursorResult, delete, insert, select
 from sqlalchemy.orm import Session
 
+from frontdesk.domain.busy import LONG_SPAN
 from frontdesk.domain.errors import FrontdeskError, not_found, validation
 from frontdesk.domain.text import refusal
 from frontdesk.domain.timeutil import local_to_utc, zone
@@ -117,14 +118,20 @@ def external_busy_of_day(
         )
         if clinician_id:
             query = query.where(ExternalBusy.clinician_id == clinician_id)
-        seen, out = set(), []
+        seen: set[tuple] = set()
+        periods: list[list] = []  # [clinician, name, source, start, end]
+        last: dict[tuple[str, str], list] = {}
         for cid, name, source, start, end in session.execute(query):
             start, end = max(start, day_start), min(end, day_end)
-            if (cid, start, end) not in seen:  # two calendars with the same meeting: one row
+            joined = last.get((cid, source))
+            if joined is not None and joined[4] == start:  # the next piece of a long period
+                joined[4] = end
+            elif (cid, start, end) not in seen:  # two calendars with the same meeting: one row
                 seen.add((cid, start, end))
-                whole = (start, end) == (day_start, day_end)
-                out.append(ExternalBusyView(cid, name, source, start, end, whole))
-        return out
+                last[cid, source] = row = [cid, name, source, start, end]
+                periods.append(row)
+        return [ExternalBusyView(cid, name, source, start, end, (start, end) == (day_start, day_end))
+                for cid, name, source, start, end in periods]
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -201,13 +208,23 @@ def _write(session: Session, clinician_id: str, source: str, parsed: _Parsed, ex
     if expanded.periods:
         session.execute(insert(ExternalBusy.__table__), [  # Core: no ORM bookkeeping per row
             {"clinician_id": clinician_id, "source": source, "busy_start": start, "busy_end": end, "imported_at": now}
-            for start, end in expanded.periods
+            for period in expanded.periods for start, end in _pieces(*period)
         ])
     return CalendarImport(
         clinician_id=clinician_id, source=source, file=parsed.name,
         events=len(parsed.calendar.walk("VEVENT")), busy_periods=len(expanded.periods), skipped=expanded.skipped,
         replaced=replaced or 0, horizon_start=expanded.low, horizon_end=expanded.high,
     )
+
+
+def _pieces(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """A period as rows of at most LONG_SPAN (a week's holiday is seven): a window's read of
+    them is then bounded on both sides (services/busy.py), however far ahead they run."""
+    pieces = []
+    while end - start > LONG_SPAN:
+        pieces.append((start, start + LONG_SPAN))
+        start += LONG_SPAN
+    return [*pieces, (start, end)]
 
 
 def _busy_periods(parsed: _Parsed, tz: ZoneInfo, low: datetime, high: datetime) -> tuple[list[tuple[datetime, datetime]], int]:

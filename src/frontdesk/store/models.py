@@ -230,7 +230,8 @@ class ExternalBusy(Base):
 
     Not in `busy_times`: a private calendar may overlap a booking, and that is its owner's
     business; availability treats these rows as busy time like blocks. Importing a source
-    again replaces its rows.
+    again replaces its rows. No row is longer than domain.busy.LONG_SPAN (a longer period is
+    cut into rows), so a window's read is bounded on both sides.
     """
 
     __tablename__ = "external_busy"

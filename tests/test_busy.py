@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from frontdesk.domain.blocks import block_span
 from frontdesk.domain.intervals import Interval
@@ -210,3 +210,28 @@ def test_one_lunch_rule_shared_by_resources_in_two_zones(clinic):
     assert [b.interval for b in busy["res_room"]] == [Interval(utc(2025, 1, 20, 12), utc(2025, 1, 20, 13))]
     assert [b.interval for b in busy["cli_b"]] == [Interval(utc(2025, 1, 20, 3), utc(2025, 1, 20, 4))]
     assert busy["cli_a"][0].ref_id != busy["res_room"][0].ref_id  # each keeps its own block
+
+
+def test_long_blocks_are_busy_in_a_day_of_their_middle(clinic):
+    """A week away and a daily rule that ends in a month: their spans run on past the day
+    asked about (WINDOW, Monday 20 January), so they are flagged long and read on their own."""
+    def block(key, start, end, rule=None):
+        span = block_span(start, end, rule, ZoneInfo("Europe/London"))
+        return Block(key=key, resource_id="res_room", start_local=start, end_local=end, rrule=rule,
+                     span_start=span[0], span_end=span[1])
+
+    with clinic.db.session() as s:
+        s.add_all([
+            block("away", datetime(2025, 1, 17, 9), datetime(2025, 1, 24, 17)),
+            block("cleaning", datetime(2025, 1, 1, 7), datetime(2025, 1, 1, 8), "FREQ=DAILY;UNTIL=20250131T235959"),
+            block("short", datetime(2025, 1, 20, 12), datetime(2025, 1, 20, 13)),
+        ])
+    with clinic.db.session() as s:
+        flags = dict(s.execute(select(Block.key, Block.long_span)).all())
+        busy = busy_time(s, ["res_room"], WINDOW, NOW)
+    assert flags == {"away": True, "cleaning": True, "short": False}
+    assert sorted((b.interval.start, b.interval.end) for b in busy["res_room"]) == [
+        (utc(2025, 1, 17, 9), utc(2025, 1, 24, 17)),
+        (utc(2025, 1, 20, 7), utc(2025, 1, 20, 8)),
+        (utc(2025, 1, 20, 12), utc(2025, 1, 20, 13)),
+    ]

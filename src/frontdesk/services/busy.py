@@ -129,17 +129,39 @@ def _epoch_default(element, compiler, **kw) -> str:
     return f"CAST({rounding}(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
 
 
-def _read_bookings(connection, ids, window, now, exclude_appointment_id, exclude_hold_id, busy, bookings,
-                   clear_expired: bool = False) -> None:
-    """Add the padded spans of active appointments and holds from `busy_times` alone (its
-    covering index); an expired hold's rows are skipped until a booking clears them.
+def blocks_statement(ids, window: Interval):
+    """The read of blocks and imported calendars that can touch `window`, one statement of
+    index ranges each bounded on both sides: blocks by (resource_id, span_end) (rules that
+    recur forever; spans ending within LONG_SPAN of the window's end; the few long ones ending
+    after that), and a clinician's imported busy time (services/calendars.py) by
+    (clinician_id, busy_end), as no such row is longer than LONG_SPAN. Imported rows come with
+    no id and their source where a block has its rule; their times are naive UTC."""
+    columns = (Block.id, Block.resource_id, Block.start_local, Block.end_local, Block.rrule)
+    e = ExternalBusy.__table__.c
+    bound = window.end + LONG_SPAN
+    return union_all(
+        select(*columns).where(Block.resource_id.in_(ids), Block.span_end.is_(None)),
+        select(*columns).where(Block.resource_id.in_(ids), Block.span_end > window.start, Block.span_end < bound,
+                               Block.span_start < window.end),
+        select(*columns).where(Block.resource_id.in_(ids), Block.long_span.is_(True), Block.span_end >= bound,
+                               Block.span_start < window.end),
+        select(cast(null(), Integer), e.clinician_id, e.busy_start, e.busy_end, e.source).where(
+            e.clinician_id.in_(ids), e.busy_end > window.start, e.busy_end < bound,
+            e.busy_start < window.end,
+        ),
+    )
 
-    With `clear_expired` (a booking about to insert its rows) expired holds' rows are read
-    too, and only if some lie in the window are they deleted (the database's check would
-    refuse the insert over them): one statement fewer when there are none."""
+
+def bookings_statement(ids, window: Interval, now: datetime, exclude_appointment_id: str | None = None,
+                       exclude_hold_id: str | None = None, bookings: bool = False, with_expired: bool = False):
+    """The read of active appointments' and holds' busy rows touching `window`: two index
+    ranges of (resource_id, busy_end), each bounded on both sides however much future the
+    table holds: rows ending within LONG_SPAN of the window's end (every row but a long one
+    that touches the window), and the few long rows ending after that (tests/test_busy_plans.py
+    checks PostgreSQL's plan of it)."""
     b = BusyTime.__table__.c
     filters = [b.busy_start < window.end]
-    if not clear_expired:
+    if not with_expired:
         filters.append(or_(b.expires_at.is_(None), b.expires_at > now))
     if exclude_appointment_id is not None:
         filters.append(or_(b.appointment_id.is_(None), b.appointment_id != exclude_appointment_id))
@@ -148,17 +170,27 @@ def _read_bookings(connection, ids, window, now, exclude_appointment_id, exclude
     columns = [b.resource_id, epoch_seconds(b.busy_start), epoch_seconds_up(b.busy_end)]
     if bookings:
         columns += [b.appointment_id, b.hold_id, b.appointment_type_id, epoch_seconds(b.booked_start), b.seats]
-    if clear_expired:
+    if with_expired:
         columns.append(b.expires_at)
-    # Two index ranges, each bounded on both sides whatever the future holds: rows ending
-    # within LONG_SPAN of the window's end (every row but a long one that touches the window),
-    # and the few long rows ending after that.
     bound = window.end + LONG_SPAN
-    rows = connection.execute(union_all(
+    return union_all(
         select(*columns).where(b.resource_id.in_(ids), b.busy_end > window.start, b.busy_end < bound, *filters),
         select(*columns).where(b.resource_id.in_(ids), b.long_span.is_(True), b.busy_end >= bound, *filters),
-    ))
+    )
+
+
+def _read_bookings(connection, ids, window, now, exclude_appointment_id, exclude_hold_id, busy, bookings,
+                   clear_expired: bool = False) -> None:
+    """Add the padded spans of active appointments and holds from `busy_times` alone (its
+    covering index); an expired hold's rows are skipped until a booking clears them.
+
+    With `clear_expired` (a booking about to insert its rows) expired holds' rows are read
+    too, and only if some lie in the window are they deleted (the database's check would
+    refuse the insert over them): one statement fewer when there are none."""
+    rows = connection.execute(bookings_statement(ids, window, now, exclude_appointment_id, exclude_hold_id, bookings,
+                                                 clear_expired))
     if clear_expired:
+        b = BusyTime.__table__.c
         rows_left, expired = [], False
         for row in rows:
             if row[-1] is not None and row[-1] <= now:
@@ -248,26 +280,7 @@ def busy_spans(
                          if exclude_hold_id is None or span.source != HOLD or span.ref_id != exclude_hold_id]
         return busy
 
-    # Two searches of (resource_id, span_end): rules that recur forever, and spans that end
-    # after the window starts. Old one-off blocks are never read.
-    # A third search, of (clinician_id, busy_end), in the same statement: a clinician's
-    # imported calendars (services/calendars.py), busy like a block. Their rows come with no
-    # id and their source where a block has its rule; their times are naive UTC.
-    columns = (Block.id, Block.resource_id, Block.start_local, Block.end_local, Block.rrule)
-    e = ExternalBusy.__table__.c
-    rows = session.execute(
-        union_all(
-            select(*columns).where(Block.resource_id.in_(ids), Block.span_end.is_(None)),
-            select(*columns).where(
-                Block.resource_id.in_(ids), Block.span_end > window.start, Block.span_start < window.end
-            ),
-            select(cast(null(), Integer), e.clinician_id, e.busy_start, e.busy_end, e.source).where(
-                # No row is longer than LONG_SPAN (an import cuts them): bounded on both sides.
-                e.clinician_id.in_(ids), e.busy_end > window.start, e.busy_end < window.end + LONG_SPAN,
-                e.busy_start < window.end,
-            ),
-        )
-    ).all()
+    rows = session.execute(blocks_statement(ids, window)).all()
     blocks = [row for row in rows if row.id is not None]
     for row in rows:
         if row.id is None:

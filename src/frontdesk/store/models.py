@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false
 
+from frontdesk.domain.busy import LONG_SPAN
 from frontdesk.domain.patients import search_name
 from frontdesk.domain.statuses import (
     DEFAULT_HOLD_MINUTES,
@@ -220,8 +221,21 @@ class Block(Base):
     reason: Mapped[str | None] = mapped_column(String(200))
     span_start: Mapped[datetime] = mapped_column(UTCDateTime)
     span_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Its occurrences span more than domain.busy.LONG_SPAN (a recurring block that ends, a
+    # week away): read on their own, so the others are found in a range of span_end bounded
+    # on both sides, however far ahead the clinic has planned time off.
+    long_span: Mapped[bool] = mapped_column(Boolean, default=lambda ctx: _spans_long(ctx.get_current_parameters()),
+                                            server_default=false())
     # Past one-off blocks end before any window asked about: (resource, span_end) skips them.
-    __table_args__ = (Index("ix_blocks_resource_span_end", "resource_id", "span_end"),)
+    __table_args__ = (
+        Index("ix_blocks_resource_span_end", "resource_id", "span_end"),
+        Index("ix_blocks_long_span", "resource_id", "long_span", "span_end"),
+    )
+
+
+def _spans_long(values: dict) -> bool:
+    start, end = values.get("span_start"), values.get("span_end")
+    return start is not None and end is not None and end - start > LONG_SPAN
 
 
 class ExternalBusy(Base):

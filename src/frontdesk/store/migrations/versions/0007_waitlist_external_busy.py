@@ -32,6 +32,15 @@ def upgrade() -> None:
     if long_ids:
         bind.execute(busy.update().where(busy.c.id.in_(long_ids)).values(long_span=True))
     op.create_index("ix_busy_times_long_span", "busy_times", ["resource_id", "long_span", "busy_end"])
+    op.add_column("blocks", sa.Column("long_span", sa.Boolean(), nullable=False, server_default=sa.false()))
+    blocks = sa.table("blocks", sa.column("id"), sa.column("span_start"), sa.column("span_end"), sa.column("long_span"))
+    long_ids = [
+        row_id for row_id, start, end in bind.execute(sa.select(blocks.c.id, blocks.c.span_start, blocks.c.span_end))
+        if end is not None and _as_datetime(end) - _as_datetime(start) > LONG_SPAN
+    ]
+    if long_ids:
+        bind.execute(blocks.update().where(blocks.c.id.in_(long_ids)).values(long_span=True))
+    op.create_index("ix_blocks_long_span", "blocks", ["resource_id", "long_span", "span_end"])
     op.add_column("resources", sa.Column("external_calendars", sa.JSON(), nullable=True))
     op.create_table(
         "external_busy",

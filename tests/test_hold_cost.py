@@ -96,3 +96,27 @@ def test_a_desk_sees_another_desks_clinic_file_load_at_its_next_question(desk):
         assert made.end_time - made.start_time == timedelta(minutes=60)  # the new length, not the kept one
     finally:
         other.db.dispose()
+
+
+@pytest.mark.postgres
+def test_a_hold_that_waited_out_a_clinic_file_load_is_refused_whole(postgres_url, clock):
+    """PostgreSQL: a desk reads the setup, then waits for its locks while another desk's
+    clinic-file load commits. What it read is no longer the setup: DATABASE_BUSY, nothing
+    written (asked again, it reads the new setup)."""
+    from sqlalchemy import text
+
+    from frontdesk.services import setup
+    from frontdesk.services.locking import lock_resources
+
+    desk = Context.open(postgres_url, clock=clock, operator="desk-1")
+    try:
+        load(desk, CLINIC)
+        with pytest.raises(FrontdeskError) as refused, desk.db.session() as session:
+            assert setup.appointment_type(session, "type_followup") is not None  # read before the lock
+            with desk.db.engine.begin() as other:  # the load commits while this desk waits
+                other.execute(text("UPDATE clinic SET setup_version = setup_version + 1"))
+            lock_resources(session, ["cli_sarah"])
+        assert refused.value.code == "DATABASE_BUSY"
+        assert hold(desk, NINE).status == "active"  # asked again: the new setup, and booked
+    finally:
+        desk.db.dispose()

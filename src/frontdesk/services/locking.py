@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from frontdesk.store.models import Resource
+from frontdesk.domain.errors import DATABASE_BUSY, FrontdeskError
+from frontdesk.store.models import Clinic, Resource
 
 
 def lock_resources(session: Session, ids: Iterable[str | None]) -> None:
@@ -34,6 +35,20 @@ def lock_resources(session: Session, ids: Iterable[str | None]) -> None:
     query = select(Resource.id).where(Resource.id.in_(wanted)).order_by(Resource.id).with_for_update(key_share=True)
     session.execute(query).all()
     held.update(wanted)
+    setup_still_current(session)
+
+
+def setup_still_current(session: Session) -> None:
+    """What this transaction read of the clinic's setup before it waited for its locks is
+    still the setup (services/setup.py): a clinic-file load may have committed meanwhile.
+    If not, DATABASE_BUSY: nothing was written, and asked again it reads the new setup."""
+    seen = session.info.get("setup_version")
+    if seen is None:
+        return
+    now = session.execute(select(Clinic.setup_version).where(Clinic.id == 1)).scalar()
+    if now != seen:
+        raise FrontdeskError(DATABASE_BUSY, "The clinic's setup was changed (a clinic file was loaded) while this "
+                                            "was being booked; nothing was written; try again", {})
 
 
 def lock_all_resources(session: Session) -> None:

@@ -16,10 +16,11 @@ from booking_clinic import load
 
 from frontdesk.cli.main import main
 from frontdesk.domain.errors import FrontdeskError
-from frontdesk.services.appointments import cancel_appointment
+from frontdesk.services.appointments import cancel_appointment, create_appointment
+from frontdesk.services.attendees import add_attendee
 from frontdesk.services.availability import query_availability
 from frontdesk.services.holds import confirm_hold, create_hold
-from frontdesk.services.objects import AvailabilityQuery, ConfirmRequest, HoldRequest
+from frontdesk.services.objects import AppointmentCreate, AvailabilityQuery, ConfirmRequest, HoldRequest
 from frontdesk.services.waitlist import (
     WaitlistRequest,
     add_entry,
@@ -225,6 +226,21 @@ def test_a_seat_in_a_class_ends_the_patients_wait_for_one(clinic):
     group = confirm_hold(clinic, seat.id, ConfirmRequest(patient_id="pat_john_smith"))
     ended = get_entry(clinic, entry.id)
     assert (ended.status, ended.appointment_id) == ("booked", group.id)
+
+
+def test_a_direct_booking_or_a_seat_added_to_the_roster_ends_the_wait_too(clinic):
+    one = add_entry(clinic, wish(clinician_id="cli_sarah", days="tue"))
+    seat = add_entry(clinic, wish(patient_id="pat_mary_jones", appointment_type_id="type_class"))
+    made = create_appointment(clinic, AppointmentCreate(
+        title="Follow-up", start_time=TUESDAY_TEN, end_time=TUESDAY_TEN + timedelta(minutes=30),
+        clinician_profile_id="cli_sarah", patient_id="pat_john_smith", appointment_type_id="type_followup",
+        location_id="loc_central"))
+    assert (get_entry(clinic, one.id).status, get_entry(clinic, one.id).appointment_id) == ("booked", made.id)
+    hold = create_hold(clinic, HoldRequest(appointment_type_id="type_class", clinician_id="cli_tom",
+                                           start=datetime(2025, 1, 27, 10, 0, tzinfo=UTC), location_id="loc_central"))
+    group = confirm_hold(clinic, hold.id, ConfirmRequest(patient_id="pat_ann_smithers"))
+    add_attendee(clinic, group.id, "pat_mary_jones")
+    assert (get_entry(clinic, seat.id).status, get_entry(clinic, seat.id).appointment_id) == ("booked", group.id)
 
 
 def test_offers_answer_for_one_entry_or_refuse_it(clinic):

@@ -63,6 +63,7 @@ from frontdesk.services.records import (
     write_links,
 )
 from frontdesk.services.video import settle_video
+from frontdesk.services.waitlist import settle_waitlist
 from frontdesk.store.models import (
     Appointment,
     AppointmentType,
@@ -327,6 +328,7 @@ def _create(ctx: Context, req: AppointmentCreate) -> AppointmentView:
         )
         settle_video(session, appointment)
         add_status(appointment, status, ctx.operator, now)
+        settle_waitlist(session, now, appointment)  # a patient booked this way waits no longer
         if overlap_reason is not None:
             log_change(appointment, "overlap_reason", None, overlap_reason, ctx.operator, now)
         session.add(appointment)

@@ -34,6 +34,7 @@ from frontdesk.services.locking import lock_resources
 from frontdesk.services.objects import AppointmentView
 from frontdesk.services.records import add_status, appointment_view, load_appointment, log_change, new_id, write_links
 from frontdesk.services.video import settle_video
+from frontdesk.services.waitlist import settle_waitlist
 from frontdesk.store.models import Appointment, AppointmentType, Attendee, Hold, Patient
 
 ATTENDANCE_STATUSES = ATTENDEE_STATUSES
@@ -76,6 +77,7 @@ def add_attendee(ctx: Context, appointment_id: str, patient_id: str, payment_sta
         group, now = _locked_group(session, ctx, appointment_id, expect_version, "add_attendee", ROSTER_STATUSES)
         patient = _patient(session, patient_id)
         _join(session, ctx.operator, now, group, patient.id, payment_status)
+        settle_waitlist(session, now, group, patient.id)  # a seat in the class ends a wait for one
         return _saved(session, group, now)
 
 

@@ -240,7 +240,9 @@ class _Read:
             self.ids.issuperset(ids) and self.window.start <= window.start and window.end <= self.window.end
             and self.now == now and self.exclude_appointment_id == exclude_appointment_id
             and self.exclude_hold_id in (None, exclude_hold_id) and (self.bookings or not bookings)
-            # a hold's own rows are left out by their id, which only a read with bookings has
+            # A hold's own rows are left out by their id, which only a read with bookings has:
+            # the hold's check of its slot (no hold excluded, with bookings) serves the booking
+            # rule's read that excludes the new hold's id (its rows are not written yet).
             and (exclude_hold_id in (None, self.exclude_hold_id) or self.bookings)
         )
 

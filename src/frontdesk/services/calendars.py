@@ -118,7 +118,6 @@ def external_busy_of_day(
         )
         if clinician_id:
             query = query.where(ExternalBusy.clinician_id == clinician_id)
-        seen: set[tuple] = set()
         periods: list[list] = []  # [clinician, name, source, start, end]
         last: dict[tuple[str, str], list] = {}
         for cid, name, source, start, end in session.execute(query):
@@ -126,12 +125,17 @@ def external_busy_of_day(
             joined = last.get((cid, source))
             if joined is not None and joined[4] == start:  # the next piece of a long period
                 joined[4] = end
-            elif (cid, start, end) not in seen:  # two calendars with the same meeting: one row
-                seen.add((cid, start, end))
+            else:
                 last[cid, source] = row = [cid, name, source, start, end]
                 periods.append(row)
-        return [ExternalBusyView(cid, name, source, start, end, (start, end) == (day_start, day_end))
-                for cid, name, source, start, end in periods]
+        # Two calendars holding the same meeting (or holiday): one row, once joined whole.
+        seen: set[tuple] = set()
+        out = []
+        for cid, name, source, start, end in sorted(periods, key=lambda p: (p[3], p[1], p[4])):
+            if (cid, start, end) not in seen:
+                seen.add((cid, start, end))
+                out.append(ExternalBusyView(cid, name, source, start, end, (start, end) == (day_start, day_end)))
+        return out
 
 
 # --- reading --------------------------------------------------------------------------------

@@ -7,16 +7,18 @@ bumps `clinic.setup_version` (store/db.py `bump_setup_version`). Each transactio
 version once (one small statement) and then uses what this process already read under it:
 an uncontended hold reads nothing from the database but busy time.
 
-What is kept is immutable (frozen dataclasses, tuples) or copied out, so no caller can
-change it for the next one.
+What is kept is read-only (frozen dataclasses, tuples, mapping proxies), so no caller can
+change it for the next one. Only ORM flushes bump the version: a change to a setup table
+written with Core (an UPDATE statement, a data migration) must bump it itself.
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
+from types import MappingProxyType
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -54,7 +56,7 @@ class TypeSetup:
     modes: tuple[str, ...]
     clinician_ids: tuple[str, ...]  # sorted
     location_ids: tuple[str, ...]  # sorted
-    rooms_by_location: dict[str | None, tuple[str, ...]]  # each sorted; never changed after reading
+    rooms_by_location: Mapping[str | None, tuple[str, ...]]  # each sorted
 
 
 @dataclass(frozen=True)
@@ -159,23 +161,23 @@ def _read_type(session: Session, type_id: str) -> TypeSetup | None:
         modes=tuple(row.modes or (IN_PERSON,)),
         clinician_ids=tuple(sorted(clinicians)),
         location_ids=tuple(sorted(locations)),
-        rooms_by_location={loc: tuple(sorted(ids)) for loc, ids in rooms.items()},
+        rooms_by_location=MappingProxyType({loc: tuple(sorted(ids)) for loc, ids in rooms.items()}),
     )
 
 
-def resources(session: Session) -> dict[str, ResourceSetup]:
+def resources(session: Session) -> Mapping[str, ResourceSetup]:
     """Every clinician and room by id (a group of clinics has hundreds: one small read)."""
-    return cached(session, ("resources",), lambda s: {
+    return cached(session, ("resources",), lambda s: MappingProxyType({
         row.id: ResourceSetup(row.id, row.kind, row.name, row.timezone, row.location_id)
         for row in s.execute(select(Resource.id, Resource.kind, Resource.name, Resource.timezone, Resource.location_id))
-    })
+    }))
 
 
-def locations(session: Session) -> dict[str, LocationSetup]:
-    return cached(session, ("locations",), lambda s: {
+def locations(session: Session) -> Mapping[str, LocationSetup]:
+    return cached(session, ("locations",), lambda s: MappingProxyType({
         row.id: LocationSetup(row.id, row.name, row.timezone)
         for row in s.execute(select(Location.id, Location.name, Location.timezone))
-    })
+    }))
 
 
 def hold_minutes(session: Session) -> int:

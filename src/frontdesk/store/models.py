@@ -561,7 +561,8 @@ class IdempotencyKey(Base):
 
 
 # The clinic's setup: what availability reads besides busy time. Changed only by a
-# clinic-file load; every change bumps `Clinic.setup_version` (store/db.py).
+# clinic-file load; every ORM flush changing it bumps `Clinic.setup_version` (store/db.py).
+# A Core write to these tables must bump it too, or processes keep reading the old setup.
 SETUP_MODELS: tuple[type[Base], ...] = (
     Clinic, Location, LocationHours, Resource, AppointmentType, ScheduleRule, ScheduleOverride,
 )

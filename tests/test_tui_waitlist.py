@@ -164,3 +164,20 @@ async def test_the_patient_record_lists_their_waiting_entries(desk):
         await settle(pilot)
         text = screen_text(app)
         assert "Waiting for: " in text and "tue,thu · 09:00-12:00 (0m)" in text
+
+
+async def test_the_open_waitlist_shows_an_entry_another_desk_added(desk, other_desk):
+    """No appointment changed, only the waitlist: the open screen reloads at the next check."""
+    _index, row = _booked_row(desk)
+    here = make_app(desk)
+    async with here.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(pilot)
+        here.check_for_changes()
+        await settle(pilot)
+        await pilot.press("W")
+        await settle(pilot)
+        assert isinstance(here.screen, WaitlistScreen)
+        assert "Nobody is waiting" in screen_text(here)
+        entry = _wait_for_exactly(other_desk, row.appointment, _someone_else(other_desk, row.appointment))
+        here.check_for_changes()
+        await until(pilot, lambda: entry.patient_name in screen_text(here), tries=200)

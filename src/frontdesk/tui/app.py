@@ -79,7 +79,6 @@ class FrontdeskApp(App[None]):
         self.owned_holds: set[str] = set()
         self._quit_question: Screen | None = None  # "quit and lose what was typed?" while it is asked
         self.stopped_by: int | None = None  # the signal that stopped the app, if one did
-        self._change_token: str | None = None
         self._waitlist_token: tuple[str, str] | None = None
         self.waitlist_offers = 0  # waiting entries with a free slot that fits them now (the header says so)
         self._theme_problems: list[str] = []
@@ -205,12 +204,14 @@ class FrontdeskApp(App[None]):
         self.post_message(self.TokenRead(token, waitlist))
 
     def on_frontdesk_app_token_read(self, message: TokenRead) -> None:
-        changed = self._change_token is not None and message.token != self._change_token
-        self._change_token = message.token
+        # A waitlist entry added or ended elsewhere, or a hold run out, changes what the
+        # waitlist and the patient record show too, though no appointment changed.
+        seen = (message.token, message.waitlist)
+        changed = self._waitlist_token is not None and seen != self._waitlist_token
         if changed:
             self.tell_screens_data_changed()
-        if (message.token, message.waitlist) != self._waitlist_token:
-            self._waitlist_token = (message.token, message.waitlist)
+        if seen != self._waitlist_token:
+            self._waitlist_token = seen
             self.count_waitlist_offers()
 
     def count_waitlist_offers(self) -> None:

@@ -149,6 +149,19 @@ def test_a_weeks_holiday_is_busy_in_a_day_of_its_middle_and_shows_as_one_row(des
     assert longest <= 1
 
 
+def test_an_import_and_an_import_again_move_the_desks_change_token(desk, tmp_path):
+    """Every desk's day list reloads on the live-refresh tick when a calendar is imported."""
+    from frontdesk.services.day_list import change_token
+
+    before = change_token(desk)
+    path = calendar_file(tmp_path, event("a", utc(2025, 1, 21, 9), utc(2025, 1, 21, 10)),
+                         event("b", utc(2025, 1, 22, 9), utc(2025, 1, 22, 10)))
+    import_calendar(desk, "cli_sarah", path)
+    imported = change_token(desk)
+    import_calendar(desk, "cli_sarah", calendar_file(tmp_path, event("a", utc(2025, 1, 21, 9), utc(2025, 1, 21, 10))))
+    assert len({before, imported, change_token(desk)}) == 3
+
+
 def test_free_and_cancelled_events_take_no_time(desk, tmp_path):
     path = calendar_file(
         tmp_path,

@@ -20,6 +20,7 @@ from frontdesk.services.records import WITH_DETAILS, appointment_view, of_clinic
 from frontdesk.store.models import (
     Appointment,
     AppointmentType,
+    ExternalBusy,
     FieldChange,
     Hold,
     Location,
@@ -148,7 +149,8 @@ def _by_id(session: Session, model, ids: set[str | None]) -> dict:
 
 
 def change_token(ctx: Context) -> str:
-    """Changes whenever any appointment or hold is created or changed, on any desk.
+    """Changes whenever any appointment or hold is created or changed, or a clinician's
+    calendar is imported, on any desk.
 
     Built from counters that only grow, so desks with different clocks (`--now`) still see
     each other's changes: every create or cancel adds a status-history row, every update a
@@ -164,5 +166,8 @@ def change_token(ctx: Context) -> str:
                 select(func.max(FieldChange.id)),
                 select(func.count(Hold.id)),
                 select(func.count(Hold.id)).where(Hold.status != "active"),
+                # A calendar imported again replaces its rows: new ids, or fewer of them.
+                select(func.max(ExternalBusy.id)),
+                select(func.count(ExternalBusy.id)),
             )
         )

@@ -178,7 +178,7 @@ SELECT 'apt_' || gen_random_uuid(), r.clinician_id, 'Quick check', t.at, t.at + 
        CASE floor(random() * 10)::int WHEN 8 THEN 'cancelled' WHEN 9 THEN 'no_show' ELSE 'completed' END,
        '{TYPE_ID}', r.location_id, false, 15, 'history', %(now)s, %(now)s
 FROM schedule_rules AS r,
-     (SELECT %(first)s::timestamp - make_interval(days => n / 18 + 3) + make_interval(mins => 540 + (n % 18) * 30) AS at
+     (SELECT %(first)s::timestamp - make_interval(days => n / 18 + 3) + make_interval(mins => 540 + (n %% 18) * 30) AS at
       FROM generate_series(0, %(per)s - 1) AS n) AS t
 """
 LINKS = "INSERT INTO appointment_resources (appointment_id, resource_id) SELECT id, clinician_profile_id FROM appointments"

@@ -21,6 +21,17 @@ if TYPE_CHECKING:
     from frontdesk.tui.app import FrontdeskApp
 
 
+def highlighted_key(table: DataTable) -> str | None:
+    """The key of the row under a table's cursor, or None (no rows, or the cursor outside
+    them while the table refills)."""
+    if not table.row_count:
+        return None
+    try:
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+    except Exception:  # the cursor outside the rows while the table refills
+        return None
+
+
 class ClinicHeader(Static):
     """clinic › location · operator · the app clock (in the location's zone, zone named)."""
 

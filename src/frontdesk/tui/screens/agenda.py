@@ -39,7 +39,7 @@ from frontdesk.tui.screens.flow_board import (
     row_cells,
     visit_state,
 )
-from frontdesk.tui.widgets import ClinicHeader, FieldInput
+from frontdesk.tui.widgets import ClinicHeader, FieldInput, highlighted_key
 
 if TYPE_CHECKING:  # imported for annotations only: keeps the first frame quick
     from datetime import datetime
@@ -441,13 +441,7 @@ class AgendaScreen(FrontdeskScreen):
     # --- rows -------------------------------------------------------------------------------
 
     def highlighted_id(self) -> str | None:
-        table = self.query_one("#agenda", DataTable)
-        if not table.row_count:
-            return None
-        try:
-            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except Exception:  # cursor outside the rows while the table refills
-            return None
+        return highlighted_key(self.query_one("#agenda", DataTable))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         from frontdesk.tui.screens.appointment import AppointmentScreen

@@ -17,7 +17,7 @@ from frontdesk.domain.statuses import (
     DEFAULT_WAITING_ALERT_MINUTES,
 )
 from frontdesk.tui import format as fmt
-from frontdesk.tui.widgets import FitTable
+from frontdesk.tui.widgets import FitTable, highlighted_key
 
 if TYPE_CHECKING:
     from frontdesk.services.objects import AgendaRow, AppointmentView, ExternalBusyView
@@ -327,12 +327,7 @@ class FlowTable(FitTable):
         self.refresh()
 
     def highlighted_key(self) -> str | None:
-        if not self.row_count:
-            return None
-        try:
-            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        except Exception:  # the cursor outside the rows while the table refills
-            return None
+        return highlighted_key(self)
 
     # No key leaves the cursor on the now line: it goes one row further the way it went (back,
     # at either end). Only `t`, on a day whose visits are all over, puts it there.

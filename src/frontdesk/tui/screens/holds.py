@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Label
 from frontdesk.tui import backend
 from frontdesk.tui import format as fmt
 from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
-from frontdesk.tui.widgets import ClinicHeader, FitTable
+from frontdesk.tui.widgets import ClinicHeader, FitTable, highlighted_key
 
 if TYPE_CHECKING:  # annotations only: keeps the first frame quick
     from frontdesk.services.objects import HoldView, Page
@@ -143,13 +143,7 @@ class HoldsScreen(FrontdeskScreen):
         return clinician.timezone if clinician and clinician.timezone else self.app.zone
 
     def highlighted_id(self) -> str | None:
-        table = self.query_one("#holds", DataTable)
-        if not table.row_count:
-            return None
-        try:
-            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except Exception:  # cursor outside the rows while the table refills
-            return None
+        return highlighted_key(self.query_one("#holds", DataTable))
 
     # --- releasing ----------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from frontdesk.tui.choice import Choice
 from frontdesk.tui.idle_gc import settle_garbage
 from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
 from frontdesk.tui.screens.move import MoveModal
-from frontdesk.tui.widgets import ClinicHeader, FitTable
+from frontdesk.tui.widgets import ClinicHeader, FitTable, highlighted_key
 
 if TYPE_CHECKING:
     from frontdesk.services.objects import AppointmentView, HoldView
@@ -341,13 +341,7 @@ class SlotPickerScreen(FrontdeskScreen):
         self.query_one("#week-label", Label).update(label)
 
     def _highlighted_key(self) -> str | None:
-        table = self.query_one("#slots", DataTable)
-        if not table.row_count:
-            return None
-        try:
-            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except Exception:
-            return None
+        return highlighted_key(self.query_one("#slots", DataTable))
 
     def on_choice_changed(self, event: Choice.Changed) -> None:
         if event.choice.id == "type" and event.value != self.type_id:

@@ -16,7 +16,7 @@ from frontdesk.domain.waitlist import waited_words
 from frontdesk.tui import backend
 from frontdesk.tui import format as fmt
 from frontdesk.tui.screens.base import FrontdeskScreen, ServiceFailed
-from frontdesk.tui.widgets import ClinicHeader, FitTable
+from frontdesk.tui.widgets import ClinicHeader, FitTable, highlighted_key
 
 if TYPE_CHECKING:  # annotations only: keeps the first frame quick
     from frontdesk.services.objects import HoldView, PatientView, Slot
@@ -123,13 +123,7 @@ class WaitlistScreen(FrontdeskScreen):
         return f"{start:%a} {start.day} {start:%b %H:%M} · {who}"
 
     def highlighted_id(self) -> str | None:
-        table = self.query_one("#waitlist", DataTable)
-        if not table.row_count:
-            return None
-        try:
-            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except Exception:  # cursor outside the rows while the table refills
-            return None
+        return highlighted_key(self.query_one("#waitlist", DataTable))
 
     # --- holding the best offer -------------------------------------------------------------
 

@@ -359,7 +359,7 @@ def _narrowed(session: Session, match: _Match) -> list:
     found: Select = select(literal_column("rowid")).select_from(sql_text("patients_fts")).where(
         sql_text("patients_fts MATCH :phrase").bindparams(phrase=f"{column} : {phrase}")
     )
-    return [match.condition, literal_column("patients.rowid").in_(found)]
+    return [match.condition, Patient.search_key.in_(found)]
 
 
 def search_in_session(

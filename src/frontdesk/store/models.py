@@ -277,6 +277,10 @@ class Patient(Base):
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # SQLite: the patient's row in the trigram index (patients_fts), set by a trigger as the
+    # row is inserted and never changed, unlike the table's own rowid (which VACUUM or a
+    # dump and restore may renumber). Unused on PostgreSQL.
+    search_key: Mapped[int | None] = mapped_column(Integer)
     __mapper_args__ = {"version_id_col": version}
 
 
@@ -284,6 +288,7 @@ class Patient(Base):
 Index("ix_patients_email_lower", func.lower(Patient.email))
 # A name search reads (and sorts on) this index alone, fetching only the patients it finds.
 Index("ix_patients_search_name", Patient.search_name, Patient.id)
+Index("ix_patients_search_key", Patient.search_key, unique=True)
 # Not in these models, made by migration 0008 for one engine each: SQLite's FTS5 trigram table
 # over search_name, phone_e164 and email (with its triggers and shadow tables), PostgreSQL's pg_trgm
 # indexes. A schema comparison leaves these names out.

@@ -4,12 +4,15 @@ patient search through a trigram index (SQLite FTS5, PostgreSQL pg_trgm)
 Revision ID: 0008
 Revises: 0007
 
-SQLite: `patients_fts` is an external-content FTS5 table over `patients` (name, phone, email) (its rowid is the
-patient's rowid), kept in step by triggers. A later migration that rebuilds `patients` (batch
-mode copies the table) must create the triggers again and run
+SQLite: `patients_fts` is an external-content FTS5 table over `patients` (name, phone, email),
+kept in step by triggers. Its rowid is the patient's `search_key`, set once as the row is
+inserted: the table's own rowid may be renumbered (VACUUM, a dump and restore), which would
+leave the index pointing at other patients. A later migration that rebuilds `patients`
+(batch mode copies the table) must create the triggers again and run
 `INSERT INTO patients_fts(patients_fts) VALUES ('rebuild')`.
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
@@ -18,17 +21,22 @@ branch_labels = None
 depends_on = None
 
 _FTS_TRIGGERS = (
+    # A new patient takes the next key, then enters the index under it.
     "CREATE TRIGGER patients_fts_insert AFTER INSERT ON patients BEGIN"
-    " INSERT INTO patients_fts (rowid, search_name, phone_e164, email) VALUES (new.rowid, new.search_name, new.phone_e164, new.email);"
+    " UPDATE patients SET search_key = (SELECT coalesce(max(search_key), 0) + 1 FROM patients)"
+    " WHERE rowid = new.rowid AND search_key IS NULL;"
+    " INSERT INTO patients_fts (rowid, search_name, phone_e164, email)"
+    " SELECT search_key, search_name, phone_e164, email FROM patients WHERE rowid = new.rowid;"
     " END",
     "CREATE TRIGGER patients_fts_delete AFTER DELETE ON patients BEGIN"
     " INSERT INTO patients_fts (patients_fts, rowid, search_name, phone_e164, email)"
-    " VALUES ('delete', old.rowid, old.search_name, old.phone_e164, old.email);"
+    " VALUES ('delete', old.search_key, old.search_name, old.phone_e164, old.email);"
     " END",
     "CREATE TRIGGER patients_fts_update AFTER UPDATE OF search_name, phone_e164, email ON patients BEGIN"
     " INSERT INTO patients_fts (patients_fts, rowid, search_name, phone_e164, email)"
-    " VALUES ('delete', old.rowid, old.search_name, old.phone_e164, old.email);"
-    " INSERT INTO patients_fts (rowid, search_name, phone_e164, email) VALUES (new.rowid, new.search_name, new.phone_e164, new.email);"
+    " VALUES ('delete', old.search_key, old.search_name, old.phone_e164, old.email);"
+    " INSERT INTO patients_fts (rowid, search_name, phone_e164, email)"
+    " VALUES (new.search_key, new.search_name, new.phone_e164, new.email);"
     " END",
 )
 
@@ -45,6 +53,8 @@ def upgrade() -> None:
     op.create_index("ix_appointments_internal_start", "appointments", ["internal", "start_time", "id"])
     op.drop_index("ix_appointments_patient_id", "appointments")
     op.create_index("ix_appointment_resources_resource", "appointment_resources", ["resource_id", "appointment_id"])
+    op.add_column("patients", sa.Column("search_key", sa.Integer(), nullable=True))
+    op.create_index("ix_patients_search_key", "patients", ["search_key"], unique=True)
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         op.execute("CREATE INDEX ix_patients_search_name_trgm ON patients USING gin (search_name gin_trgm_ops)")
@@ -53,8 +63,9 @@ def upgrade() -> None:
     elif op.get_bind().dialect.name == "sqlite":
         op.execute(
             "CREATE VIRTUAL TABLE patients_fts USING fts5(search_name, phone_e164, email, content='patients',"
-            " tokenize='trigram case_sensitive 0')"
+            " content_rowid='search_key', tokenize='trigram case_sensitive 0')"
         )
+        op.execute("UPDATE patients SET search_key = rowid")  # the patients already there
         for trigger in _FTS_TRIGGERS:
             op.execute(trigger)
         op.execute("INSERT INTO patients_fts (patients_fts) VALUES ('rebuild')")

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from frontdesk.domain import waitlist as rules
 from frontdesk.domain.errors import INVALID_STATE_TRANSITION, FrontdeskError, not_found, validation
 from frontdesk.domain.text import check_text
+from frontdesk.services import setup
 from frontdesk.services.availability import query_availability
 from frontdesk.services.busy import clinician_zone_names
 from frontdesk.services.context import Context
@@ -261,7 +262,7 @@ class _Zones:
     remote slot its clinician's (UTC when nothing says)."""
 
     def __init__(self, session: Session):
-        self.locations = {lid: ZoneInfo(name) for lid, name in session.execute(select(Location.id, Location.timezone))}
+        self.locations = {lid: ZoneInfo(loc.timezone) for lid, loc in setup.locations(session).items()}
         self.clinicians = {cid: ZoneInfo(name or "UTC") for cid, name in clinician_zone_names(session).items()}
 
     def of(self, location_id: str | None, clinician_id: str | None, is_remote: bool) -> ZoneInfo:

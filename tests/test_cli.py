@@ -233,6 +233,33 @@ def test_availability_text_is_the_plain_conversion_of_its_slots():
     assert doc["days"]["2025-01-20"][0]["start_time"] == "2025-01-20T09:00:00Z"
 
 
+def test_availability_in_utc_is_written_as_any_answer_is():
+    # Asked in UTC, availability's instants are written by orjson itself: the same text as
+    # through `_instant`; a zone at +00:00 that is not UTC still keeps its offset.
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from frontdesk.cli.envelope import answer_json, dumps, success
+    from frontdesk.services.objects import AvailabilityResult, Slot
+
+    def result(zone, name):
+        start = datetime(2025, 1, 20, 9, 5, 30, 250, tzinfo=zone)
+        slots = [Slot(start + timedelta(minutes=m), start + timedelta(minutes=m + 30), "cli_a", "Dr A", "loc_a",
+                      "Site A", False, ["cli_a"]) for m in (0, 30)]
+        return AvailabilityResult(slots=slots, days={"2025-01-20": slots}, timezone=name)
+
+    def without_request_id(text):
+        doc = json.loads(text)
+        doc["meta"].pop("request_id")
+        return doc
+
+    in_utc = result(UTC, "UTC")
+    assert without_request_id(answer_json(in_utc)) == without_request_id(dumps(success(in_utc)))
+    assert json.loads(answer_json(in_utc))["data"][0]["start_time"] == "2025-01-20T09:05:30.000250Z"
+    london = result(ZoneInfo("Europe/London"), "Europe/London")
+    assert json.loads(answer_json(london))["data"][0]["start_time"] == "2025-01-20T09:05:30.000250+00:00"
+
+
 def test_availability_text_keeps_both_times_of_a_repeated_hour():
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
@@ -290,3 +317,15 @@ def test_the_demo_run_when_the_clinic_is_quiet_starts_its_clock_on_a_working_mor
     # --now is taken as given, closed or not
     code, doc = run(capsys, "demo", "--no-ui", "--db", str(tmp_path / "other.db"), "--now", "2026-11-29T22:55:00Z")
     assert doc["data"]["now"].startswith("2026-11-29T22:55") and doc["data"]["note"] is None
+
+
+def test_a_command_called_in_process_leaves_the_collector_on(tmp_path, capsys):
+    # The program's own JSON process turns the cycle collector off (it ends once it has
+    # answered); code that calls main() in-process, as these tests do, keeps it.
+    import gc
+
+    from pathlib import Path
+
+    sample = Path(__file__).resolve().parent.parent / "sample_data" / "clinic.toml"
+    assert main(["--db", str(tmp_path / "c.db"), "load", str(sample)]) == 0
+    assert gc.isenabled()

@@ -452,21 +452,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     command_ctx = None  # set once a JSON command has its database open
     try:
         if args.command in JSON_COMMANDS:
-            from frontdesk.cli.envelope import dumps, success
+            if own_process:
+                # A JSON command is one short answer and its process ends when it is written:
+                # the memory goes back to the OS whole, so the cycle collector's scans (a
+                # quarter of a month of availability) buy nothing. Not when called in-process
+                # (tests), nor for the UI, which runs all day.
+                gc.disable()
+            from frontdesk.cli.envelope import answer_json
 
             ctx = _context(args)
             ctx.open_now()
             command_ctx = ctx
-            if own_process:
-                # What is imported and opened by now lives until the process ends: keep it
-                # out of the collector's full scans (a month of availability sets off one or
-                # two). Not when called in-process (tests): frozen garbage is never freed.
-                gc.freeze()
             answer = JSON_COMMANDS[args.command](ctx, args)
             if isinstance(answer, Verbatim):
                 sys.stdout.write(answer if answer.endswith("\n") else f"{answer}\n")
             else:
-                print(dumps(success(answer)))
+                print(answer_json(answer))
             if own_process:
                 _end_now(0)
             return 0

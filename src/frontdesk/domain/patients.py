@@ -10,8 +10,6 @@ import re
 import unicodedata
 from datetime import date
 
-import phonenumbers
-
 from frontdesk.domain.errors import FrontdeskError, validation
 
 DATE_ORDERS = ("DMY", "MDY", "YMD")
@@ -25,6 +23,7 @@ def default_date_order(country: str) -> str:
 
 def check_country(value: str) -> str:
     """An ISO 3166 alpha-2 code that phone numbers know (GB, US, FR ...), upper case."""
+    import phonenumbers  # on first use: 20 ms of start-up that commands without a phone skip
     code = value.strip().upper()
     if code not in phonenumbers.SUPPORTED_REGIONS:
         raise validation(f"{value!r} is not a country code (two letters, e.g. GB, US, FR)", field="country")
@@ -158,6 +157,7 @@ def phone_e164(text: str, region: str, field: str = "phone") -> str:
     """A phone number typed any common way (07700 900396, +44 7700 900396, (020) 7946-0000)
     as E.164 (+447700900396), reading national numbers as `region`'s. VALIDATION_ERROR naming
     `field` when it is not a possible number."""
+    import phonenumbers  # on first use: 20 ms of start-up that commands without a phone skip
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
@@ -180,6 +180,7 @@ def phone_or_none(text: str | None, region: str) -> str | None:
 def phone_display(e164: str | None, region: str) -> str | None:
     """How the desk reads a number back: national format for the clinic's own country
     (07700 900396), international for any other (+33 1 23 45 67 89)."""
+    import phonenumbers  # on first use: 20 ms of start-up that commands without a phone skip
     if not e164:
         return None
     try:
@@ -194,6 +195,7 @@ def phone_display(e164: str | None, region: str) -> str | None:
 def phone_prefix(text: str, region: str) -> str | None:
     """The start of an E.164 number that a partly typed phone stands for: "+44 20 7946" ->
     "+44207946", "020 7946" -> "+44207946" (the national prefix dropped). None if not digits."""
+    import phonenumbers  # on first use: 20 ms of start-up that commands without a phone skip
     cleaned = re.sub(r"[\s().\-/]", "", text)
     if not re.fullmatch(r"\+?\d{3,15}", cleaned):
         return None

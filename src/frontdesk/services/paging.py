@@ -58,8 +58,21 @@ def read_keys(
     if len(branches) == 1:
         query = branches[0]
     else:
+        if skip == 0:
+            branches = _bounded(session, branches, order, limit + 1)
         parts = [b.limit(skip + limit + 1).subquery() for b in branches]
         merged = union_all(*(select(*p.c) for p in parts)).subquery()
         query = select(*merged.c).order_by(*merged.c)
     rows = session.execute(query.limit(limit + 1).offset(skip)).all()
     return [tuple(r) for r in rows[:limit]], len(rows) > limit
+
+
+def _bounded(session: Session, branches: list[Select], order: Sequence[Any], wanted: int) -> list[Select]:
+    """The branches, the later ones bounded by where the first ends when it alone fills the
+    page: the page cannot reach past that key, so a sparse branch (the staff time a clinician
+    is on, among the clinic's) stops there instead of walking on to fill a page of its own."""
+    first = session.execute(branches[0].limit(wanted)).all()
+    if len(first) < wanted:
+        return branches
+    bound = tuple_(*order) <= tuple_(*(literal(v, c.type) for v, c in zip(first[-1], order, strict=True)))
+    return [branches[0], *(b.where(bound) for b in branches[1:])]

@@ -37,13 +37,14 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 
 from frontdesk.clock import FakeClock
+from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.patients import phone_display, search_name
 from frontdesk.services.appointments import list_appointments, list_branches
 from frontdesk.services.context import Context
 from frontdesk.services.objects import AppointmentFilter
 from frontdesk.services.paging import encode_cursor, read_keys
 from frontdesk.services.patients import search_patients
-from frontdesk.store.db import HEAD_REVISION
+from frontdesk.store.db import HEAD_REVISION, Database
 from frontdesk.store.models import (
     Appointment,
     AppointmentType,
@@ -108,14 +109,23 @@ def _open(path: Path) -> Context:
 
 
 def _cached(path: Path) -> bool:
+    """A database kept from an earlier run, upgraded through the migrations if it is older
+    (timed); one they cannot upgrade is built again."""
     if not path.exists():
         return False
-    ctx = _open(path)
+    db = Database(f"sqlite:///{path}")
     try:
-        return ctx.db.current_revision() == HEAD_REVISION and ctx.db.engine.connect().execute(
-            select(func.count()).select_from(Clinic)).scalar() == 1
+        if db.current_revision() != HEAD_REVISION:
+            started = time.perf_counter()
+            try:
+                db.ensure_schema()
+            except FrontdeskError:
+                return False
+            print(f"  {path.name}: upgraded to {HEAD_REVISION} in {time.perf_counter() - started:.1f} s")
+        with db.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(Clinic)).scalar() == 1
     finally:
-        ctx.db.dispose()
+        db.dispose()
 
 
 def _without_indexes(conn, tables: tuple[str, ...]) -> list[str]:

@@ -6,13 +6,15 @@ from __future__ import annotations
 import random
 
 import pytest
+from alembic import command
 from sqlalchemy import event, insert, text
 
 from frontdesk.domain.patients import search_name
 from frontdesk.services.context import Context
 from frontdesk.services.patients import create_patient, search_patients, update_patient
 from frontdesk.store import models
-from frontdesk.store.migrate import upgrade
+from frontdesk.store.db import Database
+from frontdesk.store.migrate import alembic_config, upgrade
 from frontdesk.store.models import Clinic, Patient
 
 
@@ -173,8 +175,6 @@ def test_a_database_from_before_is_upgraded_in_name_order_and_downgrades(tmp_pat
     """Migration 0009 on a clinic that has patients: keys renumbered in name order, the word
     index filled; and back to 0008, whose trigram index still names the right patients."""
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    from frontdesk.store.db import Database
-
     old = Database(url)
     upgrade(old.engine, "0008")
     lasts = ["Zimmer", "Adams", "Moss", "Abbott", "Young"]
@@ -188,9 +188,6 @@ def test_a_database_from_before_is_upgraded_in_name_order_and_downgrades(tmp_pat
     assert [p.last_name for p in search_patients(ctx, "a").items] == ["Abbott", "Adams"]
     assert [p.last_name for p in search_patients(ctx, "jo", limit=2, cursor=search_patients(
         ctx, "jo", limit=2).next_cursor).items] == ["Moss", "Young"]
-    from frontdesk.store.migrate import alembic_config
-    from alembic import command
-
     command.downgrade(alembic_config(ctx.db.engine), "0008")
     with ctx.db.engine.begin() as conn:
         found = conn.execute(text(

@@ -37,13 +37,14 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 
 from frontdesk.clock import FakeClock
+from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.patients import phone_display, search_name
 from frontdesk.services.appointments import list_appointments, list_branches
 from frontdesk.services.context import Context
 from frontdesk.services.objects import AppointmentFilter
 from frontdesk.services.paging import encode_cursor, read_keys
 from frontdesk.services.patients import search_patients
-from frontdesk.store.db import HEAD_REVISION
+from frontdesk.store.db import HEAD_REVISION, Database
 from frontdesk.store.models import (
     Appointment,
     AppointmentType,
@@ -52,6 +53,7 @@ from frontdesk.store.models import (
     Patient,
     Resource,
     appointment_resources,
+    renumber_search_keys,
 )
 
 NOW = datetime(2025, 1, 20, 8, 0, tzinfo=UTC)
@@ -107,14 +109,45 @@ def _open(path: Path) -> Context:
 
 
 def _cached(path: Path) -> bool:
+    """A database kept from an earlier run, upgraded through the migrations if it is older
+    (timed); one they cannot upgrade is built again."""
     if not path.exists():
         return False
-    ctx = _open(path)
+    db = Database(f"sqlite:///{path}")
     try:
-        return ctx.db.current_revision() == HEAD_REVISION and ctx.db.engine.connect().execute(
-            select(func.count()).select_from(Clinic)).scalar() == 1
+        if db.current_revision() != HEAD_REVISION:
+            started = time.perf_counter()
+            try:
+                db.ensure_schema()
+            except FrontdeskError:
+                return False
+            print(f"  {path.name}: upgraded to {HEAD_REVISION} in {time.perf_counter() - started:.1f} s")
+        with db.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(Clinic)).scalar() == 1
     finally:
-        ctx.db.dispose()
+        db.dispose()
+
+
+def _without_indexes(conn, tables: tuple[str, ...]) -> list[str]:
+    """Drop the tables' indexes and triggers, answering the SQL that makes them again: an
+    index built from sorted keys costs a fraction of one kept up row by row under random ids."""
+    names = ", ".join(f"'{t}'" for t in tables)
+    saved = conn.exec_driver_sql(
+        f"SELECT type, name, sql FROM sqlite_master WHERE tbl_name IN ({names})"
+        " AND type IN ('index', 'trigger') AND sql IS NOT NULL").all()
+    for kind, name, _ in saved:
+        conn.exec_driver_sql(f"DROP {kind.upper()} {name}")
+    conn.exec_driver_sql("PRAGMA cache_size = -400000")
+    return [sql for _, _, sql in saved]
+
+
+def _with_indexes(conn, saved: list[str]) -> None:
+    """The indexes and triggers made again; the patients (loaded without search keys, as the
+    bulk insert bypasses the models) given their keys in name order and both search indexes
+    filled, as migration 0009 does."""
+    for sql in saved:
+        conn.exec_driver_sql(sql)
+    renumber_search_keys(conn)
 
 
 def build_appointments(path: Path, count: int) -> None:
@@ -123,14 +156,7 @@ def build_appointments(path: Path, count: int) -> None:
     ctx = _open(path)
     weights = list(STATUS_WEIGHTS.values())
     with ctx.db.engine.begin() as conn:
-        # The indexes and the search triggers are made again after the rows: an index built
-        # from sorted keys costs a fraction of one kept up row by row under random ids.
-        saved = conn.exec_driver_sql(
-            "SELECT type, name, sql FROM sqlite_master WHERE tbl_name IN ('appointments', 'appointment_resources',"
-            " 'patients') AND type IN ('index', 'trigger') AND sql IS NOT NULL").all()
-        for kind, name, _ in saved:
-            conn.exec_driver_sql(f"DROP {kind.upper()} {name}")
-        conn.exec_driver_sql("PRAGMA cache_size = -400000")
+        saved = _without_indexes(conn, ("appointments", "appointment_resources", "patients"))
         conn.execute(insert(Clinic.__table__), [{"id": 1, "name": "Bench", "country": "GB", "date_order": "DMY"}])
         conn.execute(insert(Location.__table__),
                      [{"id": f"loc_{i}", "name": f"Site {i}", "timezone": "Europe/London"} for i in range(LOCATIONS)])
@@ -173,9 +199,7 @@ def build_appointments(path: Path, count: int) -> None:
                 flush()
         if rows:
             flush()
-        for _, _, sql in saved:
-            conn.exec_driver_sql(sql)
-        conn.exec_driver_sql("INSERT INTO patients_fts (patients_fts) VALUES ('rebuild')")
+        _with_indexes(conn, saved)
     ctx.db.dispose()
 
 
@@ -184,9 +208,11 @@ def build_patients(path: Path, count: int) -> None:
     ctx = _open(path)
     rows = patient_rows(count, random.Random(count), few_names="few-names" in path.name)
     with ctx.db.engine.begin() as conn:
+        saved = _without_indexes(conn, ("patients",))
         conn.execute(insert(Clinic.__table__), [{"id": 1, "name": "Bench", "country": "GB", "date_order": "DMY"}])
         for start in range(0, len(rows), CHUNK):
             conn.execute(insert(Patient.__table__), rows[start : start + CHUNK])
+        _with_indexes(conn, saved)
     ctx.db.dispose()
 
 

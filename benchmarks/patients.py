@@ -28,7 +28,7 @@ from frontdesk.clock import FakeClock
 from frontdesk.domain.patients import phone_display, search_name
 from frontdesk.services.context import Context
 from frontdesk.services.patients import search_patients
-from frontdesk.store.models import Clinic, Patient
+from frontdesk.store.models import SEARCH_KEY_GAP, Clinic, Patient
 
 FIRST = ["José", "Jo", "Mary", "Ann", "Zoë", "Amélie", "Oliver", "Aisha", "Chen", "Priya", "Liam", "Søren",
          "Fatima", "Noah", "Émile", "Grace", "Yusuf", "Isla", "Mateo", "Hannah"]
@@ -53,6 +53,9 @@ def build(path: Path, count: int, rng: random.Random) -> tuple[Context, dict]:
         })
         if i == count // 2:
             known = rows[-1]
+    # A bulk insert bypasses the models, which place each patient's search_key in name order.
+    for rank, row in enumerate(sorted(rows, key=lambda r: (r["search_name"], r["id"])), start=1):
+        row["search_key"] = rank * SEARCH_KEY_GAP
     with ctx.db.session() as session:
         session.add(Clinic(id=1, name="Bench", country="GB", date_order="DMY"))
         for start in range(0, len(rows), 5000):

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, literal_column, or_, select
+from sqlalchemy import and_, column, false, func, literal, or_, select, table, tuple_
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm import Session
@@ -294,15 +294,27 @@ _WHOLE_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 @dataclass(frozen=True)
 class _Match:
     condition: Any  # what the patients must satisfy (the answer's truth on every engine)
-    # On SQLite, the trigram index (migration 0008's patients_fts) that finds a superset of
-    # them for a substring of three characters or more: its column and the substring.
-    trigram: tuple[str, str] | None = None
+    # On SQLite, an FTS5 table that finds them (or a superset) in name order, its rowid being
+    # each patient's search_key: its name, the MATCH expression, and whether what it finds
+    # must still be tested against `condition` (not for the word table: it is the answer).
+    fts: tuple[str, str, bool] | None = None
+
+
+def _phrase(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _trigram(column: str, needle: str) -> tuple[str, str, bool] | None:
+    """A substring looked up in the trigram table (patients_fts): three characters or more."""
+    return ("patients_fts", f"{column} : {_phrase(needle)}", True) if len(needle) >= 3 else None
 
 
 def _match(text: str, locale: Locale, today: date) -> _Match:
     """What `text` is taken for, as a condition: a date of birth (in the clinic's order, or a
     year), a phone (whole or its start, in any common form), an email, or else a name (any
-    order, accents and case ignored) or a part of an email. Each kind uses its own index."""
+    order, accents and case ignored; a part of it will do, but one or two letters or digits
+    find the names with a word starting so) or a part of an email. Each kind uses its own
+    index."""
     if _YEAR.match(text):
         year = int(text)
         return _Match(Patient.date_of_birth.between(date(year, 1, 1), date(year, 12, 31)))
@@ -319,47 +331,74 @@ def _match(text: str, locale: Locale, today: date) -> _Match:
             prefix = phone_prefix(text, locale.country)
         if prefix is None:  # digits from the middle of a number
             digits = re.sub(r"\D", "", text)
-            return _Match(Patient.phone_e164.contains(digits, autoescape=True), ("phone_e164", digits))
+            return _Match(Patient.phone_e164.contains(digits, autoescape=True), _trigram("phone_e164", digits))
         # A range rather than LIKE, so the index serves it on every engine (":" follows "9").
+        # Not the trigram table: its common trigrams (`+44`, `447`) would be read through.
         return _Match(and_(Patient.phone_e164 >= prefix, Patient.phone_e164 < prefix + ":"))
     if "@" in text:
         needle = text.lower()
         if _WHOLE_EMAIL.match(needle):  # the usual case, through the index
             return _Match(func.lower(Patient.email) == needle)
-        return _Match(func.lower(Patient.email).contains(needle, autoescape=True), ("email", needle))
+        return _Match(func.lower(Patient.email).contains(needle, autoescape=True), _trigram("email", needle))
     # A part of either order of the name.
     needle = fold(text.replace(",", " "))
-    return _Match(Patient.search_name.contains(needle, autoescape=True), ("search_name", needle))
+    if len(needle) < 3:
+        # Too short for trigrams: a name word starting so (`P`, `Pa`), in the word table
+        # (patients_words) on SQLite. "\W" means the same to PostgreSQL and to Python.
+        # Only its letters and digits count (`o'` is `o`); punctuation alone starts no word.
+        start = "".join(ch for ch in needle if ch.isalnum())
+        if not start:
+            return _Match(false())
+        return _Match(Patient.search_name.regexp_match(r"(^|\W)" + re.escape(start)),
+                      ("patients_words", _phrase(start) + " *", False))
+    return _Match(Patient.search_name.contains(needle, autoescape=True), _trigram("search_name", needle))
 
 
 # More patients than this found by an index, and search walks the name order instead: they
 # are then dense enough there that a page fills within a few rows.
-FEW_MATCHES = 500
+FEW_MATCHES = 2000
+
+
+def _few(session: Session, condition: Any) -> bool:
+    found = select(Patient.id).where(condition).limit(FEW_MATCHES + 1).subquery()
+    return (session.scalar(select(func.count()).select_from(found)) or 0) <= FEW_MATCHES
 
 
 def _narrowed(session: Session, match: _Match) -> list:
-    """The conditions to search with. On SQLite a substring of three characters or more is
-    looked up in the trigram index (migration 0008's patients_fts): the patients it names are
-    then tested and sorted, so the cost follows the answer, not the clinic. A shorter one
-    walks the (search_name, id) index in order. A phone's start or a year that finds many
-    patients (`+44 7700` in a British clinic) walks the name order too, rather than sorting
+    """The conditions to search the (search_name, id) order with, when no FTS table serves
+    the text: a date of birth, a year or a whole email through its own index, then sorted;
+    one that finds many patients (a year) walks the name order instead, rather than sorting
     them all. PostgreSQL's planner weighs its indexes against that walk itself."""
-    if session.get_bind().dialect.name != "sqlite":
+    if session.get_bind().dialect.name != "sqlite" or _few(session, match.condition):
         return [match.condition]
-    if match.trigram is None:
-        many = session.scalar(
-            select(func.count()).select_from(select(Patient.id).where(match.condition).limit(FEW_MATCHES + 1).subquery())
-        ) or 0
-        # coalesce() hides the condition from the planner, which then reads the name order.
-        return [func.coalesce(match.condition, False)] if many > FEW_MATCHES else [match.condition]
-    column, needle = match.trigram
-    if len(needle) < 3:
-        return [match.condition]
-    phrase = '"' + needle.replace('"', '""') + '"'
-    found: Select = select(literal_column("rowid")).select_from(sql_text("patients_fts")).where(
-        sql_text("patients_fts MATCH :phrase").bindparams(phrase=f"{column} : {phrase}")
-    )
-    return [match.condition, Patient.search_key.in_(found)]
+    # coalesce() hides the condition from the planner, which then reads the name order.
+    return [func.coalesce(match.condition, False)]
+
+
+def _after_key(after: tuple[str, str]) -> Any:
+    """The search_key of the last patient at or before a cursor's (search_name, id): the
+    page after it is the keys above it (there may be none, or it may be renamed since)."""
+    last = (select(Patient.search_key)
+            .where(tuple_(Patient.search_name, Patient.id) <= tuple_(literal(after[0]), literal(after[1])))
+            .order_by(Patient.search_name.desc(), Patient.id.desc()).limit(1).scalar_subquery())
+    return func.coalesce(last, -(2**63))
+
+
+def _fts_keys(session: Session, match: _Match, limit: int, offset: int, after: tuple | None) -> tuple[list, bool]:
+    """One page's (search_name, id) keys read from an FTS table in its rowid order, which is
+    the name order: SQLite stops once the page is full, whatever the matches number."""
+    assert match.fts is not None
+    name, expression, test = match.fts
+    fts = table(name, column("rowid"))
+    query = (select(Patient.search_name, Patient.id).select_from(fts)
+             .join(Patient, Patient.search_key == fts.c.rowid)
+             .where(sql_text(f"{name} MATCH :expression").bindparams(expression=expression)))
+    if test:
+        query = query.where(match.condition)
+    if after is not None:
+        query = query.where(fts.c.rowid > _after_key(after))
+    rows = session.execute(query.order_by(fts.c.rowid).limit(limit + 1).offset(0 if after else offset)).all()
+    return [tuple(r) for r in rows[:limit]], len(rows) > limit
 
 
 def search_in_session(
@@ -370,11 +409,15 @@ def search_in_session(
     after = decode_cursor(cursor, (str, str)) if cursor else None
     text = (text or "").strip()
     order = (Patient.search_name, Patient.id)
-    keys = select(*order)
-    if text:
-        keys = keys.where(*_narrowed(session, _match(text, locale, today)))
-    # The page's keys come from an index alone (at any offset), then only its patients.
-    page_keys, has_more = read_keys(session, [keys], order, limit, offset, after)
+    match = _match(text, locale, today) if text else None
+    if match is not None and match.fts is not None and session.get_bind().dialect.name == "sqlite":
+        page_keys, has_more = _fts_keys(session, match, limit, offset, after)
+    else:
+        keys = select(*order)
+        if match is not None:
+            keys = keys.where(*_narrowed(session, match))
+        # The page's keys come from an index alone (at any offset), then only its patients.
+        page_keys, has_more = read_keys(session, [keys], order, limit, offset, after)
     ids = [key[1] for key in page_keys]
     found = {p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(ids)))}
     items = [patient_view(found[i], locale.country) for i in ids]

@@ -23,7 +23,7 @@ from frontdesk.domain.errors import (
 from frontdesk.store.limits import guard_writes
 
 # The newest migration; checked against Alembic's head by a test, so start-up can skip Alembic.
-HEAD_REVISION = "0008"
+HEAD_REVISION = "0009"
 # How long a desk waits for another desk's write lock before it is told DATABASE_BUSY: one
 # wait in all (SQLite's busy timeout; PostgreSQL's lock_timeout and connect timeout).
 # $FRONTDESK_BUSY_TIMEOUT (seconds) overrides it, for tests and unusual sites.

@@ -11,13 +11,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, String, event, inspect
+from sqlalchemy import BigInteger, Boolean, Integer, String, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from frontdesk.domain.errors import validation
 
-# PostgreSQL's INTEGER; SQLite's is 64 bits.
+# PostgreSQL's INTEGER; SQLite's is 64 bits, as is a BigInteger on both.
 INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 
 
 def text_problem(value: str) -> str | None:
@@ -43,8 +44,9 @@ def value_problem(column_type: Any, value: Any) -> tuple[str, dict[str, Any]] | 
         if isinstance(column_type, String) and length is not None and len(value) > length:
             return f"is longer than {length} characters", {"max_length": length}
     elif isinstance(value, int) and isinstance(column_type, Integer) and not isinstance(column_type, Boolean):
-        if not INTEGER_MIN <= value <= INTEGER_MAX:
-            return f"is out of range ({INTEGER_MIN} to {INTEGER_MAX})", {"min": INTEGER_MIN, "max": INTEGER_MAX}
+        low, high = (BIGINT_MIN, BIGINT_MAX) if isinstance(column_type, BigInteger) else (INTEGER_MIN, INTEGER_MAX)
+        if not low <= value <= high:
+            return f"is out of range ({low} to {high})", {"min": low, "max": high}
     elif isinstance(value, datetime) and value.tzinfo is not None:
         try:
             value.astimezone(UTC)

@@ -53,8 +53,8 @@ from frontdesk.store.models import (
     Patient,
     Resource,
     appointment_resources,
-    renumber_search_keys,
 )
+from frontdesk.store.search_keys import renumber_search_keys
 
 NOW = datetime(2025, 1, 20, 8, 0, tzinfo=UTC)
 FIRST = datetime(2024, 1, 1, tzinfo=UTC)

@@ -28,7 +28,8 @@ from frontdesk.clock import FakeClock
 from frontdesk.domain.patients import phone_display, search_name
 from frontdesk.services.context import Context
 from frontdesk.services.patients import search_patients
-from frontdesk.store.models import SEARCH_KEY_GAP, Clinic, Patient
+from frontdesk.store.models import Clinic, Patient
+from frontdesk.store.search_keys import SEARCH_KEY_GAP
 
 FIRST = ["José", "Jo", "Mary", "Ann", "Zoë", "Amélie", "Oliver", "Aisha", "Chen", "Priya", "Liam", "Søren",
          "Fatima", "Noah", "Émile", "Grace", "Yusuf", "Isla", "Mateo", "Hannah"]

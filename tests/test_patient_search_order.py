@@ -12,7 +12,7 @@ from sqlalchemy import event, insert, text
 from frontdesk.domain.patients import search_name
 from frontdesk.services.context import Context
 from frontdesk.services.patients import create_patient, search_patients, update_patient
-from frontdesk.store import models
+from frontdesk.store import search_keys
 from frontdesk.store.db import Database
 from frontdesk.store.migrate import alembic_config, upgrade
 from frontdesk.store.models import Clinic, Patient
@@ -88,8 +88,8 @@ def test_order_and_paging_hold_across_a_renumbering(ctx, monkeypatch):
     """Each new patient here sorts just after the one before and before `Bc`: every one takes
     the middle of a gap half the last one's, until none is left and all keys are renumbered."""
     renumbered = []
-    spread = models.spread_search_keys
-    monkeypatch.setattr(models, "spread_search_keys", lambda *args: (renumbered.append(1), spread(*args)))
+    spread = search_keys.spread_search_keys
+    monkeypatch.setattr(search_keys, "spread_search_keys", lambda *args: (renumbered.append(1), spread(*args)))
     create_patient(ctx, "Jo", "Ba")
     create_patient(ctx, "Jo", "Bc")
     create_patient(ctx, "Jo", "Bb")  # the newcomers' neighbour above

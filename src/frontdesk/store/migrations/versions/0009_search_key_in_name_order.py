@@ -7,7 +7,7 @@ SQLite only (PostgreSQL's search is unchanged; search_key stays unused there).
 
 `patients.search_key` now follows the list's order, (search_name, id), with gaps
 (4294967296 apart after a renumbering; a new or renamed patient takes the midpoint of its
-neighbours' keys, store/models.py). Both FTS5 tables are keyed on it, so their rowid order
+neighbours' keys, store/search_keys.py). Both FTS5 tables are keyed on it, so their rowid order
 is the name order: a search reads its matches in order and stops at the page.
 
 - `patients_fts` (0008's trigram table over search_name, phone_e164, email) is kept;
@@ -58,7 +58,7 @@ _TRIGGERS = (
     f"  FROM (SELECT {_LOW} AS lo, {_HIGH} AS hi))"
     " WHERE rowid = new.rowid AND new.search_key IS NULL;"
     " SELECT RAISE(ABORT, 'no search_key left between this patient''s neighbours: renumber the keys"
-    " (frontdesk.store.models.renumber_search_keys)')"
+    " (frontdesk.store.search_keys.renumber_search_keys)')"
     "  WHERE (SELECT search_key FROM patients WHERE rowid = new.rowid) IS NULL;"
     " INSERT INTO patients_fts (rowid, search_name, phone_e164, email)"
     "  SELECT search_key, search_name, phone_e164, email FROM patients WHERE rowid = new.rowid;"

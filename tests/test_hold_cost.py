@@ -223,3 +223,30 @@ def test_a_check_of_the_setup_left_to_a_read_that_never_came_is_made_before_answ
         assert refused.value.code == "DATABASE_BUSY"
     finally:
         desk.db.dispose()
+
+
+@pytest.mark.postgres
+def test_a_pooled_connection_that_died_while_idle_is_replaced_before_use(postgres_url, clock, monkeypatch):
+    """A connection given back a moment ago is used without a ping (one round trip fewer for
+    each transaction); one idle longer is pinged, and a dead one (the server restarted, an
+    administrator ended it) is replaced instead of failing the desk's next question."""
+    from sqlalchemy import text
+
+    from frontdesk.store import db
+
+    desk = Context.open(postgres_url, clock=clock, operator="desk-1")
+    try:
+        load(desk, CLINIC)
+        with desk.db.engine.connect() as conn:
+            backend = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        with statements(desk) as seen:
+            hold(desk, NINE)
+        assert not any(s.strip() in ("", ";", "SELECT 1") for s in seen)  # no ping: used a moment ago
+        admin = db.Database(postgres_url)  # another process: the desk's connection sits in its pool
+        with admin.engine.begin() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend}).scalar()
+        admin.dispose()
+        monkeypatch.setattr(db, "IDLE_PING_SECONDS", 0.0)  # as if it had sat idle a while
+        assert hold(desk, NINE + timedelta(hours=1)).status == "active"
+    finally:
+        desk.db.dispose()

@@ -15,6 +15,7 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import BigInteger, Integer, bindparam, cast, delete, null, or_, select, union_all
@@ -229,8 +230,8 @@ def _read_bookings(session: Session, ids, window, now, exclude_appointment_id, e
     shape = _bookings_shape(bookings, clear_expired, exclude_appointment_id is not None, exclude_hold_id is not None,
                             check_setup)
     connection = session.connection()
-    rows = connection.execute(shape, _bookings_values(ids, window, now, exclude_appointment_id, exclude_hold_id,
-                                                      clear_expired))
+    rows: Any = connection.execute(shape, _bookings_values(ids, window, now, exclude_appointment_id,
+                                                           exclude_hold_id, clear_expired))
     if clear_expired:
         b = BusyTime.__table__.c
         rows_left, expired = [], False

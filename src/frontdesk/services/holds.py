@@ -237,9 +237,8 @@ def create_hold(ctx: Context, req: HoldRequest) -> HoldView:
         if rule is None:
             # A desk that waited for the locks has most often lost the slot to the desk it
             # waited for: the bookings are looked at again first, the blocks read only after.
-            slot = offered(starts=[start], bookings_only=True)[0] if look_first else True
-            if slot is not None:
-                slot = offered(starts=[start])[0]
+            taken = look_first and offered(starts=[start], bookings_only=True)[0] is None
+            slot = None if taken else offered(starts=[start])[0]
             setup_checked(session)  # before any answer: what was read under the old setup is void
             if slot is None:
                 raise _slot_unavailable(appointment_type.id, req, start, location_id, now)

@@ -239,14 +239,27 @@ def test_a_pooled_connection_that_died_while_idle_is_replaced_before_use(postgre
         load(desk, CLINIC)
         with desk.db.engine.connect() as conn:
             backend = conn.execute(text("SELECT pg_backend_pid()")).scalar()
-        with statements(desk) as seen:
-            hold(desk, NINE)
-        assert not any(s.strip() in ("", ";", "SELECT 1") for s in seen)  # no ping: used a moment ago
+        dialect = desk.db.engine.dialect
+        pings: list[str] = []
+        ping = dialect.do_ping
+
+        def counted(connection):
+            try:
+                alive = ping(connection)
+            except Exception:
+                alive = False
+            pings.append("alive" if alive else "dead")
+            return alive
+
+        monkeypatch.setattr(dialect, "do_ping", counted)
+        hold(desk, NINE)
+        assert pings == []  # used a moment ago: no ping
         admin = db.Database(postgres_url)  # another process: the desk's connection sits in its pool
         with admin.engine.begin() as conn:
             assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend}).scalar()
         admin.dispose()
         monkeypatch.setattr(db, "IDLE_PING_SECONDS", 0.0)  # as if it had sat idle a while
         assert hold(desk, NINE + timedelta(hours=1)).status == "active"
+        assert pings[0] == "dead"  # the dead one was found out, and a new one used
     finally:
         desk.db.dispose()

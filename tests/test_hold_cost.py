@@ -15,8 +15,8 @@ from sqlalchemy import event
 from frontdesk.domain.errors import FrontdeskError
 from frontdesk.services.availability import query_availability
 from frontdesk.services.context import Context
-from frontdesk.services.holds import create_hold
-from frontdesk.services.objects import AvailabilityQuery, HoldRequest
+from frontdesk.services.holds import create_hold, list_holds
+from frontdesk.services.objects import AvailabilityQuery, HoldFilter, HoldRequest
 
 NINE = utc(2025, 1, 20, 9)
 MAX_STATEMENTS = 8  # issue #16: an uncontended hold
@@ -56,7 +56,8 @@ def test_an_uncontended_hold_asks_the_database_at_most_eight_things(desk):
         made = hold(desk, NINE + timedelta(hours=1))
     assert made.status == "active"
     assert len(seen) <= MAX_STATEMENTS, "\n".join(seen)
-    # What is left: the setup's version, the busy time (blocks and rows), the three writes.
+    # What is left: the setup's version, the busy time (blocks and rows; PostgreSQL: a first
+    # look at the rows before the locks, and the lock), the three writes.
     assert sum(s.lstrip().upper().startswith("INSERT") for s in seen) == 3
 
 
@@ -118,5 +119,147 @@ def test_a_hold_that_waited_out_a_clinic_file_load_is_refused_whole(postgres_url
             lock_resources(session, ["cli_sarah"])
         assert refused.value.code == "DATABASE_BUSY"
         assert hold(desk, NINE).status == "active"  # asked again: the new setup, and booked
+    finally:
+        desk.db.dispose()
+
+
+# --- PostgreSQL: desks racing for one slot -------------------------------------------------
+
+
+@contextmanager
+def just_before_locking(ctx, action):
+    """Run `action` once, on its own connections, just before this desk sends its lock
+    statement: what another desk commits after this desk's first look and before its locks."""
+    done = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        if "FOR NO KEY UPDATE" in statement and not done:
+            done.append(True)
+            action()
+
+    event.listen(ctx.db.engine, "before_cursor_execute", before)
+    try:
+        yield done
+    finally:
+        event.remove(ctx.db.engine, "before_cursor_execute", before)
+
+
+@pytest.fixture
+def two_desks(postgres_url, clock, monkeypatch):
+    monkeypatch.setenv("FRONTDESK_BUSY_TIMEOUT", "2")  # a desk that waited wrongly fails fast
+    desk = Context.open(postgres_url, clock=clock, operator="desk-1")
+    load(desk, CLINIC)
+    other = Context.open(postgres_url, clock=clock, operator="desk-2")
+    yield desk, other
+    desk.db.dispose()
+    other.db.dispose()
+
+
+@pytest.mark.postgres
+def test_a_slot_already_held_is_refused_without_waiting_for_its_locks(two_desks):
+    """Another desk holds the clinician's and the room's locks (it is booking something else):
+    a slot that is plainly taken is refused at once, without queueing behind it."""
+    from sqlalchemy import text
+
+    desk, other = two_desks
+    hold(other, NINE)
+    with other.db.engine.connect() as booking:  # another desk, mid-booking
+        booking.execute(text("SELECT id FROM resources WHERE id IN ('cli_sarah', 'res_room_1') FOR NO KEY UPDATE"))
+        with statements(desk) as seen, pytest.raises(FrontdeskError) as refused:
+            hold(desk, NINE)
+        booking.rollback()
+    assert refused.value.code == "SLOT_UNAVAILABLE" and refused.value.details["reason"] == "not_free"
+    assert not any("FOR NO KEY UPDATE" in s for s in seen), "\n".join(seen)
+
+
+@pytest.mark.postgres
+def test_a_slot_taken_while_the_desk_waited_for_its_locks_is_refused_before_blocks_are_read(two_desks):
+    """Free at the desk's first look, then held by another desk before this one has the locks:
+    the look again under the locks refuses it (the blocks are not read), and one hold exists."""
+    desk, other = two_desks
+    with just_before_locking(desk, lambda: hold(other, NINE)) as raced, statements(desk) as seen:
+        with pytest.raises(FrontdeskError) as refused:
+            hold(desk, NINE)
+    assert raced and refused.value.code == "SLOT_UNAVAILABLE"
+    assert not any("FROM blocks" in s for s in seen), "\n".join(seen)
+    assert [h.created_by for h in list_holds(desk, HoldFilter()).items] == ["desk-2"]
+
+
+@pytest.mark.postgres
+def test_a_clinic_file_load_while_the_desk_waited_for_its_locks_refuses_the_hold_whole(two_desks):
+    """The setup's version read again under the locks rides with the first read of busy
+    time: a load that commits between the desk's reads and its locks is still caught."""
+    from sqlalchemy import text
+
+    desk, other = two_desks
+    hold(desk, NINE + timedelta(hours=2))  # this desk has read (and keeps) the setup
+
+    def load_commits():
+        with other.db.engine.begin() as conn:
+            conn.execute(text("UPDATE clinic SET setup_version = setup_version + 1"))
+
+    with just_before_locking(desk, load_commits) as raced, pytest.raises(FrontdeskError) as refused:
+        hold(desk, NINE)
+    assert raced and refused.value.code == "DATABASE_BUSY"
+    assert hold(desk, NINE).status == "active"  # asked again: the new setup, and held
+
+
+@pytest.mark.postgres
+def test_a_check_of_the_setup_left_to_a_read_that_never_came_is_made_before_answering(postgres_url, clock):
+    from sqlalchemy import text
+
+    from frontdesk.services import setup
+    from frontdesk.services.locking import lock_resources, setup_checked
+
+    desk = Context.open(postgres_url, clock=clock, operator="desk-1")
+    try:
+        load(desk, CLINIC)
+        with pytest.raises(FrontdeskError) as refused, desk.db.session() as session:
+            assert setup.appointment_type(session, "type_followup") is not None
+            with desk.db.engine.begin() as other:
+                other.execute(text("UPDATE clinic SET setup_version = setup_version + 1"))
+            lock_resources(session, ["cli_sarah"], setup_read_with_busy_time=True)
+            setup_checked(session)
+        assert refused.value.code == "DATABASE_BUSY"
+    finally:
+        desk.db.dispose()
+
+
+@pytest.mark.postgres
+def test_a_pooled_connection_that_died_while_idle_is_replaced_before_use(postgres_url, clock, monkeypatch):
+    """A connection given back a moment ago is used without a ping (one round trip fewer for
+    each transaction); one idle longer is pinged, and a dead one (the server restarted, an
+    administrator ended it) is replaced instead of failing the desk's next question."""
+    from sqlalchemy import text
+
+    from frontdesk.store import db
+
+    desk = Context.open(postgres_url, clock=clock, operator="desk-1")
+    try:
+        load(desk, CLINIC)
+        with desk.db.engine.connect() as conn:
+            backend = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        dialect = desk.db.engine.dialect
+        pings: list[str] = []
+        ping = dialect.do_ping
+
+        def counted(connection):
+            try:
+                alive = ping(connection)
+            except Exception:
+                alive = False
+            pings.append("alive" if alive else "dead")
+            return alive
+
+        monkeypatch.setattr(dialect, "do_ping", counted)
+        hold(desk, NINE)
+        assert pings == []  # used a moment ago: no ping
+        admin = db.Database(postgres_url)  # another process: the desk's connection sits in its pool
+        with admin.engine.begin() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend}).scalar()
+        admin.dispose()
+        monkeypatch.setattr(db, "IDLE_PING_SECONDS", 0.0)  # as if it had sat idle a while
+        assert hold(desk, NINE + timedelta(hours=1)).status == "active"
+        assert pings[0] == "dead"  # the dead one was found out, and a new one used
     finally:
         desk.db.dispose()

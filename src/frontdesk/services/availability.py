@@ -152,6 +152,7 @@ class _Ask:
     exclude_appointment_id: str | None = None  # an appointment being moved: its time is not busy
     exclude_hold_id: str | None = None  # a hold asked about growing into a series: its own time is not busy
     for_booking: bool = False  # a writer's check under its locks: expired holds cleared, the read kept for the rule
+    bookings_only: bool = False  # a writer's look before its locks: only bookings' busy rows (no blocks)
 
 
 def _moving(session: Session, appointment_id: str | None) -> Appointment | None:
@@ -299,7 +300,8 @@ def _read(session: Session, now: datetime, ask: _Ask) -> tuple:
     # Only a group type (bookings share a start) and BALANCED (counts bookings) look at them.
     bookings = (t.capacity or 1) > 1 or ask.round_robin == BALANCED or ask.for_booking
     busy = busy_spans(session, resource_ids, window, now, exclude_appointment_id=ask.exclude_appointment_id,
-                      exclude_hold_id=ask.exclude_hold_id, bookings=bookings, clear_expired=ask.for_booking)
+                      exclude_hold_id=ask.exclude_hold_id, bookings=bookings, clear_expired=ask.for_booking,
+                      blocks=not ask.bookings_only)
     return channels, location_zones, opening, busy
 
 
@@ -504,10 +506,16 @@ def find_offered_slots(
     exclude_appointment_id: str | None = None,
     exclude_hold_id: str | None = None,
     for_booking: bool = False,
+    bookings_only: bool = False,
 ) -> list[Slot | None]:
     """`find_offered_slot` for each of `starts` (a series' occurrences), in order: the rows
     are read once over the whole span, and each start is asked of the engine with the busy
-    time around it, so the answers are those of one question per start."""
+    time around it, so the answers are those of one question per start.
+
+    `bookings_only`: a quick look that reads only the busy rows of appointments and holds
+    (one statement; blocks and imported calendars are left out, nothing is cleared). More
+    busy time only takes slots away, so a start it does not offer is not offered at all;
+    one it offers may still be refused by the whole check."""
     appointment_type = _type(session, appointment_type_id)
     duration = _duration(appointment_type, duration_minutes, _moving(session, exclude_appointment_id))
     _existing(session, {clinician_id}, "clinician", "clinician")
@@ -556,6 +564,7 @@ def find_offered_slots(
             exclude_appointment_id=exclude_appointment_id,
             exclude_hold_id=exclude_hold_id,
             for_booking=for_booking,
+            bookings_only=bookings_only,
         )
         for start in starts
     ]

@@ -9,14 +9,16 @@ active bookings only, so nothing is joined in.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Integer, cast, delete, null, or_, select, union_all
+from sqlalchemy import BigInteger, Integer, bindparam, cast, delete, null, or_, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
@@ -34,9 +36,11 @@ from frontdesk.domain.busy import (
 from frontdesk.domain.intervals import Interval
 from frontdesk.domain.timeutil import clinician_zone_name
 from frontdesk.services import setup
+from frontdesk.services.locking import SETUP_CHECK_DUE, setup_version_is
 from frontdesk.store.models import (
     Block,
     BusyTime,
+    Clinic,
     ExternalBusy,
     Location,
     Resource,
@@ -159,8 +163,14 @@ def bookings_statement(ids, window: Interval, now: datetime, exclude_appointment
     table holds: rows ending within LONG_SPAN of the window's end (every row but a long one
     that touches the window), and the few long rows ending after that (tests/test_busy_plans.py
     checks PostgreSQL's plan of it)."""
+    return _bookings_select(ids, window.start, window.end, window.end + LONG_SPAN, None if with_expired else now,
+                            exclude_appointment_id, exclude_hold_id, bookings, with_expired)
+
+
+def _bookings_select(ids, start, end, bound, now, exclude_appointment_id, exclude_hold_id, bookings: bool,
+                     with_expired: bool, with_setup_version: bool = False):
     b = BusyTime.__table__.c
-    filters = [b.busy_start < window.end]
+    filters = [b.busy_start < end]
     if not with_expired:
         filters.append(or_(b.expires_at.is_(None), b.expires_at > now))
     if exclude_appointment_id is not None:
@@ -172,28 +182,63 @@ def bookings_statement(ids, window: Interval, now: datetime, exclude_appointment
         columns += [b.appointment_id, b.hold_id, b.appointment_type_id, epoch_seconds(b.booked_start), b.seats]
     if with_expired:
         columns.append(b.expires_at)
-    bound = window.end + LONG_SPAN
+    # A writer's first read under its locks: one more row, with no resource, carrying the
+    # clinic's setup version as this statement sees it (locking.py).
+    setup_row = select(null(), Clinic.setup_version, *[null()] * (len(columns) - 2)).where(Clinic.id == 1)
     return union_all(
-        select(*columns).where(b.resource_id.in_(ids), b.busy_end > window.start, b.busy_end < bound, *filters),
+        select(*columns).where(b.resource_id.in_(ids), b.busy_end > start, b.busy_end < bound, *filters),
         select(*columns).where(b.resource_id.in_(ids), b.long_span.is_(True), b.busy_end >= bound, *filters),
+        *([setup_row] if with_setup_version else []),
     )
 
 
-def _read_bookings(connection, ids, window, now, exclude_appointment_id, exclude_hold_id, busy, bookings,
+@functools.cache
+def _bookings_shape(bookings: bool, with_expired: bool, exclude_appointment: bool, exclude_hold: bool,
+                    with_setup_version: bool):
+    """`bookings_statement` with its values left as parameters, built once per shape: building
+    it costs more than a desk's whole look at one slot otherwise (the same SQL is sent)."""
+    return _bookings_select(
+        bindparam("ids", expanding=True), bindparam("start"), bindparam("end"), bindparam("bound"),
+        None if with_expired else bindparam("now"), bindparam("appointment") if exclude_appointment else None,
+        bindparam("hold") if exclude_hold else None, bookings, with_expired, with_setup_version,
+    )
+
+
+def _bookings_values(ids, window: Interval, now: datetime, exclude_appointment_id: str | None,
+                     exclude_hold_id: str | None, with_expired: bool) -> dict:
+    values = {"ids": list(ids), "start": window.start, "end": window.end, "bound": window.end + LONG_SPAN}
+    if not with_expired:
+        values["now"] = now
+    if exclude_appointment_id is not None:
+        values["appointment"] = exclude_appointment_id
+    if exclude_hold_id is not None:
+        values["hold"] = exclude_hold_id
+    return values
+
+
+def _read_bookings(session: Session, ids, window, now, exclude_appointment_id, exclude_hold_id, busy, bookings,
                    clear_expired: bool = False) -> None:
     """Add the padded spans of active appointments and holds from `busy_times` alone (its
     covering index); an expired hold's rows are skipped until a booking clears them.
 
     With `clear_expired` (a booking about to insert its rows) expired holds' rows are read
     too, and only if some lie in the window are they deleted (the database's check would
-    refuse the insert over them): one statement fewer when there are none."""
-    rows = connection.execute(bookings_statement(ids, window, now, exclude_appointment_id, exclude_hold_id, bookings,
-                                                 clear_expired))
+    refuse the insert over them): one statement fewer when there are none. The first such read
+    after `lock_resources(..., setup_read_with_busy_time=True)` brings the setup's version
+    and checks it."""
+    check_setup = clear_expired and bool(session.info.get(SETUP_CHECK_DUE))
+    shape = _bookings_shape(bookings, clear_expired, exclude_appointment_id is not None, exclude_hold_id is not None,
+                            check_setup)
+    connection = session.connection()
+    rows: Any = connection.execute(shape, _bookings_values(ids, window, now, exclude_appointment_id,
+                                                           exclude_hold_id, clear_expired))
     if clear_expired:
         b = BusyTime.__table__.c
         rows_left, expired = [], False
         for row in rows:
-            if row[-1] is not None and row[-1] <= now:
+            if row[0] is None:  # the setup row
+                setup_version_is(session, row[1])
+            elif row[-1] is not None and row[-1] <= now:
                 expired = True
             else:
                 rows_left.append(row[:-1])
@@ -232,6 +277,7 @@ class _Read:
     exclude_appointment_id: str | None
     exclude_hold_id: str | None
     bookings: bool
+    blocks: bool  # False: the bookings' rows only (a writer's first look under its locks)
     busy: dict[str, list[BusySpan]]
 
     def serves(self, ids: list[str], window: Interval, now: datetime, exclude_appointment_id: str | None,
@@ -261,6 +307,7 @@ def busy_spans(
     exclude_hold_id: str | None = None,
     bookings: bool = True,
     clear_expired: bool = False,
+    blocks: bool = True,
 ) -> dict[str, list[BusySpan]]:
     """busy_time in whole epoch seconds, unsorted: what the availability engine reads.
 
@@ -269,7 +316,9 @@ def busy_spans(
     With `clear_expired` (a booking about to write, holding its locks) expired holds' rows
     in the window are deleted. A read that an earlier one of this transaction covers (the
     hold's check of the slot, then the booking rule) is served from it, until busy time is
-    written (`forget_busy_reads`).
+    written (`forget_busy_reads`). Without `blocks` only the bookings' rows are read (a
+    writer's quick look, before its locks or first under them); a read with blocks after one
+    under the locks reads only the blocks.
     """
     ids = sorted(set(resource_ids))
     busy: dict[str, list[BusySpan]] = {rid: [] for rid in ids}
@@ -277,11 +326,30 @@ def busy_spans(
         return busy
     earlier: _Read | None = session.info.get("busy_read")
     if earlier is not None and earlier.serves(ids, window, now, exclude_appointment_id, exclude_hold_id, bookings):
-        for rid in ids:
-            busy[rid] = [span for span in earlier.busy[rid]
-                         if exclude_hold_id is None or span.source != HOLD or span.ref_id != exclude_hold_id]
-        return busy
+        booked = {rid: [span for span in earlier.busy[rid]
+                        if exclude_hold_id is None or span.source != HOLD or span.ref_id != exclude_hold_id]
+                  for rid in ids}
+        if earlier.blocks or not blocks:
+            return booked
+        # A writer looked at the bookings first under its locks (services/holds.py): now the
+        # blocks, once.
+    else:
+        booked = {rid: [] for rid in ids}
+        # Core rows straight from the connection: no ORM loading for thousands of tuples.
+        _read_bookings(session, ids, window, now, exclude_appointment_id, exclude_hold_id, booked, bookings,
+                       clear_expired)
+    busy = _read_blocks(session, ids, window) if blocks else {rid: [] for rid in ids}
+    for rid in ids:
+        busy[rid].extend(booked[rid])
+    if clear_expired:  # only a booking's reads are asked again in its transaction
+        session.info["busy_read"] = _Read(frozenset(ids), window, now, exclude_appointment_id, exclude_hold_id,
+                                          bookings, blocks, {rid: list(spans) for rid, spans in busy.items()})
+    return busy
 
+
+def _read_blocks(session: Session, ids: list[str], window: Interval) -> dict[str, list[BusySpan]]:
+    """The spans of blocks and imported calendars touching `window`, by resource."""
+    busy: dict[str, list[BusySpan]] = {rid: [] for rid in ids}
     rows = session.execute(blocks_statement(ids, window)).all()
     blocks = [row for row in rows if row.id is not None]
     for row in rows:
@@ -302,13 +370,6 @@ def busy_spans(
                 ]
             ref = str(row.id)
             busy[row.resource_id].extend(BusySpan(start, end, BLOCK, ref_id=ref) for start, end in pairs)
-
-    # Core rows straight from the connection: no ORM loading for thousands of tuples.
-    _read_bookings(session.connection(), ids, window, now, exclude_appointment_id, exclude_hold_id, busy, bookings,
-                   clear_expired)
-    if clear_expired:  # only a booking's reads are asked again in its transaction
-        session.info["busy_read"] = _Read(frozenset(ids), window, now, exclude_appointment_id, exclude_hold_id,
-                                          bookings, {rid: list(spans) for rid, spans in busy.items()})
     return busy
 
 

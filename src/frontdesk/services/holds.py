@@ -52,7 +52,7 @@ from frontdesk.services.booking import (
 )
 from frontdesk.services.busy import resource_zones
 from frontdesk.services.context import Context
-from frontdesk.services.locking import lock_resources
+from frontdesk.services.locking import lock_resources, setup_checked
 from frontdesk.services.objects import (
     AppointmentView,
     ConfirmRequest,
@@ -204,40 +204,44 @@ def create_hold(ctx: Context, req: HoldRequest) -> HoldView:
                 appointment_type_id=appointment_type.id, reschedule=moving.id,
             )
 
-        # Lock the clinician and every room the slot could take before looking at busy time.
         if req.room_id:
             rooms = [req.room_id]
         elif req.is_remote:
             rooms = []
         else:
             rooms = list(appointment_type.rooms_by_location.get(location_id, ()))
-        lock_resources(session, [req.clinician_id, *rooms, *(r.id for r in (moving.resources if moving else ()))])
+        # The question availability answers, for one start or (a series) many.
+        question = functools.partial(
+            find_offered_slots, session, appointment_type_id=appointment_type.id, clinician_id=req.clinician_id,
+            duration_minutes=req.duration_minutes, location_id=location_id, is_remote=req.is_remote,
+            room_id=req.room_id, exclude_appointment_id=moving.id if moving else None,
+        )
+        # PostgreSQL: a slot that committed bookings already take is refused before queueing
+        # for the locks (desks racing for one slot mostly lose). This look writes nothing; a
+        # slot it finds free is checked again, whole, under the locks.
+        look_first = rule is None and session.get_bind().dialect.name != "sqlite"
+        if look_first:
+            looked_at = ctx.clock.now()
+            if question(looked_at, starts=[start], bookings_only=True)[0] is None:
+                raise _slot_unavailable(appointment_type.id, req, start, location_id, looked_at)
+
+        # Lock the clinician and every room the slot could take before looking at busy time.
+        lock_resources(session, [req.clinician_id, *rooms, *(r.id for r in (moving.resources if moving else ()))],
+                       setup_read_with_busy_time=rule is None)
         now = ctx.clock.now()  # read under the lock: what is decided below holds until commit
         if moving is not None:
             moving = _movable(session, moving.id, for_update=True)
-        # The question availability answers, for one start or (a series) many; its read
-        # clears expired holds in the way and serves the booking rule's check below.
-        offered = functools.partial(
-            find_offered_slots, session, now, appointment_type_id=appointment_type.id, clinician_id=req.clinician_id,
-            duration_minutes=req.duration_minutes, location_id=location_id, is_remote=req.is_remote,
-            room_id=req.room_id, exclude_appointment_id=moving.id if moving else None, for_booking=True,
-        )
+        # Under the locks: the read clears expired holds in the way and serves the booking
+        # rule's check below.
+        offered = functools.partial(question, now, for_booking=True)
         if rule is None:
-            slot = offered(starts=[start])[0]
+            # A desk that waited for the locks has most often lost the slot to the desk it
+            # waited for: the bookings are looked at again first, the blocks read only after.
+            taken = look_first and offered(starts=[start], bookings_only=True)[0] is None
+            slot = None if taken else offered(starts=[start])[0]
+            setup_checked(session)  # before any answer: what was read under the old setup is void
             if slot is None:
-                raise FrontdeskError(
-                    SLOT_UNAVAILABLE,
-                    "That slot is not free (or not offered) now",
-                    {
-                        "appointment_type_id": appointment_type.id,
-                        "clinician_id": req.clinician_id,
-                        "start_time": iso(start),
-                        "location_id": location_id,
-                        "is_remote": req.is_remote,
-                        # A slot whose time has begun is never offered: say so, not "taken".
-                        "reason": "started" if start <= now else "not_free",
-                    },
-                )
+                raise _slot_unavailable(appointment_type.id, req, start, location_id, now)
             held = [_held_slot(0, slot, req.clinician_id)]
             skipped: list[dict] = []
         else:
@@ -272,6 +276,23 @@ def create_hold(ctx: Context, req: HoldRequest) -> HoldView:
         session.execute(hold_resources.insert(), [{"hold_id": hold.id, "resource_id": rid} for rid in resource_ids])
         _take_hold_time(session, now, hold, appointment_type, resource_ids)
         return hold_view(hold, now, resource_ids)
+
+
+def _slot_unavailable(type_id: str, req: HoldRequest, start: datetime, location_id: str | None,
+                      now: datetime) -> FrontdeskError:
+    return FrontdeskError(
+        SLOT_UNAVAILABLE,
+        "That slot is not free (or not offered) now",
+        {
+            "appointment_type_id": type_id,
+            "clinician_id": req.clinician_id,
+            "start_time": iso(start),
+            "location_id": location_id,
+            "is_remote": req.is_remote,
+            # A slot whose time has begun is never offered: say so, not "taken".
+            "reason": "started" if start <= now else "not_free",
+        },
+    )
 
 
 def _held_slot(index: int, slot, clinician_id: str) -> dict:

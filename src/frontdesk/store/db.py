@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import stat
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, inspect, text, update
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from frontdesk.domain.errors import (
@@ -172,6 +173,32 @@ def _setup_sqlite(engine: Engine, timeout: float) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# A pooled connection unused for this long is checked before it is used again.
+IDLE_PING_SECONDS = 5.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """A server connection that sat in the pool a while is pinged before use (the server may
+    have restarted meanwhile: a dead one is replaced, as with `pool_pre_ping`); one given back
+    a moment ago is not, which spares a round trip for each transaction of a busy desk."""
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _fresh(dbapi_connection, record, *_args) -> None:
+        record.info["used_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi_connection, record, _proxy) -> None:
+        if time.monotonic() - record.info.get("used_at", 0.0) < IDLE_PING_SECONDS:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception:  # any failure to answer: the pool opens a new connection
+            alive = False
+        if not alive:
+            raise DisconnectionError()
+
+
 class Database:
     """One database: an engine, sessions that are each one transaction, and its schema."""
 
@@ -185,9 +212,8 @@ class Database:
             self.engine = create_engine(self.url, connect_args={"timeout": self.busy_seconds}, hide_parameters=True)
             _setup_sqlite(self.engine, self.busy_seconds)
         else:
-            self.engine = create_engine(
-                self.url, pool_pre_ping=True, hide_parameters=True, connect_args=self._postgres_timeouts()
-            )
+            self.engine = create_engine(self.url, hide_parameters=True, connect_args=self._postgres_timeouts())
+            _ping_when_idle(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         reads = self.engine.execution_options(frontdesk_read=True)
         self._read_sessions = sessionmaker(reads, expire_on_commit=False)

@@ -265,3 +265,29 @@ def test_search_cursor_pages_give_the_offset_pages(ctx):
             cursor = page.next_cursor
         expected = sorted((r["search_name"], r["id"]) for r in rows if text in r["search_name"])
         assert by_cursor == by_offset == [i for _, i in expected]
+
+
+def test_a_page_is_right_when_rows_leave_while_it_is_read(clinic, monkeypatch):
+    """A list split into branches reads where its first branch ends, then the page up to
+    there. On PostgreSQL another desk's change can land between the two reads: with rows gone
+    from the first branch, the page is read again rather than cut short at a stale bound."""
+    from sqlalchemy import delete
+
+    from frontdesk.services import paging
+
+    gone: list[str] = []
+    bounded = paging._bounded
+
+    def bounded_then_rows_leave(session, branches, order, wanted):
+        found = bounded(session, branches, order, wanted)
+        gone.extend(row[1] for row in session.execute(branches[0].limit(2)))
+        session.execute(delete(appointment_resources).where(appointment_resources.c.appointment_id.in_(gone)))
+        session.execute(delete(Appointment.__table__).where(Appointment.id.in_(gone)))
+        return found
+
+    everything = _everything(clinic, {"clinician_id": "cli_0"})
+    monkeypatch.setattr(paging, "_bounded", bounded_then_rows_leave)
+    page = list_appointments(clinic, AppointmentFilter(limit=3, clinician_id="cli_0"))
+    assert len(gone) == 2
+    assert [a.id for a in page.items] == [i for i in everything if i not in gone][:3]
+    assert page.has_more

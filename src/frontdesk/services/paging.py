@@ -55,24 +55,34 @@ def read_keys(
         seek = tuple_(*order) > tuple_(*(literal(v, c.type) for v, c in zip(after, order, strict=True)))
         branches = [b.where(seek) for b in branches]
     branches = [b.order_by(*order) for b in branches]
-    if len(branches) == 1:
-        query = branches[0]
-    else:
-        if skip == 0:
-            branches = _bounded(session, branches, order, limit + 1)
-        parts = [b.limit(skip + limit + 1).subquery() for b in branches]
-        merged = union_all(*(select(*p.c) for p in parts)).subquery()
-        query = select(*merged.c).order_by(*merged.c)
+    wanted = skip + limit + 1
+    if len(branches) > 1 and skip == 0:
+        bounded = _bounded(session, branches, order, wanted)
+        if bounded is not None:
+            rows = session.execute(_merged(bounded, wanted)).all()
+            # Fewer: rows left the first branch between the two reads (another desk's
+            # change, on PostgreSQL): read the page again without the bound.
+            if len(rows) == wanted:
+                return [tuple(r) for r in rows[:limit]], True
+    query = branches[0] if len(branches) == 1 else _merged(branches, wanted)
     rows = session.execute(query.limit(limit + 1).offset(skip)).all()
     return [tuple(r) for r in rows[:limit]], len(rows) > limit
 
 
-def _bounded(session: Session, branches: list[Select], order: Sequence[Any], wanted: int) -> list[Select]:
-    """The branches, the later ones bounded by where the first ends when it alone fills the
-    page: the page cannot reach past that key, so a sparse branch (the staff time a clinician
-    is on, among the clinic's) stops there instead of walking on to fill a page of its own."""
+def _merged(branches: Sequence[Select], wanted: int) -> Select:
+    """Disjoint branches, each read in order as far as `wanted` rows, merged in order."""
+    parts = [b.limit(wanted).subquery() for b in branches]
+    merged = union_all(*(select(*p.c) for p in parts)).subquery()
+    return select(*merged.c).order_by(*merged.c).limit(wanted)
+
+
+def _bounded(session: Session, branches: list[Select], order: Sequence[Any], wanted: int) -> list[Select] | None:
+    """The branches bounded by where the first ends when it alone fills the page (None when
+    it does not): the page cannot reach past that key, so a sparse branch (the staff time a
+    clinician is on, among the clinic's) stops there instead of walking on to fill a page of
+    its own. The first is bounded too, so the merged read holds only rows up to the bound."""
     first = session.execute(branches[0].limit(wanted)).all()
     if len(first) < wanted:
-        return branches
+        return None
     bound = tuple_(*order) <= tuple_(*(literal(v, c.type) for v, c in zip(first[-1], order, strict=True)))
-    return [branches[0], *(b.where(bound) for b in branches[1:])]
+    return [b.where(bound) for b in branches]

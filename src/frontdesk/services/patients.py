@@ -355,7 +355,8 @@ def _match(text: str, locale: Locale, today: date) -> _Match:
 
 
 # More patients than this found by an index, and search walks the name order instead: they
-# are then dense enough there that a page fills within a few rows.
+# are then dense enough there that a page fills within a few rows. Up to it, sorting what was
+# found is cheaper (a phone's start like `07700 001` finds about 1,000 of 300,000).
 FEW_MATCHES = 2000
 
 

@@ -2,7 +2,12 @@
 (migration 0009). It is the rowid of both search indexes (patients_fts, patients_words), so
 they give their matches in the list's order and a page stops once full. A new or renamed
 patient takes the midpoint of its neighbours' keys (the Patient model's insert and update
-events); the rare patient with no room left spreads the few keys around it."""
+events); the rare patient with no room left spreads the few keys around it.
+
+Writes that bypass the models: migration 0009's insert trigger places a row inserted without
+a key the same way, but cannot spread keys (it refuses the insert, naming
+`renumber_search_keys`); an UPDATE of search_name written in SQL (say, a migration that folds
+names differently) keeps the old keys, so it must call `renumber_search_keys` after."""
 
 from __future__ import annotations
 
@@ -11,6 +16,9 @@ from sqlalchemy import text
 # search_key: 2**32 apart after a renumbering; every real key lies between -2**62 and 2**62.
 SEARCH_KEY_GAP = 2**32
 _KEY_LIMIT = 2**62
+# Keys are moved in two steps, first "parked" at PARKED + 1, + 2, ... (below every real key,
+# so no two rows ever share one and the update trigger leaves the moves alone), then set.
+PARKED = -(2**63) + 1
 _NEIGHBOUR = (
     "SELECT search_key FROM patients WHERE (search_name, id) {op} (:name, :id) AND id != :id"
     " ORDER BY search_name {way}, id {way} LIMIT 1"
@@ -59,11 +67,11 @@ _SPREAD = (
     "INSERT INTO patients_words (patients_words, rowid, search_name)"
     " SELECT 'delete', search_key, search_name FROM patients WHERE search_key > :low AND search_key < :high",
     # ... parked below every real key (the update trigger leaves those moves alone) ...
-    "UPDATE patients SET search_key = -9223372036854775807 + r.n FROM"
+    f"UPDATE patients SET search_key = {PARKED} + r.n FROM"
     " (SELECT id, row_number() OVER (ORDER BY search_key) AS n FROM patients"
     "  WHERE search_key > :low AND search_key < :high) AS r WHERE patients.id = r.id",
     # ... set evenly apart, in the same order, and indexed again.
-    f"UPDATE patients SET search_key = :low + (search_key + 9223372036854775807) * :step WHERE search_key < {-_KEY_LIMIT}",
+    f"UPDATE patients SET search_key = :low + (search_key - {PARKED}) * :step WHERE search_key < {-_KEY_LIMIT}",
     "INSERT INTO patients_fts (rowid, search_name, phone_e164, email)"
     " SELECT search_key, search_name, phone_e164, email FROM patients WHERE search_key > :low AND search_key < :high",
     "INSERT INTO patients_words (rowid, search_name)"
@@ -102,11 +110,11 @@ def renumber_search_keys(connection) -> None:
     parked below -2**62 (no two rows ever share one, and the update trigger leaves them
     alone), then set."""
     connection.execute(text(
-        "UPDATE patients SET search_key = -9223372036854775807 + r.n FROM"
+        f"UPDATE patients SET search_key = {PARKED} + r.n FROM"
         " (SELECT id, row_number() OVER (ORDER BY search_name, id) AS n FROM patients) AS r"
         " WHERE patients.id = r.id"))
     connection.execute(text(
-        f"UPDATE patients SET search_key = (search_key + 9223372036854775807) * {SEARCH_KEY_GAP}"
+        f"UPDATE patients SET search_key = (search_key - {PARKED}) * {SEARCH_KEY_GAP}"
         f" WHERE search_key < {-_KEY_LIMIT}"))
     connection.execute(text("INSERT INTO patients_fts (patients_fts) VALUES ('rebuild')"))
     connection.execute(text("INSERT INTO patients_words (patients_words) VALUES ('rebuild')"))

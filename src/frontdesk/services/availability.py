@@ -513,7 +513,8 @@ def find_offered_slots(
     time around it, so the answers are those of one question per start.
 
     `bookings_only`: a quick look that reads only the busy rows of appointments and holds
-    (one statement; blocks and imported calendars are left out, nothing is cleared). More
+    (one statement; blocks and imported calendars are left out; expired holds are cleared
+    only with `for_booking`, under the locks). More
     busy time only takes slots away, so a start it does not offer is not offered at all;
     one it offers may still be refused by the whole check."""
     appointment_type = _type(session, appointment_type_id)

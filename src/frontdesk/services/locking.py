@@ -16,6 +16,9 @@ from sqlalchemy.orm import Session
 from frontdesk.domain.errors import DATABASE_BUSY, FrontdeskError
 from frontdesk.store.models import Clinic, Resource
 
+# Set while the setup's version is still to be read again under the locks.
+SETUP_CHECK_DUE = "setup_check_due"
+
 # Built once: every hold sends it.
 _LOCK = (select(Resource.id).where(Resource.id.in_(bindparam("ids", expanding=True))).order_by(Resource.id)
          .with_for_update(key_share=True))
@@ -32,8 +35,9 @@ def lock_resources(session: Session, ids: Iterable[str | None], *, setup_read_wi
     transaction locked already are not asked for again.
 
     Then the setup is checked (`setup_still_current`). With `setup_read_with_busy_time` its
-    version comes with the next read of blocks (services/busy.py, one statement fewer): the
-    caller reads busy time next and calls `setup_checked` before it decides anything."""
+    version comes instead with the next read of bookings' busy rows that clears expired holds
+    (services/busy.py `_read_bookings`, one statement fewer): a caller passing it reads busy
+    time next and must call `setup_checked` before it writes or answers."""
     if session.get_bind().dialect.name == "sqlite":
         return
     held: set[str] = session.info.setdefault("locked_resources", set())
@@ -46,10 +50,6 @@ def lock_resources(session: Session, ids: Iterable[str | None], *, setup_read_wi
         session.info[SETUP_CHECK_DUE] = True
     else:
         setup_still_current(session)
-
-
-# Set while the setup's version is still to be read again under the locks.
-SETUP_CHECK_DUE = "setup_check_due"
 
 
 def setup_still_current(session: Session) -> None:
@@ -77,7 +77,8 @@ def setup_version_is(session: Session, version: int | None) -> None:
 
 def setup_checked(session: Session) -> None:
     """The check `lock_resources(..., setup_read_with_busy_time=True)` left to the next read of
-    blocks, made now if that read did not happen (a read served from an earlier one)."""
+    bookings' busy rows, made now by a statement of its own if that read did not happen (a
+    read served from an earlier one)."""
     if session.info.get(SETUP_CHECK_DUE):
         setup_still_current(session)
 

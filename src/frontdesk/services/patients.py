@@ -24,7 +24,7 @@ from frontdesk.domain.patients import (
     parse_date_text,
     phone_display,
     phone_e164,
-    phone_prefix,
+    phone_search_start,
     search_name,
 )
 from frontdesk.domain.timeutil import iso
@@ -325,10 +325,7 @@ def _match(text: str, locale: Locale, today: date) -> _Match:
     if born is not None:
         return _Match(Patient.date_of_birth == born)
     if _PHONE_LIKE.match(text) and sum(ch.isdigit() for ch in text) >= 3:
-        try:
-            prefix: str | None = phone_e164(text, locale.country)
-        except FrontdeskError:
-            prefix = phone_prefix(text, locale.country)
+        prefix = phone_search_start(text, locale.country)
         if prefix is None:  # digits from the middle of a number
             digits = re.sub(r"\D", "", text)
             return _Match(Patient.phone_e164.contains(digits, autoescape=True), _trigram("phone_e164", digits))

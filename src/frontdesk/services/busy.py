@@ -157,14 +157,16 @@ def blocks_statement(ids, window: Interval):
 
 
 def bookings_statement(ids, window: Interval, now: datetime, exclude_appointment_id: str | None = None,
-                       exclude_hold_id: str | None = None, bookings: bool = False, with_expired: bool = False):
+                       exclude_hold_id: str | None = None, bookings: bool = False, with_expired: bool = False,
+                       with_setup_version: bool = False):
     """The read of active appointments' and holds' busy rows touching `window`: two index
     ranges of (resource_id, busy_end), each bounded on both sides however much future the
     table holds: rows ending within LONG_SPAN of the window's end (every row but a long one
     that touches the window), and the few long rows ending after that (tests/test_busy_plans.py
-    checks PostgreSQL's plan of it)."""
-    return _bookings_select(ids, window.start, window.end, window.end + LONG_SPAN, None if with_expired else now,
-                            exclude_appointment_id, exclude_hold_id, bookings, with_expired)
+    checks PostgreSQL's plan of it). The statement `_read_bookings` sends, its values bound."""
+    shape = _bookings_shape(bookings, with_expired, exclude_appointment_id is not None, exclude_hold_id is not None,
+                            with_setup_version)
+    return shape.params(_bookings_values(ids, window, now, exclude_appointment_id, exclude_hold_id, with_expired))
 
 
 def _bookings_select(ids, start, end, bound, now, exclude_appointment_id, exclude_hold_id, bookings: bool,
@@ -196,7 +198,7 @@ def _bookings_select(ids, start, end, bound, now, exclude_appointment_id, exclud
 def _bookings_shape(bookings: bool, with_expired: bool, exclude_appointment: bool, exclude_hold: bool,
                     with_setup_version: bool):
     """`bookings_statement` with its values left as parameters, built once per shape: building
-    it costs more than a desk's whole look at one slot otherwise (the same SQL is sent)."""
+    it costs more than a desk's whole look at one slot otherwise."""
     return _bookings_select(
         bindparam("ids", expanding=True), bindparam("start"), bindparam("end"), bindparam("bound"),
         None if with_expired else bindparam("now"), bindparam("appointment") if exclude_appointment else None,

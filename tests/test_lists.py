@@ -12,7 +12,6 @@ from sqlalchemy import event, insert
 
 from frontdesk.domain.errors import FrontdeskError
 from frontdesk.services.appointments import list_appointments
-from frontdesk.services.context import Context
 from frontdesk.services.objects import AppointmentFilter
 from frontdesk.services.patients import create_patient, search_patients, update_patient
 from frontdesk.store.models import (
@@ -29,17 +28,6 @@ from frontdesk.domain.patients import search_name
 
 START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 STATUSES = ("confirmed", "pending", "cancelled", "completed")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine_ctx(request, ctx):
-    """The paging is SQL (row values, a UNION of ordered branches): both engines must agree."""
-    if request.param == "sqlite":
-        yield ctx
-        return
-    other = Context.open(request.getfixturevalue("postgres_url"), clock=ctx.clock, operator="tester")
-    yield other
-    other.db.dispose()
 
 
 def _fill(ctx):
